@@ -1,0 +1,282 @@
+"""nn.init: weight initialisation, in place, under no_grad.
+
+Every function fills ``tensor`` with fresh values and returns it. The values are drawn from
+``ember.random.get_rng(generator)`` (the global generator unless one is given), in the tensor's
+floating-point precision, written straight into ``tensor._data``; then ``tensor._bump()`` records the
+in-place change. No autograd is involved, so this works on Parameters that require grad.
+
+The scale rules (same as torch, with ``fan_in = size(1) * receptive field``,
+``fan_out = size(0) * receptive field``):
+
+* xavier (Glorot):  std = gain * sqrt(2 / (fan_in + fan_out))
+* kaiming (He):     std = gain / sqrt(fan),  gain = calculate_gain(nonlinearity, a)
+* a uniform with that std has bound sqrt(3) * std.
+"""
+import math
+import warnings
+
+import numpy as np
+
+from ember.device import array_module
+from ember.random import get_rng
+
+__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
+           "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+           "orthogonal_", "sparse_", "uniform", "normal", "constant", "xavier_uniform", "xavier_normal",
+           "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse"]
+
+
+# ----------------------------------------------------------------------------- writing helpers
+def _draw_dtype(tensor):
+    """The NumPy dtype random draws are made in: float64 for double tensors, else float32."""
+    return np.float64 if tensor._data.dtype == np.float64 else np.float32
+
+
+def _write(tensor, values):
+    """Copy ``values`` (a NumPy array or scalar) into the tensor's storage, in place, and bump its version."""
+    arr = tensor._data
+    xp = array_module(arr)
+    if xp is np:
+        arr[...] = values
+    else:
+        arr[...] = xp.asarray(values)
+    tensor._bump()
+    return tensor
+
+
+def _uniform(tensor, a, b, generator):
+    rng = get_rng(generator)
+    u = rng.random(tuple(tensor.shape), dtype=_draw_dtype(tensor))
+    return _write(tensor, u * (b - a) + a)
+
+
+def _normal(tensor, mean, std, generator):
+    rng = get_rng(generator)
+    z = rng.standard_normal(tuple(tensor.shape), dtype=_draw_dtype(tensor))
+    return _write(tensor, z * std + mean)
+
+
+# ----------------------------------------------------------------------------- gains and fans
+def calculate_gain(nonlinearity, param=None):
+    r"""The recommended gain for a nonlinearity: the factor that keeps activations' variance stable.
+
+    linear/conv/sigmoid: 1 · tanh: 5/3 · relu: :math:`\sqrt 2` ·
+    leaky_relu: :math:`\sqrt{2 / (1 + \text{slope}^2)}` (slope = ``param``, default 0.01) · selu: 3/4.
+    """
+    linear_fns = ["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                  "conv_transpose3d"]
+    if nonlinearity in linear_fns or nonlinearity == "sigmoid":
+        return 1
+    elif nonlinearity == "tanh":
+        return 5.0 / 3
+    elif nonlinearity == "relu":
+        return math.sqrt(2.0)
+    elif nonlinearity == "leaky_relu":
+        if param is None:
+            negative_slope = 0.01
+        elif (not isinstance(param, bool) and isinstance(param, int)) or isinstance(param, float):
+            negative_slope = param
+        else:
+            raise ValueError(f"negative_slope {param} not a valid number")
+        return math.sqrt(2.0 / (1 + negative_slope ** 2))
+    elif nonlinearity == "selu":
+        return 3.0 / 4
+    else:
+        raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+
+
+def _calculate_fan_in_and_fan_out(tensor):
+    """``(fan_in, fan_out)``: ``size(1)`` and ``size(0)``, each times the receptive field (dims 2+)."""
+    dimensions = tensor.dim()
+    if dimensions < 2:
+        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
+    num_input_fmaps = tensor.size(1)
+    num_output_fmaps = tensor.size(0)
+    receptive_field_size = 1
+    for s in tuple(tensor.shape)[2:]:
+        receptive_field_size *= s
+    return num_input_fmaps * receptive_field_size, num_output_fmaps * receptive_field_size
+
+
+def _calculate_correct_fan(tensor, mode):
+    mode = mode.lower()
+    valid_modes = ["fan_in", "fan_out"]
+    if mode not in valid_modes:
+        raise ValueError(f"Mode {mode} not supported, please use one of {valid_modes}")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+# ----------------------------------------------------------------------------- the initialisers
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    r"""Fill with :math:`\mathcal U(a, b)`."""
+    return _uniform(tensor, a, b, generator)
+
+
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    r"""Fill with :math:`\mathcal N(\text{mean}, \text{std}^2)`."""
+    return _normal(tensor, mean, std, generator)
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    r"""Fill with :math:`\mathcal N(\text{mean}, \text{std}^2)` conditioned on :math:`a \le x \le b`.
+
+    Sampled by rejection: draw normals, redraw (all at once) the ones that fell outside ``[a, b]``.
+    """
+    if (mean < a - 2 * std) or (mean > b + 2 * std):
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
+                      "The distribution of values may be incorrect.", stacklevel=2)
+    rng = get_rng(generator)
+    dt = _draw_dtype(tensor)
+    shape = tuple(tensor.shape)
+    out = (rng.standard_normal(shape, dtype=dt) * dt(std) + dt(mean)).reshape(-1)
+    bad = np.flatnonzero((out < a) | (out > b))
+    rounds = 0
+    while bad.size and rounds < 1000:
+        out[bad] = rng.standard_normal(bad.size, dtype=dt) * dt(std) + dt(mean)
+        bad = bad[(out[bad] < a) | (out[bad] > b)]
+        rounds += 1
+    np.clip(out, a, b, out=out)
+    return _write(tensor, out.reshape(shape))
+
+
+def constant_(tensor, val):
+    """Fill with the value ``val``."""
+    return _write(tensor, val)
+
+
+def ones_(tensor):
+    """Fill with 1."""
+    return _write(tensor, 1)
+
+
+def zeros_(tensor):
+    """Fill with 0."""
+    return _write(tensor, 0)
+
+
+def eye_(tensor):
+    """Fill a 2-D tensor with the identity matrix (keeps the input of a Linear layer)."""
+    if tensor.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    return _write(tensor, np.eye(*tuple(tensor.shape)))
+
+
+def dirac_(tensor, groups=1):
+    """Fill a 3/4/5-D conv weight with the Dirac delta (keeps the input's channels), per group."""
+    dimensions = tensor.dim()
+    if dimensions not in [3, 4, 5]:
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    sizes = tuple(tensor.shape)
+    if sizes[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    out_chans_per_grp = sizes[0] // groups
+    min_dim = min(out_chans_per_grp, sizes[1])
+    w = np.zeros(sizes, dtype=tensor._data.dtype)
+    g, d = np.meshgrid(np.arange(groups), np.arange(min_dim), indexing="ij")
+    centre = tuple(s // 2 for s in sizes[2:])
+    w[((g * out_chans_per_grp + d).ravel(), d.ravel()) + centre] = 1
+    return _write(tensor, w)
+
+
+def xavier_uniform_(tensor, gain=1.0, generator=None):
+    r"""Glorot uniform: :math:`\mathcal U(-a, a)`, :math:`a = \text{gain}\sqrt{6/(\text{fan\_in}+\text{fan\_out})}`."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    a = math.sqrt(3.0) * std
+    return _uniform(tensor, -a, a, generator)
+
+
+def xavier_normal_(tensor, gain=1.0, generator=None):
+    r"""Glorot normal: :math:`\mathcal N(0, \sigma^2)`, :math:`\sigma = \text{gain}\sqrt{2/(\text{fan\_in}+\text{fan\_out})}`."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    return _normal(tensor, 0.0, std, generator)
+
+
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    r"""He uniform: :math:`\mathcal U(-b, b)`, :math:`b = \text{gain}\sqrt{3/\text{fan}}`.
+
+    ``nn.Linear`` uses ``a=math.sqrt(5)``, which gives :math:`b = 1/\sqrt{\text{fan\_in}}`.
+    """
+    if 0 in tuple(tensor.shape):
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
+        return tensor
+    fan = _calculate_correct_fan(tensor, mode)
+    gain = calculate_gain(nonlinearity, a)
+    std = gain / math.sqrt(fan)
+    bound = math.sqrt(3.0) * std
+    return _uniform(tensor, -bound, bound, generator)
+
+
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+    r"""He normal: :math:`\mathcal N(0, \sigma^2)`, :math:`\sigma = \text{gain}/\sqrt{\text{fan}}`."""
+    if 0 in tuple(tensor.shape):
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
+        return tensor
+    fan = _calculate_correct_fan(tensor, mode)
+    gain = calculate_gain(nonlinearity, a)
+    std = gain / math.sqrt(fan)
+    return _normal(tensor, 0.0, std, generator)
+
+
+def orthogonal_(tensor, gain=1, generator=None):
+    """Fill with a (semi-)orthogonal matrix: the Q of a QR of a Gaussian matrix, signs fixed by diag(R).
+
+    Tensors with more than 2 dims are treated as ``(size(0), numel / size(0))``.
+    """
+    if tensor.dim() < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.size(0)
+    cols = tensor.numel() // rows
+    rng = get_rng(generator)
+    flattened = rng.standard_normal((rows, cols), dtype=_draw_dtype(tensor))
+    if rows < cols:
+        flattened = flattened.T
+    q, r = np.linalg.qr(flattened)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _write(tensor, (q * gain).reshape(tuple(tensor.shape)))
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    r"""Fill a 2-D tensor with :math:`\mathcal N(0, \text{std}^2)` and zero a fraction ``sparsity`` of
+    each column (``ceil(sparsity * rows)`` entries chosen at random)."""
+    if tensor.dim() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tuple(tensor.shape)
+    num_zeros = int(math.ceil(sparsity * rows))
+    rng = get_rng(generator)
+    w = rng.standard_normal((rows, cols), dtype=_draw_dtype(tensor)) * std
+    # one random permutation of the rows per column: argsort of uniform keys along axis 0
+    perm = np.argsort(rng.random((rows, cols)), axis=0)
+    np.put_along_axis(w, perm[:num_zeros], 0, axis=0)
+    return _write(tensor, w)
+
+
+def _make_deprecate(meth):
+    new_name = meth.__name__
+    old_name = new_name[:-1]
+
+    def deprecated_init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old_name}` is now deprecated in favor of `nn.init.{new_name}`.",
+                      FutureWarning, stacklevel=2)
+        return meth(*args, **kwargs)
+
+    deprecated_init.__doc__ = f"Deprecated alias of :func:`{new_name}`."
+    deprecated_init.__name__ = old_name
+    return deprecated_init
+
+
+uniform = _make_deprecate(uniform_)
+normal = _make_deprecate(normal_)
+constant = _make_deprecate(constant_)
+xavier_uniform = _make_deprecate(xavier_uniform_)
+xavier_normal = _make_deprecate(xavier_normal_)
+kaiming_uniform = _make_deprecate(kaiming_uniform_)
+kaiming_normal = _make_deprecate(kaiming_normal_)
+orthogonal = _make_deprecate(orthogonal_)
+sparse = _make_deprecate(sparse_)
