@@ -33,6 +33,7 @@ Example::
 """
 import contextlib
 import dataclasses
+import importlib
 import math
 
 import numpy as np
@@ -149,17 +150,16 @@ def _summarize(arr, edgeitems):
     """Keep the first and last ``edgeitems`` entries along every axis longer than ``2*edgeitems``.
 
     Returns the (small) kept array and, per axis, whether it was cut (where ``...`` goes).
-    Works on CuPy arrays too (basic fancy indexing), so only the kept part is ever transferred.
+    One gather with an open mesh of indices (``ix_``) copies only the kept entries, whatever the
+    shape; on CuPy it runs on the device, so only the kept part is ever transferred.
     """
-    cut = []
-    for axis, n in enumerate(arr.shape):
-        if n > 2 * edgeitems:
-            keep = list(range(edgeitems)) + list(range(n - edgeitems, n))
-            arr = arr[(slice(None),) * axis + (keep,)]
-            cut.append(True)
-        else:
-            cut.append(False)
-    return arr, cut
+    xp = np if isinstance(arr, np.ndarray) else importlib.import_module(type(arr).__module__.split(".")[0])
+    cut = [n > 2 * edgeitems for n in arr.shape]
+    if not any(cut):
+        return arr, cut
+    index = [list(range(edgeitems)) + list(range(n - edgeitems, n)) if c else list(range(n))
+             for n, c in zip(arr.shape, cut)]
+    return arr[xp.ix_(*index)], cut
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,6 +331,8 @@ def tensor_repr(t, *, tensor_contents=None):
     suffixes = []
 
     device = str(getattr(t, "device", "cpu"))
+    if device == "cuda":            # a tensor lives on one particular GPU; torch always names it
+        device = "cuda:0"
     if device != "cpu":
         suffixes.append(f"device='{device}'")
 

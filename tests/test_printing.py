@@ -87,6 +87,8 @@ def test_suffixes_device_dtype_grad():
     b = np.array([1, 2], np.int32)
     assert tensor_repr(fake(b, device="cuda:0")) == (
         "tensor([1, 2], device='cuda:0', dtype=torch.int32)")
+    assert tensor_repr(fake(b, device="cuda")) == (
+        "tensor([1, 2], device='cuda:0', dtype=torch.int32)")
 
 
 def test_grad_fn_name_attribute_wins():
