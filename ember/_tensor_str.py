@@ -311,10 +311,10 @@ def _grad_fn_name(grad_fn):
 
 
 def _prefix(t):
-    """``tensor(`` for tensors and parameters; a user subclass of Tensor prints its class name."""
+    """``tensor(`` for tensors, parameters and buffers; a user subclass of Tensor prints its class name."""
     cls = type(t)
     names = [c.__name__ for c in cls.__mro__]
-    if "Tensor" in names and cls.__name__ not in ("Tensor", "Parameter"):
+    if "Tensor" in names and cls.__name__ not in ("Tensor", "Parameter", "Buffer"):
         return cls.__name__ + "("
     return "tensor("
 

@@ -98,6 +98,23 @@ def test_grad_fn_name_attribute_wins():
     assert out == "tensor([0.5000], grad_fn=<SoftmaxBackward0>)"
 
 
+def test_prefix_of_subclasses():
+    """Tensor, Parameter and Buffer print ``tensor(``; other Tensor subclasses their class name."""
+    class Tensor(SimpleNamespace):
+        pass
+
+    class MyTensor(Tensor):
+        pass
+
+    class Parameter(Tensor):
+        pass
+    a = np.array([1.0, 2.0], np.float32)
+    kw = dict(_data=a, dtype=None, device="cpu", requires_grad=False, grad_fn=None)
+    assert tensor_repr(MyTensor(**kw)) == "MyTensor([1., 2.])"
+    assert tensor_repr(Parameter(**kw)) == "tensor([1., 2.])"
+    assert tensor_repr(Tensor(**kw)) == "tensor([1., 2.])"
+
+
 def test_dtype_name_from_ember_dtype_string():
     class D:
         def __str__(self):
