@@ -1,0 +1,444 @@
+"""Convolution, pooling and window (unfold/fold) primitives, forward and backward side by side.
+
+Everything here works for any number of spatial dimensions (1-d, 2-d, 3-d) on arrays laid out
+``(N, C, *spatial)``.  The central trick is **im2col**: a strided *view* of the padded input
+whose element ``[n, c, o1, o2, k1, k2]`` is ``x[n, c, o1*s1 + k1*d1, o2*s2 + k2*d2]`` — every
+window of the convolution at once, without copying.  One reshape of that view gives the
+``(C*K, L)`` column matrix, and a convolution becomes one matrix product ``W @ cols``.
+
+The adjoint of im2col is **col2im**: scatter columns back onto the image, *adding* where windows
+overlap.  It is written as a short loop over the kernel offsets (K = kh*kw iterations, each one a
+vectorized strided add) so that it needs no ``add.at``.
+
+Derivatives (y = conv(x, W) + b, with C_W the linear map x -> conv(x, W)):
+    dx = C_W^T(dy)              — a transposed convolution (col2im of W^T dy)
+    dW = sum_{n,l} dy[n,:,l] cols[n,:,l]^T
+    db = sum over batch and space of dy
+A transposed convolution is the adjoint map, so its derivatives swap the two roles.
+Pooling over windows uses the same strided views; average pooling is linear, so its backward is
+its adjoint (a col2im), and the adjoint's backward is the average pool again.
+"""
+import itertools
+import math
+
+from ..autograd import Function
+from ..device import array_module
+from .._tensor import wrap
+
+__all__ = [
+    "Convolution", "ConvolutionWeightGrad", "MaxPoolNd", "MaxPoolScatter", "AvgPoolNd",
+    "AvgPoolNdAdjoint", "AxisLinear", "Im2Col", "Col2Im", "ConstantPadNd",
+    "conv_output_size", "pool_output_size",
+]
+
+
+# ----------------------------------------------------------------------------- array helpers
+def conv_output_size(size, k, stride, pad_lo, pad_hi, dilation):
+    """Output length of a window sweep: floor((size + pads - d*(k-1) - 1) / s) + 1."""
+    return (size + pad_lo + pad_hi - dilation * (k - 1) - 1) // stride + 1
+
+
+def pool_output_size(size, k, stride, pad, dilation, ceil_mode):
+    """torch's pooling output length; with ceil_mode the last window must start inside input+pad."""
+    eff = size + 2 * pad - dilation * (k - 1) - 1
+    if ceil_mode:
+        out = -(-eff // stride) + 1
+        if (out - 1) * stride >= size + pad:
+            out -= 1
+    else:
+        out = eff // stride + 1
+    return out
+
+
+def _pad_array(x, pads, value=0.0):
+    """Pad the trailing spatial dims of x with (lo, hi) pairs (negative = crop)."""
+    xp = array_module(x)
+    if all(lo == 0 and hi == 0 for lo, hi in pads):
+        return x
+    nd = len(pads)
+    crop = tuple(slice(max(-lo, 0), x.shape[x.ndim - nd + i] - max(-hi, 0))
+                 for i, (lo, hi) in enumerate(pads))
+    x = x[(Ellipsis,) + crop]
+    widths = [(0, 0)] * (x.ndim - nd) + [(max(lo, 0), max(hi, 0)) for lo, hi in pads]
+    return xp.pad(x, widths, mode="constant", constant_values=value)
+
+
+def _windows(xpad, kernel, stride, dilation, out):
+    """Strided view (N, C, *out, *kernel) of the padded input: [.., o, k] = xpad[.., o*s + k*d]."""
+    xp = array_module(xpad)
+    nd = len(kernel)
+    st = xpad.strides
+    lead = xpad.ndim - nd
+    shape = xpad.shape[:lead] + tuple(out) + tuple(kernel)
+    strides = (st[:lead] + tuple(st[lead + i] * stride[i] for i in range(nd))
+               + tuple(st[lead + i] * dilation[i] for i in range(nd)))
+    return xp.lib.stride_tricks.as_strided(xpad, shape, strides, writeable=False)
+
+
+def _offset_slices(kidx, stride, dilation, out):
+    """Slices picking, for kernel offset kidx, the input element under it in every window."""
+    return tuple(slice(k * d, k * d + s * (o - 1) + 1, s)
+                 for k, s, d, o in zip(kidx, stride, dilation, out))
+
+
+def im2col(x, kernel, stride, pads, dilation):
+    """(N, C, *in) -> columns (N, C*K, L): the window view, copied into matrix form."""
+    nd = len(kernel)
+    xpad = _pad_array(x, pads)
+    out = [conv_output_size(x.shape[2 + i], kernel[i], stride[i], pads[i][0], pads[i][1], dilation[i])
+           for i in range(nd)]
+    win = _windows(xpad, kernel, stride, dilation, out)          # (N, C, *out, *k)
+    perm = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
+    N, C = x.shape[:2]
+    cols = win.transpose(perm).reshape(N, C * math.prod(kernel), math.prod(out))
+    return cols, out
+
+
+def col2im(cols, channels, in_spatial, kernel, stride, pads, dilation, out):
+    """Adjoint of im2col: (N, C*K, L) -> (N, C, *in), summing overlapping window entries."""
+    xp = array_module(cols)
+    nd = len(kernel)
+    N = cols.shape[0]
+    cols = cols.reshape((N, channels) + tuple(kernel) + tuple(out))
+    padded = [in_spatial[i] + pads[i][0] + pads[i][1] for i in range(nd)]
+    # a window sweep may stop short of the padded end; it never overruns it
+    img = xp.zeros((N, channels) + tuple(padded), dtype=cols.dtype)
+    for kidx in itertools.product(*[range(k) for k in kernel]):
+        img[(slice(None), slice(None)) + _offset_slices(kidx, stride, dilation, out)] += \
+            cols[(slice(None), slice(None)) + kidx]
+    return _pad_array(img, [(-lo, -hi) for lo, hi in pads])
+
+
+def conv_forward(x, w, stride, pads, dilation, groups):
+    """y[n, o] = sum_{c, k} W[o, c, k] * xpad[n, c, o*s + k*d]  (per group): one batched matmul."""
+    N = x.shape[0]
+    O = w.shape[0]
+    cols, out = im2col(x, w.shape[2:], stride, pads, dilation)    # (N, C*K, L)
+    G = groups
+    CK = cols.shape[1] // G
+    if G == 1:
+        y = w.reshape(O, CK) @ cols                               # (N, O, L)
+    else:
+        y = w.reshape(G, O // G, CK) @ cols.reshape(N, G, CK, -1)  # (N, G, O/G, L)
+    return y.reshape((N, O) + tuple(out)), cols
+
+
+def conv_input_grad(gy, w, in_spatial, stride, pads, dilation, groups):
+    """C_W^T(gy): columns W^T gy, then col2im.  Also the forward of a transposed convolution."""
+    N, O = gy.shape[:2]
+    out = gy.shape[2:]
+    G = groups
+    C = w.shape[1] * G
+    CK = w.shape[1] * math.prod(w.shape[2:])
+    L = math.prod(out)
+    if G == 1:
+        dcols = w.reshape(O, CK).T @ gy.reshape(N, O, L)          # (N, C*K, L)
+    else:
+        dcols = w.reshape(G, O // G, CK).transpose(0, 2, 1) @ gy.reshape(N, G, O // G, L)
+    return col2im(dcols.reshape(N, G * CK, L), C, in_spatial, w.shape[2:], stride, pads, dilation, out)
+
+
+def conv_weight_grad(x, gy, weight_shape, stride, pads, dilation, groups, cols=None):
+    """dW[o, c, k] = sum_{n, l} gy[n, o, l] * cols[n, c*K + k, l]  (per group)."""
+    xp = array_module(gy)
+    N, O = gy.shape[:2]
+    if cols is None:
+        cols, _ = im2col(x, weight_shape[2:], stride, pads, dilation)
+    G = groups
+    CK = cols.shape[1] // G
+    L = cols.shape[2]
+    if G == 1:
+        gw = xp.tensordot(gy.reshape(N, O, L), cols, axes=([0, 2], [0, 2]))       # (O, CK)
+    else:
+        a = gy.reshape(N, G, O // G, L).transpose(1, 2, 0, 3).reshape(G, O // G, N * L)
+        b = cols.reshape(N, G, CK, L).transpose(1, 0, 3, 2).reshape(G, N * L, CK)
+        gw = a @ b                                                                   # (G, O/G, CK)
+    return gw.reshape(weight_shape)
+
+
+# ----------------------------------------------------------------------------- convolution
+class Convolution(Function):
+    """y = conv(x, W) + b   (or, transposed, y = C_W^T(x) + b).
+
+    Backward:  dx = C_W^T(dy)   [transposed: C_W(dy)]
+               dW = WeightGrad(x, dy)   [transposed: WeightGrad(dy, x)]
+               db = dy summed over batch and spatial dims
+    Both are written with the same Functions, so double backward works.
+    """
+    _grad_fn_name = "ConvolutionBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, pads, dilation, groups, transposed, out_spatial):
+        X, W = x._data, weight._data
+        if transposed:
+            y = conv_input_grad(X, W, out_spatial, stride, pads, dilation, groups)
+            ctx.cols = None
+        else:
+            y, cols = conv_forward(X, W, stride, pads, dilation, groups)
+            ctx.cols = cols if ctx.needs_input_grad[1] else None
+        if bias is not None:
+            y += bias._data.reshape((-1,) + (1,) * (y.ndim - 2))
+        ctx.save_for_backward(x, weight)
+        ctx.params = (stride, pads, dilation, groups, transposed)
+        ctx.has_bias = bias is not None
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, w = ctx.saved_tensors
+        stride, pads, dilation, groups, transposed = ctx.params
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = Convolution.apply(gy, w, None, stride, pads, dilation, groups, not transposed,
+                                   tuple(x.shape[2:]))
+        if ctx.needs_input_grad[1]:
+            if transposed:
+                gw = ConvolutionWeightGrad.apply(gy, x, tuple(w.shape), stride, pads, dilation, groups, None)
+            else:
+                gw = ConvolutionWeightGrad.apply(x, gy, tuple(w.shape), stride, pads, dilation, groups, ctx.cols)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            gb = gy.sum(dim=(0,) + tuple(range(2, gy.dim())))
+        return gx, gw, gb, None, None, None, None, None, None
+
+
+class ConvolutionWeightGrad(Function):
+    """dW = WeightGrad(x, dy) — bilinear in (x, dy), so its own derivatives are convolutions:
+    d/dx = C_{ggW}^T(dy),  d/d(dy) = C_{ggW}(x)."""
+    _grad_fn_name = "ConvolutionBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, x, gy, weight_shape, stride, pads, dilation, groups, cols):
+        ctx.save_for_backward(x, gy)
+        ctx.params = (stride, pads, dilation, groups)
+        return conv_weight_grad(x._data, gy._data, weight_shape, stride, pads, dilation, groups, cols)
+
+    @staticmethod
+    def backward(ctx, ggw):
+        x, gy = ctx.saved_tensors
+        stride, pads, dilation, groups = ctx.params
+        gx = ggy = None
+        if ctx.needs_input_grad[0]:
+            gx = Convolution.apply(gy, ggw, None, stride, pads, dilation, groups, True, tuple(x.shape[2:]))
+        if ctx.needs_input_grad[1]:
+            ggy = Convolution.apply(x, ggw, None, stride, pads, dilation, groups, False, None)
+        return gx, ggy, None, None, None, None, None, None
+
+
+# ----------------------------------------------------------------------------- im2col / col2im
+class Im2Col(Function):
+    """cols = unfold(x): (N, C, *in) -> (N, C*K, L).  Backward: dx = fold(dcols) (col2im)."""
+    _grad_fn_name = "Im2ColBackward0"
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, pads, dilation):
+        cols, out = im2col(x._data, kernel, stride, pads, dilation)
+        ctx.params = (x.shape[1], tuple(x.shape[2:]), kernel, stride, pads, dilation)
+        return cols.copy() if not cols.flags.owndata else cols
+
+    @staticmethod
+    def backward(ctx, g):
+        C, in_spatial, kernel, stride, pads, dilation = ctx.params
+        return Col2Im.apply(g, C, in_spatial, kernel, stride, pads, dilation), None, None, None, None
+
+
+class Col2Im(Function):
+    """x = fold(cols): (N, C*K, L) -> (N, C, *out), summing overlaps.  Backward: dcols = unfold(dx)."""
+    _grad_fn_name = "Col2ImBackward0"
+
+    @staticmethod
+    def forward(ctx, cols, channels, out_spatial, kernel, stride, pads, dilation):
+        nd = len(kernel)
+        L_out = [conv_output_size(out_spatial[i], kernel[i], stride[i], pads[i][0], pads[i][1], dilation[i])
+                 for i in range(nd)]
+        ctx.params = (kernel, stride, pads, dilation)
+        return col2im(cols._data, channels, out_spatial, kernel, stride, pads, dilation, L_out)
+
+    @staticmethod
+    def backward(ctx, g):
+        kernel, stride, pads, dilation = ctx.params
+        return Im2Col.apply(g, kernel, stride, pads, dilation), None, None, None, None, None, None
+
+
+# ----------------------------------------------------------------------------- max pooling
+class MaxPoolNd(Function):
+    """y = max over each window; indices = flat position of the max in the (unpadded) input plane.
+
+    Backward: dx = scatter of dy to the argmax positions (summed where windows share a max).
+    """
+    _grad_fn_name = "MaxPool2DWithIndicesBackward0"
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, pads, dilation, indices_out=None):
+        X = x._data
+        xp = array_module(X)
+        nd = len(kernel)
+        in_sp = X.shape[2:]
+        out = [conv_output_size(in_sp[i], kernel[i], stride[i], pads[i][0], pads[i][1], dilation[i])
+               for i in range(nd)]
+        fill = -xp.inf if X.dtype.kind == "f" else xp.iinfo(X.dtype).min
+        xpad = _pad_array(X, pads, fill)
+        best = None
+        arg = None
+        for j, kidx in enumerate(itertools.product(*[range(k) for k in kernel])):
+            v = xpad[(Ellipsis,) + _offset_slices(kidx, stride, dilation, out)]
+            if best is None:
+                best = v.copy()
+                arg = xp.zeros(v.shape, dtype=xp.int64)
+                continue
+            better = v > best
+            if X.dtype.kind == "f":
+                better |= xp.isnan(v) & ~xp.isnan(best)
+            best = xp.where(better, v, best)
+            arg = xp.where(better, j, arg)
+        # flat index of the max within the input plane
+        kcoord = xp.unravel_index(arg, tuple(kernel)) if nd > 1 else (arg,)
+        flat = xp.zeros(arg.shape, dtype=xp.int64)
+        for i in range(nd):
+            shape = [1] * arg.ndim
+            shape[2 + i] = out[i]
+            o = xp.arange(out[i], dtype=xp.int64).reshape(shape)
+            coord = o * stride[i] - pads[i][0] + kcoord[i] * dilation[i]
+            flat = flat * in_sp[i] + coord
+        ctx.arg = arg
+        ctx.params = (tuple(X.shape), kernel, stride, pads, dilation, out)
+        ctx.flat = flat
+        if indices_out is not None:        # the caller asked for return_indices
+            indices_out.append(flat)
+        return best
+
+    @staticmethod
+    def backward(ctx, gy):
+        shape, kernel, stride, pads, dilation, out = ctx.params
+        gx = MaxPoolScatter.apply(gy, ctx.arg, ctx.flat, shape, kernel, stride, pads, dilation, out)
+        return gx, None, None, None, None, None
+
+
+class MaxPoolScatter(Function):
+    """dx[argmax] += dy (linear in dy).  Backward: d(dy) = the gradient gathered at the argmax."""
+    _grad_fn_name = "MaxPool2DWithIndicesBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, gy, arg, flat, shape, kernel, stride, pads, dilation, out):
+        G = gy._data
+        xp = array_module(G)
+        nd = len(kernel)
+        padded = [shape[2 + i] + pads[i][0] + pads[i][1] for i in range(nd)]
+        gx = xp.zeros(tuple(shape[:2]) + tuple(padded), dtype=G.dtype)
+        zero = xp.zeros((), dtype=G.dtype)
+        for j, kidx in enumerate(itertools.product(*[range(k) for k in kernel])):
+            gx[(Ellipsis,) + _offset_slices(kidx, stride, dilation, out)] += xp.where(arg == j, G, zero)
+        ctx.flat = flat
+        return _pad_array(gx, [(-lo, -hi) for lo, hi in pads])
+
+    @staticmethod
+    def backward(ctx, ggx):
+        N, C = ggx.shape[:2]
+        idx = wrap(ctx.flat.reshape(N, C, -1))
+        g = ggx.reshape(N, C, -1).gather(2, idx).reshape(ctx.flat.shape)
+        return g, None, None, None, None, None, None, None, None
+
+
+# ----------------------------------------------------------------------------- average pooling
+def _window_sum(xpad, kernel, stride, out):
+    xp = array_module(xpad)
+    acc = None
+    ones = (1,) * len(kernel)
+    for kidx in itertools.product(*[range(k) for k in kernel]):
+        v = xpad[(Ellipsis,) + _offset_slices(kidx, stride, ones, out)]
+        acc = v.copy() if acc is None else xp.add(acc, v, out=acc)
+    return acc
+
+
+class AvgPoolNd(Function):
+    """y = (sum of each window) / divisor — linear, so backward is the adjoint: dx = col2im(dy/divisor)."""
+    _grad_fn_name = "AvgPool2DBackward0"
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, pads, divisor):
+        X = x._data
+        nd = len(kernel)
+        out = [conv_output_size(X.shape[2 + i], kernel[i], stride[i], pads[i][0], pads[i][1], 1)
+               for i in range(nd)]
+        y = _window_sum(_pad_array(X, pads), kernel, stride, out)
+        y /= divisor
+        ctx.params = (tuple(X.shape[2:]), kernel, stride, pads, divisor)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        in_sp, kernel, stride, pads, divisor = ctx.params
+        return AvgPoolNdAdjoint.apply(gy, in_sp, kernel, stride, pads, divisor), None, None, None, None
+
+
+class AvgPoolNdAdjoint(Function):
+    """dx = col2im(dy / divisor), each window receiving its share.  Backward: the average pool again."""
+    _grad_fn_name = "AvgPool2DBackwardBackward0"
+
+    @staticmethod
+    def forward(ctx, gy, in_sp, kernel, stride, pads, divisor):
+        G = gy._data
+        xp = array_module(G)
+        nd = len(kernel)
+        out = G.shape[2:]
+        share = G / divisor
+        padded = [in_sp[i] + pads[i][0] + pads[i][1] for i in range(nd)]
+        gx = xp.zeros(G.shape[:2] + tuple(padded), dtype=G.dtype)
+        for kidx in itertools.product(*[range(k) for k in kernel]):
+            gx[(Ellipsis,) + _offset_slices(kidx, stride, (1,) * nd, out)] += share
+        ctx.params = (kernel, stride, pads, divisor)
+        return _pad_array(gx, [(-lo, -hi) for lo, hi in pads])
+
+    @staticmethod
+    def backward(ctx, ggx):
+        kernel, stride, pads, divisor = ctx.params
+        return AvgPoolNd.apply(ggx, kernel, stride, pads, divisor), None, None, None, None, None
+
+
+# ----------------------------------------------------------------------------- separable linear maps
+class AxisLinear(Function):
+    """y = M_1 ·_1 M_2 ·_2 ... x : one small matrix applied along each trailing spatial axis.
+
+    Adaptive average pooling, nearest / (bi)linear interpolation and reflect / replicate /
+    circular padding are all separable linear maps of this kind (each M_i is (out_i, in_i)).
+    Backward: dx = M_1^T ·_1 M_2^T ·_2 ... dy — the same Function with transposed matrices.
+    """
+    _grad_fn_name = "AxisLinearBackward0"
+
+    @staticmethod
+    def forward(ctx, x, mats, name=None):
+        y = x._data
+        xp = array_module(y)
+        nd = len(mats)
+        for i, m in enumerate(mats):
+            if m is not None:
+                axis = y.ndim - nd + i
+                y = xp.moveaxis(xp.moveaxis(y, axis, -1) @ m.T, -1, axis)
+        ctx.mats = mats
+        ctx.name = name
+        return xp.ascontiguousarray(y)
+
+    @staticmethod
+    def backward(ctx, gy):
+        mats_t = tuple(None if m is None else m.T for m in ctx.mats)
+        return AxisLinear.apply(gy, mats_t, ctx.name), None, None
+
+
+def _named(base, name):
+    """A subclass of ``base`` whose graph node prints as torch's ``name``."""
+    return type(name.replace("Backward0", ""), (base,), {"_grad_fn_name": name})
+
+
+# ----------------------------------------------------------------------------- constant padding
+class ConstantPadNd(Function):
+    """y = x surrounded by a constant (negative widths crop).  Backward: dy sliced back (re-padded
+    with zeros where x was cropped) — the same Function with negated widths and value 0."""
+    _grad_fn_name = "ConstantPadNdBackward0"
+
+    @staticmethod
+    def forward(ctx, x, pads, value):
+        ctx.pads = pads
+        return _pad_array(x._data, pads, value).copy()
+
+    @staticmethod
+    def backward(ctx, gy):
+        return ConstantPadNd.apply(gy, [(-lo, -hi) for lo, hi in ctx.pads], 0.0), None, None
