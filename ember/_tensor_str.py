@@ -119,15 +119,18 @@ def printoptions(**kwargs):
 def _dtype_name(dtype, array=None):
     """Torch's short name of a dtype (``'float32'``), from an Ember dtype or a NumPy array.
 
-    An Ember dtype prints as ``ember.float32``; its name after the dot is torch's name.  Without
-    one we fall back to the NumPy dtype of the storage (the names coincide, ``bool_`` aside).
+    An Ember dtype carries torch's name in ``.name`` (and prints as ``torch.float32``); this also
+    covers names NumPy lacks, like ``bfloat16`` (stored as float32).  Without one we fall back to
+    the NumPy dtype of the storage, whose names coincide with torch's.
     """
+    name = getattr(dtype, "name", None)
+    if isinstance(name, str) and name:
+        return name
     text = str(dtype) if dtype is not None else ""
     for prefix in ("ember.", "torch."):
         if text.startswith(prefix):
             return text[len(prefix):]
-    npd = np.dtype(array.dtype if array is not None else dtype)
-    return "bool" if npd == np.bool_ else npd.name
+    return np.dtype(array.dtype if array is not None else dtype).name
 
 
 def _default_dtype_name():
