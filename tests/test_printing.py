@@ -339,3 +339,55 @@ def _ember_with_core():
     except (ImportError, AttributeError):
         pytest.skip("Ember core is not available yet")
     return ember
+
+
+@needs_torch
+def test_real_tensor_repr_matches_torch():
+    ember = _ember_with_core()
+    data = [[1.0, 2.0], [3.0, 4.5]]
+    assert repr(ember.tensor(data)) == repr(torch.tensor(data))
+    assert str(ember.tensor(data)) == str(torch.tensor(data))
+    assert repr(ember.tensor(3.25)) == repr(torch.tensor(3.25))
+    assert repr(ember.tensor([True, False])) == repr(torch.tensor([True, False]))
+    assert repr(ember.tensor([1, 2, 3])) == repr(torch.tensor([1, 2, 3]))
+    assert repr(ember.arange(5, dtype=ember.int32)) == repr(torch.arange(5, dtype=torch.int32))
+    assert repr(ember.zeros(0, 3)) == repr(torch.zeros(0, 3))
+    assert repr(ember.ones(2, dtype=ember.float64)) == repr(torch.ones(2, dtype=torch.float64))
+    assert repr(ember.ones(2, dtype=ember.float16)) == repr(torch.ones(2, dtype=torch.float16))
+    big = np.random.default_rng(3).standard_normal((40, 50, 60)).astype(np.float32)
+    assert repr(ember.from_numpy(big)) == repr(torch.from_numpy(big))
+
+
+@needs_torch
+def test_real_tensor_autograd_suffixes_match_torch():
+    ember = _ember_with_core()
+    data = [[1.0, 2.0], [3.0, 4.5]]
+    x, tx = ember.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    assert repr(x) == repr(tx)
+    assert repr(x * 2) == repr(tx * 2)
+
+
+@needs_torch
+def test_real_tensor_follows_default_dtype():
+    ember = _ember_with_core()
+    ember.set_default_dtype(ember.float64)
+    torch.set_default_dtype(torch.float64)
+    try:
+        for name in ("float32", "float64"):
+            e = ember.ones(2, dtype=getattr(ember, name))
+            t = torch.ones(2, dtype=getattr(torch, name))
+            assert repr(e) == repr(t)
+        assert repr(ember.zeros(0)) == repr(torch.zeros(0))
+    finally:
+        ember.set_default_dtype(ember.float32)
+        torch.set_default_dtype(torch.float32)
+
+
+@needs_torch
+def test_ember_exports_printoptions():
+    ember = _ember_with_core()
+    if not hasattr(ember, "set_printoptions"):
+        pytest.skip("ember.set_printoptions is not exported yet")
+    ember.set_printoptions(precision=2)
+    torch.set_printoptions(precision=2)
+    assert repr(ember.tensor([1.12345])) == repr(torch.tensor([1.12345])) == "tensor([1.12])"
