@@ -1,0 +1,789 @@
+"""Read PyTorch ``.pt`` / ``.pth`` checkpoints without ever unpickling.
+
+``torch.save`` writes a zip archive::
+
+    archive/data.pkl        a pickle of the object tree; each tensor is a call
+                            ``torch._utils._rebuild_tensor_v2(storage, offset, size, stride, ...)``
+                            whose ``storage`` is a *persistent id*
+                            ``('storage', torch.FloatStorage, '<key>', 'cpu', numel)``
+    archive/data/<key>      the raw little-endian bytes of each storage
+    archive/byteorder       'little' or 'big'
+    archive/version         format version
+
+A pickle is a small stack-machine program, and Python's own ``pickle`` loader will call *any*
+importable function the program names (``os.system`` included). This module is a separate,
+tiny interpreter for the opcodes torch emits. ``GLOBAL`` may only name an allowlisted value (the
+set ``torch.load(weights_only=True)`` accepts: tensor rebuild functions, storage types, dtypes,
+``torch.Size``, ``torch.device``, ``collections.OrderedDict``, ``set``, ``complex``, bytes);
+everything it yields is an inert Python object defined here, so ``REDUCE`` can never reach
+arbitrary code. Anything else raises :class:`UnsafeCheckpointError` naming the global.
+
+Tensors are rebuilt with NumPy: the storage bytes become a 1-d array, the tensor is the
+``(offset, size, stride)`` strided window onto it, copied to a contiguous array unless it is
+exactly the whole storage (then it shares the bytes, as in torch).
+"""
+import struct
+import zipfile
+from collections import Counter, OrderedDict
+
+import numpy as np
+
+__all__ = ["CheckpointError", "UnsafeCheckpointError", "read_torch_zip"]
+
+
+class CheckpointError(RuntimeError):
+    """The file is not a valid Ember/safetensors/PyTorch checkpoint (truncated, corrupted, foreign)."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """The checkpoint asks for something other than tensors, containers and plain values."""
+
+
+# ----------------------------------------------------------------------------------------------
+# allowlisted globals: each GLOBAL resolves to one of these inert objects
+# ----------------------------------------------------------------------------------------------
+_BF16 = "bfloat16"  # marker: storage holds bfloat16 bits, widened to float32 on load
+
+
+class _StorageType:
+    """``torch.FloatStorage`` & co: only remembers the element dtype."""
+
+    def __init__(self, name, dtype):
+        self.name, self.dtype = name, dtype
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+
+class _TypeMarker:
+    """``torch.Tensor`` / ``torch.nn.Parameter`` used as data (``_rebuild_from_type_v2``'s new_type)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+
+class _Callable:
+    """An allowlisted function or class: ``REDUCE`` / ``NEWOBJ`` call ``fn(reader, *args)``."""
+
+    def __init__(self, name, fn, newobj=False):
+        self.name, self.fn, self.newobj = name, fn, newobj
+
+    def __repr__(self):
+        return self.name
+
+
+class _Storage:
+    """A persistent-id storage: raw bytes (writable buffer or copy-on-write memmap) + element type."""
+
+    __slots__ = ("key", "raw", "dtype", "location", "numel")
+
+    def __init__(self, key, raw, dtype, location, numel):
+        self.key, self.raw, self.dtype, self.location, self.numel = key, raw, dtype, location, numel
+
+
+_STORAGE_DTYPES = {
+    "DoubleStorage": np.float64, "FloatStorage": np.float32, "HalfStorage": np.float16,
+    "BFloat16Storage": _BF16, "LongStorage": np.int64, "IntStorage": np.int32,
+    "ShortStorage": np.int16, "CharStorage": np.int8, "ByteStorage": np.uint8,
+    "BoolStorage": np.bool_, "ComplexFloatStorage": np.complex64,
+    "ComplexDoubleStorage": np.complex128, "UntypedStorage": np.uint8,
+}
+_UNSUPPORTED_KINDS = {
+    "_rebuild_qtensor": "quantized tensors", "_rebuild_sparse_tensor": "sparse tensors",
+    "_rebuild_nested_tensor": "nested tensors", "_rebuild_meta_tensor_no_storage": "meta tensors",
+    "_rebuild_wrapper_subclass": "tensor subclasses", "_rebuild_device_tensor_from_numpy":
+        "device tensors saved from NumPy", "_rebuild_device_tensor_from_cpu_tensor": "device tensors",
+    "QInt8Storage": "quantized tensors", "QUInt8Storage": "quantized tensors",
+    "QInt32Storage": "quantized tensors", "QUInt4x2Storage": "quantized tensors",
+    "QUInt2x4Storage": "quantized tensors",
+}
+_TORCH_DTYPE_NAMES = {
+    "float32", "float", "float64", "double", "float16", "half", "bfloat16", "int8", "int16", "short",
+    "int32", "int", "int64", "long", "uint8", "bool", "complex64", "cfloat", "complex128", "cdouble",
+}
+
+
+def _fail(msg):
+    raise CheckpointError(msg)
+
+
+def _check_int(x, what, low=0):
+    if type(x) is not int or x < low:
+        _fail(f"not a valid PyTorch checkpoint: {what} must be an integer >= {low}, got {x!r}")
+    return x
+
+
+def _check_shape(x, what):
+    if type(x) not in (tuple, list) and not _is_size(x):
+        _fail(f"not a valid PyTorch checkpoint: tensor {what} must be a tuple, got {type(x).__name__}")
+    for v in x:
+        _check_int(v, f"tensor {what} entry")
+        if v >= 1 << 62:
+            _fail(f"not a valid PyTorch checkpoint: tensor {what} entry {v} is absurdly large")
+    return tuple(x)
+
+
+def _is_size(x):
+    from ._tensor import Size
+    return isinstance(x, Size)
+
+
+def _rebuild_tensor(reader, storage, storage_offset, size, stride, requires_grad=False,
+                    backward_hooks=None, metadata=None, dtype=None):
+    """The strided window ``(offset, size, stride)`` of ``storage`` as an ember tensor."""
+    if not isinstance(storage, _Storage):
+        _fail(f"not a valid PyTorch checkpoint: a tensor's storage is {type(storage).__name__}, "
+              "not a storage record")
+    offset = _check_int(storage_offset, "storage offset")
+    size, stride = _check_shape(size, "size"), _check_shape(stride, "stride")
+    if len(size) != len(stride):
+        _fail(f"not a valid PyTorch checkpoint: tensor size {size} and stride {stride} differ in length")
+    if type(requires_grad) is not bool:
+        _fail("not a valid PyTorch checkpoint: requires_grad must be a bool")
+    elem = storage.dtype if dtype is None else dtype
+    raw_dtype = np.dtype(np.uint16 if elem is _BF16 else elem).newbyteorder(reader.byteorder)
+    count = len(storage.raw) // raw_dtype.itemsize
+    if dtype is None and storage.numel > count:
+        _fail(f"not a valid PyTorch checkpoint: storage '{storage.key}' declares {storage.numel} "
+              f"elements but holds only {count}")
+    numel = int(np.prod(size, dtype=object)) if size else 1
+    if numel == 0:
+        arr = _to_native(np.empty(size, dtype=raw_dtype), elem)
+        return reader.make_tensor(arr, storage.location, requires_grad)
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+    if last >= count:
+        _fail(f"not a valid PyTorch checkpoint: tensor of size {list(size)}, stride {list(stride)} "
+              f"and offset {offset} reaches element {last} of a storage of {count} elements")
+    flat = np.frombuffer(storage.raw, dtype=raw_dtype, count=count)
+    if stride == _contiguous_strides(size) and offset == 0 and numel == count:
+        arr = _to_native(flat, elem).reshape(size)  # the whole storage: share it (no copy if native)
+    elif numel <= count:
+        # a window no larger than its storage: copy it out contiguously
+        arr = _to_native(np.ascontiguousarray(_window(flat, offset, size, stride)), elem)
+    else:
+        # a self-overlapping (expanded) window stays a read-only view, as torch keeps it,
+        # so a hostile size cannot make us allocate more than the file holds
+        arr = _window(_to_native(flat, elem), offset, size, stride)
+    return reader.make_tensor(arr, storage.location, requires_grad)
+
+
+def _window(flat, offset, size, stride):
+    """The read-only strided view ``flat[offset + sum(i_k * stride_k)]`` (bounds already checked)."""
+    return np.lib.stride_tricks.as_strided(flat[offset:], shape=size, writeable=False,
+                                           strides=[s * flat.itemsize for s in stride])
+
+
+def _to_native(arr, elem):
+    """Storage elements -> an array ember can use: native byte order, bfloat16 widened to float32,
+    bool bytes normalised to 0/1, aligned. Returns ``arr`` itself when nothing needs changing."""
+    if elem is _BF16:
+        return (arr.astype(np.uint16).astype(np.uint32) << 16).view(np.float32)
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    if arr.dtype.kind == "b":
+        return arr.view(np.uint8) != 0  # a byte other than 0/1 would be an invalid bool
+    if not arr.flags.aligned:
+        arr = arr.copy()
+    return arr
+
+
+def _contiguous_strides(size):
+    strides, acc = [], 1
+    for n in reversed(size):
+        strides.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(strides))
+
+
+def _rebuild_tensor_v2(reader, storage, storage_offset, size, stride, requires_grad=False,
+                       backward_hooks=None, metadata=None):
+    return _rebuild_tensor(reader, storage, storage_offset, size, stride, requires_grad)
+
+
+def _rebuild_tensor_old(reader, storage, storage_offset, size, stride):
+    return _rebuild_tensor(reader, storage, storage_offset, size, stride)
+
+
+def _rebuild_tensor_v3(reader, storage, storage_offset, size, stride, requires_grad,
+                       backward_hooks, dtype, metadata=None):
+    from .dtypes import dtype as ember_dtype
+    if isinstance(dtype, ember_dtype):
+        np_dtype = _BF16 if dtype.name == "bfloat16" else dtype.np
+    else:
+        _fail(f"not a valid PyTorch checkpoint: tensor dtype is {dtype!r}")
+    return _rebuild_tensor(reader, storage, storage_offset, size, stride, requires_grad, dtype=np_dtype)
+
+
+def _tensor_check(x, what):
+    from ._tensor import Tensor
+    if not isinstance(x, Tensor):
+        _fail(f"not a valid PyTorch checkpoint: {what} expects a tensor, got {type(x).__name__}")
+    return x
+
+
+def _make_parameter(reader, data, requires_grad=True, backward_hooks=None, state=None):
+    from .nn.parameter import Parameter
+    _tensor_check(data, "Parameter")
+    if type(requires_grad) is not bool:
+        _fail("not a valid PyTorch checkpoint: Parameter requires_grad must be a bool")
+    if requires_grad and not (data.dtype.is_floating_point or data.dtype.is_complex):
+        _fail(f"not a valid PyTorch checkpoint: a {data.dtype} Parameter cannot require gradients")
+    if state:
+        raise UnsafeCheckpointError("refusing to load: a Parameter carries extra Python state "
+                                    f"({sorted(map(str, state))[:5]}), which ember does not restore")
+    return Parameter(data, requires_grad)
+
+
+def _rebuild_from_type_v2(reader, func, new_type, args, state):
+    if not isinstance(func, _Callable) or type(args) is not tuple:
+        _fail("not a valid PyTorch checkpoint: malformed _rebuild_from_type_v2 call")
+    out = reader.call(func, args)
+    if state:
+        raise UnsafeCheckpointError("refusing to load: a tensor subclass carries extra Python state, "
+                                    "which ember does not restore")
+    if isinstance(new_type, _TypeMarker) and new_type.name == "torch.nn.parameter.Parameter":
+        return _make_parameter(reader, out, out.requires_grad)
+    if isinstance(new_type, _TypeMarker):
+        return _tensor_check(out, "_rebuild_from_type_v2")
+    raise UnsafeCheckpointError(f"refusing to load: tensor subclass {new_type!r} is not allowed")
+
+
+def _make_size(reader, dims=()):
+    from ._tensor import Size
+    return Size(_check_shape(dims, "torch.Size"))
+
+
+def _make_device(reader, *args):
+    from .device import device
+    if not args or len(args) > 2 or not all(type(a) in (str, int) for a in args):
+        _fail(f"not a valid PyTorch checkpoint: bad torch.device arguments {args!r:.80}")
+    try:
+        return device(*args)
+    except (RuntimeError, ValueError, TypeError) as e:
+        raise CheckpointError(f"not a valid PyTorch checkpoint: bad torch.device {args!r:.80} ({e})") from None
+
+
+def _make_mapping(cls):
+    def make(reader, items=()):
+        if type(items) not in (list, tuple, dict, OrderedDict):
+            _fail(f"not a valid PyTorch checkpoint: {cls.__name__} built from {type(items).__name__}")
+        return cls(items)
+    return make
+
+
+def _make_set(reader, items=()):
+    if type(items) not in (list, tuple):
+        _fail(f"not a valid PyTorch checkpoint: set built from {type(items).__name__}")
+    return set(items)
+
+
+def _make_complex(reader, real=0.0, imag=0.0):
+    if not all(type(v) in (int, float) for v in (real, imag)):
+        _fail("not a valid PyTorch checkpoint: complex() built from non-numbers")
+    return complex(real, imag)
+
+
+def _encode_bytes(reader, text, encoding="latin1"):
+    if type(text) is not str or encoding not in ("latin1", "latin-1"):
+        _fail("not a valid PyTorch checkpoint: bytes must be encoded as _codecs.encode(str, 'latin1')")
+    return text.encode("latin1")
+
+
+def _make_bytearray(reader, data=b""):
+    if type(data) not in (bytes, bytearray):
+        _fail("not a valid PyTorch checkpoint: bytearray() built from non-bytes")
+    return bytearray(data)
+
+
+def _get_layout(reader, name):
+    if name != "torch.strided":
+        _fail(f"not a valid PyTorch checkpoint: ember only has strided tensors, not {name!r}")
+    return name
+
+
+def _build_allowlist():
+    table = {
+        "torch._utils._rebuild_tensor_v2": _Callable("torch._utils._rebuild_tensor_v2", _rebuild_tensor_v2),
+        "torch._utils._rebuild_tensor_v3": _Callable("torch._utils._rebuild_tensor_v3", _rebuild_tensor_v3),
+        "torch._utils._rebuild_tensor": _Callable("torch._utils._rebuild_tensor", _rebuild_tensor_old),
+        "torch._utils._rebuild_parameter": _Callable("torch._utils._rebuild_parameter", _make_parameter),
+        "torch._utils._rebuild_parameter_with_state":
+            _Callable("torch._utils._rebuild_parameter_with_state", _make_parameter),
+        "torch._tensor._rebuild_from_type_v2":
+            _Callable("torch._tensor._rebuild_from_type_v2", _rebuild_from_type_v2),
+        "torch.nn.parameter.Parameter": _Callable("torch.nn.parameter.Parameter", _make_parameter, True),
+        "torch.Tensor": _TypeMarker("torch.Tensor"),
+        "torch.Size": _Callable("torch.Size", _make_size, True),
+        "torch.device": _Callable("torch.device", _make_device),
+        "torch.serialization._get_layout": _Callable("torch.serialization._get_layout", _get_layout),
+        "collections.OrderedDict": _Callable("collections.OrderedDict", _make_mapping(OrderedDict), True),
+        "collections.Counter": _Callable("collections.Counter", _make_mapping(Counter), True),
+        "builtins.set": _Callable("builtins.set", _make_set, True),
+        "builtins.complex": _Callable("builtins.complex", _make_complex),
+        "builtins.bytearray": _Callable("builtins.bytearray", _make_bytearray),
+        "_codecs.encode": _Callable("_codecs.encode", _encode_bytes),
+    }
+    for name, dt in _STORAGE_DTYPES.items():
+        table[f"torch.{name}"] = table[f"torch.cuda.{name}"] = _StorageType(name, dt)
+    table["torch.storage.UntypedStorage"] = table["torch.UntypedStorage"]
+    table["torch.storage.TypedStorage"] = _StorageType("TypedStorage", np.uint8)
+    return table
+
+
+_ALLOWED = None
+
+
+def _resolve_global(module, name):
+    global _ALLOWED
+    if _ALLOWED is None:
+        _ALLOWED = _build_allowlist()
+    module = {"__builtin__": "builtins", "copy_reg": "copyreg"}.get(module, module)
+    full = f"{module}.{name}"
+    if full in _ALLOWED:
+        return _ALLOWED[full]
+    if module == "torch" and name in _TORCH_DTYPE_NAMES:
+        from .dtypes import to_dtype
+        return to_dtype(name)
+    kind = _UNSUPPORTED_KINDS.get(name)
+    if kind and module in ("torch", "torch._utils", "torch.cuda"):
+        raise CheckpointError(f"cannot load this PyTorch checkpoint: it holds {kind} ({full}), "
+                              "which ember does not support")
+    raise UnsafeCheckpointError(
+        f"refusing to load: the checkpoint's pickle references the global '{full}', which is not "
+        "a tensor, container or plain value. Ember only accepts what torch.load(weights_only=True) "
+        "accepts and never runs code from a checkpoint.")
+
+
+# ----------------------------------------------------------------------------------------------
+# the opcode interpreter
+# ----------------------------------------------------------------------------------------------
+class _Mark:
+    """Sentinel pushed by MARK; never escapes the interpreter."""
+
+
+_MARK = _Mark()
+
+
+class _Unpickler:
+    """Runs a pickle program over a stack; every object it can create is data."""
+
+    def __init__(self, data, storages, make_tensor, byteorder):
+        self.data, self.pos = memoryview(data), 0
+        self.storages, self.make_tensor = storages, make_tensor
+        self.byteorder = byteorder
+        self.stack, self.memo = [], {}
+
+    # -- byte access -------------------------------------------------------------------------
+    def take(self, n):
+        if n < 0 or self.pos + n > len(self.data):
+            _fail(f"not a valid PyTorch checkpoint: data.pkl is truncated (needs {n} bytes at "
+                  f"offset {self.pos} of {len(self.data)})")
+        out = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def unpack(self, fmt):
+        return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
+
+    def line(self):
+        data = self.data
+        end = bytes(data[self.pos:self.pos + 1024]).find(b"\n")
+        if end < 0:
+            _fail("not a valid PyTorch checkpoint: GLOBAL name is not newline-terminated")
+        text = bytes(self.take(end + 1)[:-1])
+        return text.decode("utf-8")
+
+    # -- stack helpers -----------------------------------------------------------------------
+    def pop(self):
+        if not self.stack or self.stack[-1] is _MARK:
+            _fail(f"not a valid PyTorch checkpoint: pickle stack underflow at byte {self.pos}")
+        return self.stack.pop()
+
+    def top(self):
+        if not self.stack or self.stack[-1] is _MARK:
+            _fail(f"not a valid PyTorch checkpoint: pickle stack underflow at byte {self.pos}")
+        return self.stack[-1]
+
+    def pop_mark(self):
+        stack = self.stack
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i] is _MARK:
+                items = stack[i + 1:]
+                del stack[i:]
+                return items
+        _fail(f"not a valid PyTorch checkpoint: pickle MARK missing at byte {self.pos}")
+
+    def call(self, func, args):
+        if not isinstance(func, _Callable):
+            raise UnsafeCheckpointError(f"refusing to load: the pickle calls {func!r}, which is not an "
+                                        "allowlisted function")
+        if type(args) is not tuple:
+            _fail("not a valid PyTorch checkpoint: call arguments are not a tuple")
+        try:
+            return func.fn(self, *args)
+        except (TypeError, ValueError, AssertionError) as e:
+            raise CheckpointError(f"not a valid PyTorch checkpoint: bad arguments to {func.name}: {e}") from None
+
+    def set_items(self, target, items):
+        if type(target) not in (dict, OrderedDict, Counter):
+            _fail(f"not a valid PyTorch checkpoint: SETITEM on a {type(target).__name__}")
+        if len(items) % 2:
+            _fail("not a valid PyTorch checkpoint: SETITEMS with an odd number of items")
+        for k, v in zip(items[::2], items[1::2]):
+            target[_hashable(k)] = v
+
+    def persistent_load(self, pid):
+        if type(pid) is not tuple or len(pid) != 5 or pid[0] != "storage":
+            _fail(f"not a valid PyTorch checkpoint: unsupported persistent id {pid!r:.80}")
+        _, stype, key, location, numel = pid
+        if not isinstance(stype, _StorageType):
+            _fail(f"not a valid PyTorch checkpoint: storage type is {stype!r:.80}")
+        if type(key) is not str or type(location) is not str:
+            _fail("not a valid PyTorch checkpoint: storage key and location must be strings")
+        _check_int(numel, "storage size")
+        raw = self.storages(key)
+        return _Storage(key, raw, stype.dtype, location, numel)
+
+    # -- the loop ----------------------------------------------------------------------------
+    def load(self):
+        ops = _OPS
+        while True:
+            if self.pos >= len(self.data):
+                _fail("not a valid PyTorch checkpoint: data.pkl ends before its STOP opcode")
+            code = self.data[self.pos]
+            self.pos += 1
+            op = ops.get(code)
+            if op is None:
+                _fail(f"not a valid PyTorch checkpoint: unsupported pickle opcode {bytes([code])!r} "
+                      f"at byte {self.pos - 1}")
+            if op is _op_stop:
+                result = self.pop()
+                return result
+            op(self)
+
+
+def _hashable(key):
+    try:
+        hash(key)
+    except TypeError:
+        _fail(f"not a valid PyTorch checkpoint: unhashable dict key of type {type(key).__name__}")
+    return key
+
+
+def _push(value):
+    return lambda u: u.stack.append(value)
+
+
+def _op_stop(u):  # handled in the loop
+    pass
+
+
+def _op_proto(u):
+    if u.take(1)[0] > 5:
+        _fail("not a valid PyTorch checkpoint: unknown pickle protocol")
+
+
+def _op_tuple_n(n):
+    def op(u):
+        items = [u.pop() for _ in range(n)][::-1]
+        u.stack.append(tuple(items))
+    return op
+
+
+def _op_append(u):
+    value = u.pop()
+    target = u.top()
+    if type(target) is not list:
+        _fail(f"not a valid PyTorch checkpoint: APPEND to a {type(target).__name__}")
+    target.append(value)
+
+
+def _op_appends(u):
+    items = u.pop_mark()
+    target = u.top()
+    if type(target) is not list:
+        _fail(f"not a valid PyTorch checkpoint: APPENDS to a {type(target).__name__}")
+    target.extend(items)
+
+
+def _op_setitem(u):
+    value, key = u.pop(), u.pop()
+    u.set_items(u.top(), [key, value])
+
+
+def _op_setitems(u):
+    items = u.pop_mark()
+    u.set_items(u.top(), items)
+
+
+def _op_dict(u):
+    d = {}
+    u.set_items(d, u.pop_mark())
+    u.stack.append(d)
+
+
+def _op_additems(u):
+    items = u.pop_mark()
+    target = u.top()
+    if type(target) is not set:
+        _fail(f"not a valid PyTorch checkpoint: ADDITEMS to a {type(target).__name__}")
+    target.update(_hashable(i) for i in items)
+
+
+def _op_frozenset(u):
+    u.stack.append(frozenset(_hashable(i) for i in u.pop_mark()))
+
+
+def _op_put(fmt):
+    def op(u):
+        index = u.unpack(fmt)
+        u.memo[index] = u.top()
+    return op
+
+
+def _op_memoize(u):
+    u.memo[len(u.memo)] = u.top()
+
+
+def _op_get(fmt):
+    def op(u):
+        index = u.unpack(fmt)
+        if index not in u.memo:
+            _fail(f"not a valid PyTorch checkpoint: pickle memo entry {index} is missing")
+        u.stack.append(u.memo[index])
+    return op
+
+
+def _op_global(u):
+    module, name = u.line(), u.line()
+    u.stack.append(_resolve_global(module, name))
+
+
+def _op_stack_global(u):
+    name, module = u.pop(), u.pop()
+    if type(module) is not str or type(name) is not str:
+        _fail("not a valid PyTorch checkpoint: STACK_GLOBAL needs two strings")
+    u.stack.append(_resolve_global(module, name))
+
+
+def _op_reduce(u):
+    args = u.pop()
+    func = u.pop()
+    u.stack.append(u.call(func, args))
+
+
+def _op_newobj(u):
+    args = u.pop()
+    cls = u.pop()
+    if not (isinstance(cls, _Callable) and cls.newobj):
+        raise UnsafeCheckpointError(f"refusing to load: the pickle instantiates {cls!r}, which is not "
+                                    "an allowlisted class")
+    u.stack.append(u.call(cls, args))
+
+
+def _op_newobj_ex(u):
+    kwargs = u.pop()
+    if kwargs:
+        _fail("not a valid PyTorch checkpoint: NEWOBJ_EX with keyword arguments")
+    _op_newobj(u)
+
+
+def _op_build(u):
+    state = u.pop()
+    inst = u.top()
+    if type(inst) is OrderedDict and type(state) is dict and all(type(k) is str for k in state):
+        inst.__dict__.update(state)  # e.g. a state_dict's ``_metadata`` (module versions)
+        return
+    if _is_parameter(inst) and not state:
+        return
+    raise UnsafeCheckpointError(f"refusing to load: the pickle sets the state of a "
+                                f"{type(inst).__name__}, which only OrderedDicts may receive")
+
+
+def _is_parameter(x):
+    from .nn.parameter import Parameter
+    return isinstance(x, Parameter)
+
+
+def _op_binpersid(u):
+    u.stack.append(u.persistent_load(u.pop()))
+
+
+def _op_pop(u):
+    if u.stack and u.stack[-1] is _MARK:
+        u.stack.pop()
+    else:
+        u.pop()
+
+
+def _op_dup(u):
+    u.stack.append(u.top())
+
+
+def _op_long(fmt):
+    def op(u):
+        n = u.unpack(fmt)
+        u.stack.append(int.from_bytes(u.take(n), "little", signed=True))
+    return op
+
+
+def _op_text(fmt, kind):
+    def op(u):
+        raw = bytes(u.take(u.unpack(fmt)))
+        if kind == "str":
+            try:
+                u.stack.append(raw.decode("utf-8", "surrogatepass"))
+            except UnicodeDecodeError:
+                _fail("not a valid PyTorch checkpoint: a string is not valid UTF-8")
+        elif kind == "latin1":
+            u.stack.append(raw.decode("latin-1"))
+        else:
+            u.stack.append(raw)
+    return op
+
+
+def _op_tuple(u):
+    u.stack.append(tuple(u.pop_mark()))
+
+
+def _op_list(u):
+    u.stack.append(u.pop_mark())
+
+
+_OPS = {
+    0x80: _op_proto,                           # PROTO
+    0x95: lambda u: u.take(8),                 # FRAME (a length hint; contents follow inline)
+    ord("."): _op_stop,                        # STOP
+    ord("("): _push(_MARK),                    # MARK
+    ord("0"): _op_pop,                         # POP
+    ord("1"): lambda u: u.pop_mark(),          # POP_MARK
+    ord("2"): _op_dup,                         # DUP
+    ord("N"): _push(None),                     # NONE
+    0x88: _push(True),                         # NEWTRUE
+    0x89: _push(False),                        # NEWFALSE
+    ord("J"): lambda u: u.stack.append(u.unpack("<i")),   # BININT
+    ord("K"): lambda u: u.stack.append(u.unpack("<B")),   # BININT1
+    ord("M"): lambda u: u.stack.append(u.unpack("<H")),   # BININT2
+    0x8a: _op_long("<B"),                      # LONG1
+    0x8b: _op_long("<i"),                      # LONG4
+    ord("G"): lambda u: u.stack.append(u.unpack(">d")),   # BINFLOAT
+    ord("X"): _op_text("<I", "str"),           # BINUNICODE
+    0x8c: _op_text("<B", "str"),               # SHORT_BINUNICODE
+    0x8d: _op_text("<Q", "str"),               # BINUNICODE8
+    ord("U"): _op_text("<B", "latin1"),        # SHORT_BINSTRING
+    ord("T"): _op_text("<i", "latin1"),        # BINSTRING
+    ord("B"): _op_text("<I", "bytes"),         # BINBYTES
+    ord("C"): _op_text("<B", "bytes"),         # SHORT_BINBYTES
+    0x8e: _op_text("<Q", "bytes"),             # BINBYTES8
+    ord(")"): _push(()),                       # EMPTY_TUPLE (immutable: safe to share)
+    ord("t"): _op_tuple,                       # TUPLE
+    0x85: _op_tuple_n(1),                      # TUPLE1
+    0x86: _op_tuple_n(2),                      # TUPLE2
+    0x87: _op_tuple_n(3),                      # TUPLE3
+    ord("]"): lambda u: u.stack.append([]),    # EMPTY_LIST
+    ord("l"): _op_list,                        # LIST
+    ord("a"): _op_append,                      # APPEND
+    ord("e"): _op_appends,                     # APPENDS
+    ord("}"): lambda u: u.stack.append({}),    # EMPTY_DICT
+    ord("d"): _op_dict,                        # DICT
+    ord("s"): _op_setitem,                     # SETITEM
+    ord("u"): _op_setitems,                    # SETITEMS
+    0x8f: lambda u: u.stack.append(set()),     # EMPTY_SET
+    0x90: _op_additems,                        # ADDITEMS
+    0x91: _op_frozenset,                       # FROZENSET
+    ord("q"): _op_put("<B"),                   # BINPUT
+    ord("r"): _op_put("<I"),                   # LONG_BINPUT
+    0x94: _op_memoize,                         # MEMOIZE
+    ord("h"): _op_get("<B"),                   # BINGET
+    ord("j"): _op_get("<I"),                   # LONG_BINGET
+    ord("c"): _op_global,                      # GLOBAL
+    0x93: _op_stack_global,                    # STACK_GLOBAL
+    ord("R"): _op_reduce,                      # REDUCE
+    0x81: _op_newobj,                          # NEWOBJ
+    0x92: _op_newobj_ex,                       # NEWOBJ_EX
+    ord("b"): _op_build,                       # BUILD
+    ord("Q"): _op_binpersid,                   # BINPERSID
+}
+
+
+def unpickle(data, storages, make_tensor, byteorder="<"):
+    """Interpret the pickle program ``data``; ``storages(key)`` returns a storage's raw bytes and
+    ``make_tensor(array, location, requires_grad)`` turns a rebuilt array into an ember tensor."""
+    try:
+        return _Unpickler(data, storages, make_tensor, byteorder).load()
+    except CheckpointError:
+        raise
+    except (struct.error, ValueError, OverflowError, MemoryError, RecursionError, IndexError) as e:
+        raise CheckpointError(f"not a valid PyTorch checkpoint: malformed pickle ({type(e).__name__}: "
+                              f"{e})") from None
+
+
+# ----------------------------------------------------------------------------------------------
+# the zip container
+# ----------------------------------------------------------------------------------------------
+def _local_data_offset(fileobj, info):
+    """Where a stored (uncompressed) member's bytes start in the archive file."""
+    fileobj.seek(info.header_offset)
+    header = fileobj.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        _fail(f"not a valid PyTorch checkpoint: zip member {info.filename!r} has a bad local header")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    return info.header_offset + 30 + name_len + extra_len
+
+
+def read_torch_zip(fileobj, make_tensor, mmap_path=None):
+    """Load the object tree of a ``torch.save`` zip archive read from the binary ``fileobj``."""
+    try:
+        archive = zipfile.ZipFile(fileobj)
+        infos = {i.filename: i for i in archive.infolist()}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, struct.error) as e:
+        raise CheckpointError(f"not a valid PyTorch checkpoint: the zip archive is corrupted ({e})") from None
+    pickles = [n for n in infos if n.endswith("/data.pkl") and n.count("/") == 1]
+    if len(pickles) != 1:
+        if any(n.endswith("/constants.pkl") for n in infos):
+            _fail("cannot load a TorchScript archive (torch.jit.save); save a state_dict with "
+                  "torch.save(model.state_dict(), path) instead")
+        _fail("not a valid PyTorch checkpoint: the zip archive has no '<name>/data.pkl' record")
+    prefix = pickles[0][:-len("data.pkl")]
+
+    def read_member(name, limit=None):
+        info = infos.get(name)
+        if info is None:
+            _fail(f"not a valid PyTorch checkpoint: the archive lacks the record {name!r}")
+        if info.compress_type != zipfile.ZIP_STORED:
+            _fail(f"not a valid PyTorch checkpoint: record {name!r} is compressed; torch.save writes "
+                  "uncompressed archives")
+        if limit is not None and info.file_size > limit:
+            _fail(f"not a valid PyTorch checkpoint: record {name!r} is unexpectedly large")
+        try:
+            return archive.read(name)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error, NotImplementedError) as e:
+            raise CheckpointError(f"not a valid PyTorch checkpoint: record {name!r} is corrupted ({e})") from None
+
+    order = "little"
+    if prefix + "byteorder" in infos:
+        order = bytes(read_member(prefix + "byteorder", limit=16)).decode("ascii", "replace").strip()
+        if order not in ("little", "big"):
+            _fail(f"not a valid PyTorch checkpoint: unknown byte order {order!r}")
+    cache = {}
+
+    def storage(key):
+        if key not in cache:
+            name = f"{prefix}data/{key}"
+            if mmap_path is not None and name in infos and infos[name].compress_type == zipfile.ZIP_STORED:
+                info = infos[name]
+                start = _local_data_offset(fileobj, info)
+                if info.file_size == 0:
+                    cache[key] = bytearray()
+                else:
+                    cache[key] = np.memmap(mmap_path, dtype=np.uint8, mode="c", offset=start,
+                                           shape=(info.file_size,))
+            else:
+                cache[key] = bytearray(read_member(name))
+        return cache[key]
+
+    data = read_member(prefix + "data.pkl")
+    return unpickle(data, storage, make_tensor, "<" if order == "little" else ">")
