@@ -236,22 +236,16 @@ def _flatten(obj):
     return flat.arrays, metadata
 
 
-def _specs(arrays):
-    from safetensors import TensorSpec
-    return {k: TensorSpec(dtype=a.dtype.name, shape=a.shape, data_ptr=a.ctypes.data, data_len=a.nbytes)
-            for k, a in arrays.items()}
-
-
 def _serialize(arrays, metadata):
     """The whole safetensors file as bytes (for file objects)."""
-    from safetensors import serialize
-    return bytes(serialize(_specs(arrays), metadata=metadata))
+    from safetensors.numpy import save as st_save
+    return st_save(arrays, metadata=metadata)
 
 
 def _write_file(tmp_path, arrays, metadata):
     """Stream the safetensors file into ``tmp_path`` (the test suite makes this fail midway)."""
-    from safetensors import serialize_file
-    serialize_file(_specs(arrays), tmp_path, metadata=metadata)
+    from safetensors.numpy import save_file
+    save_file(arrays, tmp_path, metadata=metadata)
 
 
 def _atomic_write(path, arrays, metadata):
@@ -602,7 +596,7 @@ def _default_restore(t, location):
     try:
         dev = device(location)
     except Exception:
-        raise RuntimeError(f"ember.load: don't know how to restore data location {location!r}") from None
+        raise CheckpointError(f"not a valid checkpoint: unknown data location {location!r:.40}") from None
     if dev.type == "cpu":
         return t
     if dev.type == "cuda":
@@ -612,7 +606,7 @@ def _default_restore(t, location):
                 "False. If you are running on a CPU-only machine, please use ember.load with "
                 "map_location=ember.device('cpu') to map your storages to the CPU.")
         return t.to(dev)
-    raise RuntimeError(f"ember.load: ember has no '{dev.type}' device to restore data location "
+    raise CheckpointError(f"ember.load: ember has no '{dev.type}' device to restore data location "
                        f"{location!r} to; pass map_location='cpu'")
 
 
