@@ -1,0 +1,1162 @@
+"""Fused neural-network primitives: each one a single ``Function`` with forward and backward side by side.
+
+Why fuse? Composing ``softmax`` from ``exp``, ``sum`` and ``div`` works, but every step walks the whole array
+and allocates a new one; NumPy's ``exp``/``tanh`` run on one core, so the number of passes *is* the cost.
+Each forward here makes as few passes as it can (``out=``, in-place updates, reused buffers) and saves what
+its backward needs, so the backward is a handful of passes too.
+
+Conventions (the same for every class below):
+
+* ``forward(ctx, ...)`` works on the arrays (``t._data``) with ``xp`` = NumPy or CuPy and returns an array.
+* ``backward(ctx, grad)`` returns one gradient per forward input. When the engine runs it with grad mode
+  *off* (the usual ``loss.backward()``), the fast path computes the gradient on arrays. With
+  ``create_graph=True`` grad mode is *on*; then the same formula is written with Tensor ops (or with other
+  Functions of this file) so that gradients of gradients work.
+* ``_grad_fn_name`` is the name PyTorch prints for the node (``grad_fn=<SoftmaxBackward0>``).
+* Losses reduce inside the Function (``reduction`` = 'none' | 'mean' | 'sum'), as torch's kernels do.
+"""
+import math
+
+import numpy as np
+
+from ..autograd import Function
+from ..autograd.grad_mode import is_grad_enabled
+from ..device import array_module
+
+__all__ = [
+    "erf", "Softmax", "LogSoftmax", "CrossEntropy", "CrossEntropy2d", "NllLoss", "NllLoss2d",
+    "LayerNorm", "GroupNorm", "BatchNorm", "RmsNorm", "Gelu", "Embedding", "EmbeddingDenseBackward",
+    "Dropout", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "MseLoss", "SmoothL1Loss", "HuberLoss",
+    "LeakyRelu", "Elu", "Celu", "Silu", "Mish", "Softplus", "Hardtanh", "Hardsigmoid", "Hardswish",
+    "LogSigmoid",
+]
+
+
+def _wrap(a):
+    from .._tensor import wrap
+    return wrap(a)
+
+
+def _xp(t):
+    return array_module(t._data)
+
+
+def _reduce(a, reduction):
+    """Apply a loss reduction to the per-element loss array ``a``."""
+    if reduction == "none":
+        return a
+    s = a.sum(dtype=a.dtype)
+    return s / a.size if reduction == "mean" else s
+
+
+def _scale_grad(g, reduction, n):
+    """The upstream gradient of a reduced loss, as a Tensor that broadcasts over the elements."""
+    return g / n if reduction == "mean" else g
+
+
+# --------------------------------------------------------------------------------------------------
+# erf: NumPy has none. A rational minimax approximation, erf(x) = x P(x^2) / Q(x^2) on [-4, 4] (outside,
+# erf is +-1 in float32): 7 + 5 coefficients give about 1e-7 absolute error in float32. The Horner steps run
+# on cache-sized blocks so each of the ~25 passes stays in L2 instead of streaming the whole array.
+# --------------------------------------------------------------------------------------------------
+_ERF_P = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06, -5.69250639462346e-05,
+          -7.34990630326855e-04, -2.95459980854025e-03, -1.60960333262415e-02)
+_ERF_Q = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03, -7.37332916720468e-03,
+          -1.42647390514189e-02)
+_BLOCK = 1 << 16
+
+
+def _erf_block(x, out, x2, q):
+    """erf of one contiguous block; ``x2``/``q`` are scratch buffers of the same size."""
+    np.clip(x, -4.0, 4.0, out=out)
+    np.multiply(out, out, out=x2)
+    xc = out  # out holds clip(x) until the numerator overwrites it, so keep P's Horner in q first
+    np.multiply(x2, _ERF_Q[0], out=q)
+    q += _ERF_Q[1]
+    for c in _ERF_Q[2:]:
+        q *= x2
+        q += c
+    p = np.multiply(x2, _ERF_P[0])
+    p += _ERF_P[1]
+    for c in _ERF_P[2:]:
+        p *= x2
+        p += c
+    p *= xc
+    np.divide(p, q, out=out)
+
+
+def erf(a):
+    """Elementwise error function of an array (float32/float64), accurate to ~1e-7 (float32 rounding)."""
+    xp = array_module(a)
+    if xp is not np:  # CuPy ships erf
+        from cupyx.scipy.special import erf as cerf  # type: ignore
+        return cerf(a)
+    if a.dtype == np.float64:  # double precision (gradcheck): SciPy when present, else our rational form
+        try:
+            from scipy.special import erf as serf
+            return serf(a)
+        except ImportError:
+            pass
+    a = np.ascontiguousarray(a)
+    flat = a.reshape(-1)
+    out = np.empty_like(flat)
+    n = flat.size
+    b = min(_BLOCK, max(n, 1))
+    x2, q = np.empty(b, a.dtype), np.empty(b, a.dtype)
+    for i in range(0, n, b):  # blocks of 64K elements, not elements: each block is vectorized
+        j = min(i + b, n)
+        _erf_block(flat[i:j], out[i:j], x2[:j - i], q[:j - i])
+    return out.reshape(a.shape)
+
+
+# --------------------------------------------------------------------------------------------------
+# softmax family
+# --------------------------------------------------------------------------------------------------
+def _softmax_arrays(x, dim):
+    """(softmax, shifted x - max, log of the normaliser) in three passes plus two reductions."""
+    xp = array_module(x)
+    z = x - x.max(axis=dim, keepdims=True)       # fresh buffer, shifted so exp never overflows
+    e = xp.exp(z)
+    s = e.sum(axis=dim, keepdims=True)
+    e /= s                                      # e is now the softmax
+    return e, z, s
+
+
+def _rowdot(a, b, dim):
+    """sum(a * b, dim, keepdims): einsum over the last axis makes no temporary array."""
+    xp = array_module(a)
+    if dim in (-1, a.ndim - 1) and a.ndim <= 26:
+        return xp.expand_dims(xp.einsum("...i,...i->...", a, b), -1)
+    return (a * b).sum(axis=dim, keepdims=True)
+
+
+class Softmax(Function):
+    """y = exp(x - max x) / sum(exp(x - max x)) along ``dim``.
+
+    dy/dx:  dx = y * (g - sum(g * y, dim))
+    """
+    _grad_fn_name = "SoftmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        y, _, _ = _softmax_arrays(x._data, dim)
+        ctx.dim, ctx.y = dim, y
+        ctx.save_for_backward(x)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        dim = ctx.dim
+        if is_grad_enabled():
+            x, = ctx.saved_tensors
+            y = Softmax.apply(x, dim)
+            return y * (g - (g * y).sum(dim, keepdim=True)), None
+        y, ga = ctx.y, g._data
+        s = _rowdot(ga, y, dim)
+        out = ga - s
+        out *= y
+        return _wrap(out), None
+
+
+class LogSoftmax(Function):
+    """y = x - max x - log(sum(exp(x - max x))) along ``dim``.
+
+    dy/dx:  dx = g - softmax(x) * sum(g, dim)      (softmax(x) = exp(y), kept from the forward)
+    """
+    _grad_fn_name = "LogSoftmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        xp = _xp(x)
+        p, z, s = _softmax_arrays(x._data, dim)
+        z -= xp.log(s)
+        ctx.dim, ctx.p = dim, p
+        ctx.save_for_backward(x)
+        return z
+
+    @staticmethod
+    def backward(ctx, g):
+        dim = ctx.dim
+        if is_grad_enabled():
+            x, = ctx.saved_tensors
+            return g - Softmax.apply(x, dim) * g.sum(dim, keepdim=True), None
+        ga = g._data
+        out = ctx.p * ga.sum(axis=dim, keepdims=True)
+        np.subtract(ga, out, out=out)
+        return _wrap(out), None
+
+
+# --------------------------------------------------------------------------------------------------
+# cross entropy = log_softmax + nll_loss in one pass
+# --------------------------------------------------------------------------------------------------
+def _class_targets(xp, t, C, ignore_index):
+    """(safe targets, valid mask): ignored entries point at class 0; out-of-range targets raise."""
+    valid = t != ignore_index
+    bad = valid & ((t < 0) | (t >= C))
+    if bad.any():
+        raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
+    return xp.where(valid, t, 0), valid
+
+
+def _bshape(ndim, c, C):
+    """Shape that puts a length-C vector on axis ``c`` of an ndim array."""
+    s = [1] * ndim
+    s[c] = C
+    return tuple(s)
+
+
+class CrossEntropy(Function):
+    """Cross entropy of logits ``x`` (class axis c = 1, or 0 for an unbatched ``(C,)`` input).
+
+    With p = softmax(x), logp = log p, class-index target t, class weights w, smoothing e, C classes:
+        loss_i = (1 - e) w_t (-logp_t) + (e / C) sum_c w_c (-logp_c)        (0 where t == ignore_index)
+        dloss_i/dx_c = p_c ((1 - e) w_t + (e / C) sum_k w_k) - (1 - e) w_t [c == t] - (e / C) w_c
+    With a probability target q (smoothed: q (1 - e) + e / C):
+        loss_i = -sum_c w_c q_c logp_c,   dloss_i/dx_c = p_c sum_k w_k q_k - w_c q_c,   dloss_i/dq_c = -w_c logp_c
+    'mean' divides by sum of w_t over non-ignored targets (index targets) or by N*d1*.. (probabilities).
+    """
+    _grad_fn_name = "NllLossBackward0"
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, reduction, label_smoothing):
+        xa = x._data
+        xp = array_module(xa)
+        c = 0 if xa.ndim == 1 else 1
+        C = xa.shape[c]
+        p, z, s = _softmax_arrays(xa, c)
+        logs = xp.log(s)                                   # log-sum-exp minus the max, keepdims
+        w = None if weight is None else weight._data.reshape(_bshape(xa.ndim, c, C))
+        eps = float(label_smoothing)
+        ctx.c, ctx.C, ctx.reduction, ctx.eps, ctx.p, ctx.w = c, C, reduction, eps, p, w
+        ctx.save_for_backward(x, target)
+        ta = target._data
+        if ta.dtype.kind == "f":                           # class probabilities
+            ctx.prob = True
+            q = ta if eps == 0 else ta * (1 - eps) + eps / C
+            wq = q if w is None else q * w
+            loss = (logs * wq.sum(axis=c, keepdims=True) - (wq * z).sum(axis=c, keepdims=True)).squeeze(c)
+            ctx.wq, ctx.logs, ctx.z = wq, logs, z
+            ctx.denom = xa.size // C if xa.size else 0
+            ctx.n = loss.size
+            if reduction == "none":
+                return loss
+            tot = loss.sum(dtype=loss.dtype)
+            return tot / max(ctx.denom, 0) if reduction == "mean" and ctx.denom else (
+                tot if reduction == "sum" else tot * np.nan)
+        ctx.prob = False
+        ts, valid = _class_targets(xp, ta, C, ignore_index)
+        ti = xp.expand_dims(ts, c)
+        nll = (logs - xp.take_along_axis(z, ti, axis=c)).squeeze(c)     # -logp_t
+        wt = valid.astype(xa.dtype) if w is None else xp.where(valid, weight._data[ts], 0).astype(xa.dtype)
+        loss = (1 - eps) * wt * nll if eps else wt * nll
+        a = wt * (1 - eps) if eps else wt                    # coefficient of p_c in the gradient
+        if eps:
+            if w is None:
+                smooth = C * logs.squeeze(c) - z.sum(axis=c)
+                W = C
+            else:
+                smooth = weight._data.sum() * logs.squeeze(c) - (z * w).sum(axis=c)
+                W = weight._data.sum()
+            vf = valid.astype(xa.dtype)
+            loss = loss + (eps / C) * vf * smooth
+            a = a + (eps / C) * W * vf
+            ctx.vf = vf
+        ctx.ti, ctx.wt, ctx.a = ti, wt, a
+        if reduction == "none":
+            return loss.astype(xa.dtype, copy=False)
+        tot = loss.sum(dtype=xa.dtype)
+        if reduction == "sum":
+            return tot
+        denom = wt.sum(dtype=xa.dtype)
+        ctx.denom = denom
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return tot / denom
+
+    @staticmethod
+    def backward(ctx, g):
+        c, C, red = ctx.c, ctx.C, ctx.reduction
+        x, target = ctx.saved_tensors
+        if ctx.prob:
+            gs = _scale_grad(g, red, ctx.denom) if red != "none" else g.unsqueeze(c)
+            if is_grad_enabled():
+                p = Softmax.apply(x, c)
+                wq = (target * (1 - ctx.eps) + ctx.eps / C) if ctx.eps else target
+                if ctx.w is not None:
+                    wq = wq * _wrap(ctx.w)
+                gx = (p * wq.sum(c, keepdim=True) - wq) * gs
+            else:
+                ga = gs._data
+                gx = ctx.p * ctx.wq.sum(axis=c, keepdims=True)
+                gx -= ctx.wq
+                gx *= ga
+                gx = _wrap(gx)
+            gt = None
+            if ctx.needs_input_grad[1]:
+                logp = LogSoftmax.apply(x, c) if is_grad_enabled() else _wrap(ctx.z - ctx.logs)
+                wl = logp if ctx.w is None else logp * _wrap(ctx.w)
+                gt = -(1 - ctx.eps) * wl * gs
+            return gx, gt, None, None, None, None
+        if red == "none":
+            gv = g.unsqueeze(c)
+        elif red == "mean":
+            gv = g / _wrap(ctx.denom)
+        else:
+            gv = g
+        if is_grad_enabled():
+            xp = _xp(x)
+            const = xp.zeros(x.shape, dtype=ctx.p.dtype)
+            xp.put_along_axis(const, ctx.ti, xp.expand_dims(ctx.wt * (1 - ctx.eps), c), axis=c)
+            if ctx.eps:
+                wv = 1.0 if ctx.w is None else ctx.w
+                const += (ctx.eps / C) * xp.expand_dims(ctx.vf, c) * wv
+            return (Softmax.apply(x, c) * _wrap(xp.expand_dims(ctx.a, c)) - _wrap(const)) * gv, \
+                None, None, None, None, None
+        xp = _xp(x)
+        ga = gv._data
+        ae = xp.expand_dims(ctx.a, c)
+        coef = ae * ga if ga.ndim else ae * ga.item() if ga.size == 1 else ae * ga
+        gx = ctx.p * coef
+        picked = xp.take_along_axis(gx, ctx.ti, axis=c)
+        tw = xp.expand_dims(ctx.wt * (1 - ctx.eps), c) * ga
+        xp.put_along_axis(gx, ctx.ti, picked - tw, axis=c)
+        if ctx.eps:
+            wv = 1.0 if ctx.w is None else ctx.w
+            gx -= (ctx.eps / C) * (xp.expand_dims(ctx.vf, c) * ga) * wv
+        return _wrap(gx.astype(ctx.p.dtype, copy=False)), None, None, None, None, None
+
+
+class CrossEntropy2d(CrossEntropy):
+    """Cross entropy for (N, C, H, W) inputs (torch prints its node as NllLoss2DBackward0)."""
+    _grad_fn_name = "NllLoss2DBackward0"
+
+
+class NllLoss(Function):
+    """Negative log likelihood of log-probabilities ``x`` (class axis 1, or 0 unbatched).
+
+    loss_i = -w_t x_{i,t}  (0 where t == ignore_index);   dloss_i/dx_{i,c} = -w_t [c == t]
+    'mean' divides by the sum of w_t over the non-ignored targets.
+    """
+    _grad_fn_name = "NllLossBackward0"
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, reduction):
+        xa = x._data
+        xp = array_module(xa)
+        c = 0 if xa.ndim == 1 else 1
+        C = xa.shape[c]
+        ts, valid = _class_targets(xp, target._data, C, ignore_index)
+        ti = xp.expand_dims(ts, c)
+        wt = valid.astype(xa.dtype) if weight is None else xp.where(valid, weight._data[ts], 0).astype(xa.dtype)
+        loss = -wt * xp.take_along_axis(xa, ti, axis=c).squeeze(c)
+        ctx.c, ctx.ti, ctx.wt, ctx.reduction, ctx.shape, ctx.dtype = c, ti, wt, reduction, xa.shape, xa.dtype
+        if reduction == "none":
+            return loss
+        tot = loss.sum(dtype=xa.dtype)
+        if reduction == "sum":
+            return tot
+        ctx.denom = wt.sum(dtype=xa.dtype)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return tot / ctx.denom
+
+    @staticmethod
+    def backward(ctx, g):
+        c = ctx.c
+        gv = g.unsqueeze(c) if ctx.reduction == "none" else (
+            g / _wrap(ctx.denom) if ctx.reduction == "mean" else g)
+        xp = array_module(ctx.wt)
+        onehot = xp.zeros(ctx.shape, dtype=ctx.dtype)
+        xp.put_along_axis(onehot, ctx.ti, -xp.expand_dims(ctx.wt, c), axis=c)
+        return _wrap(onehot) * gv, None, None, None, None
+
+
+class NllLoss2d(NllLoss):
+    _grad_fn_name = "NllLoss2DBackward0"
+
+
+# --------------------------------------------------------------------------------------------------
+# normalisation: layer_norm, group_norm, batch_norm share one pair of helpers
+# --------------------------------------------------------------------------------------------------
+def _normalize(x, axes, eps):
+    """xhat = (x - mean) * rstd over ``axes`` (keepdims); returns (xhat, mean, rstd, var)."""
+    xp = array_module(x)
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    mean = x.mean(axis=axes, keepdims=True)
+    xhat = x - mean
+    if x.ndim == 2 and axes == (1,):
+        var = xp.einsum("ij,ij->i", xhat, xhat)[:, None] / n   # one pass, no temporary
+    else:
+        var = (xhat * xhat).mean(axis=axes, keepdims=True)
+    rstd = 1.0 / xp.sqrt(var + eps)
+    xhat *= rstd
+    return xhat, mean, rstd.astype(x.dtype, copy=False), var
+
+
+def _normalize_backward(gxhat, xhat, rstd, axes):
+    """dx for xhat = (x - mean) * rstd:  rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat))."""
+    xp = array_module(gxhat)
+    if gxhat.ndim == 2 and axes == (1,):
+        n = gxhat.shape[1]
+        b = xp.einsum("ij,ij->i", gxhat, xhat)[:, None] / n
+    else:
+        b = (gxhat * xhat).mean(axis=axes, keepdims=True)
+    a = gxhat.mean(axis=axes, keepdims=True)
+    dx = xhat * b
+    np.subtract(gxhat, dx, out=dx) if xp is np else xp.subtract(gxhat, dx, out=dx)
+    dx -= a
+    dx *= rstd
+    return dx
+
+
+def _normalize_tensor(x, dims, eps):
+    """The same normalisation from Tensor ops (used for gradients of gradients)."""
+    mean = x.mean(dims, keepdim=True)
+    xc = x - mean
+    return xc * ((xc * xc).mean(dims, keepdim=True) + eps).rsqrt()
+
+
+class LayerNorm(Function):
+    """y = (x - mean) / sqrt(var + eps) * w + b over the last ``nd`` dims (biased var); saves mean and rstd.
+
+    With xhat the normalised input, gxhat = g * w, n the normalised size:
+        dx = rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)),  dw = sum(g * xhat),  db = sum(g)
+    """
+    _grad_fn_name = "NativeLayerNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, nd, eps):
+        xa = x._data
+        D = 1
+        for s in xa.shape[xa.ndim - nd:]:
+            D *= s
+        x2 = xa.reshape(-1, D)
+        xhat, mean, rstd, _ = _normalize(x2, (1,), eps)
+        if weight is not None:
+            y = xhat * weight._data.reshape(-1)
+            if bias is not None:
+                y += bias._data.reshape(-1)
+        elif bias is not None:
+            y = xhat + bias._data.reshape(-1)
+        else:
+            y = xhat.copy()
+        ctx.xhat, ctx.mean, ctx.rstd, ctx.nd, ctx.eps, ctx.D = xhat, mean, rstd, nd, eps, D
+        ctx.save_for_backward(x, weight, bias)
+        return y.reshape(xa.shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight, bias = ctx.saved_tensors
+        nd, D = ctx.nd, ctx.D
+        if is_grad_enabled():
+            dims = tuple(range(x.dim() - nd, x.dim()))
+            xhat = _normalize_tensor(x, dims, ctx.eps)
+            gxhat = g * weight if weight is not None else g
+            n = float(D)
+            gx = ((gxhat - gxhat.mean(dims, keepdim=True) - xhat * (gxhat * xhat).mean(dims, keepdim=True))
+                  * ((x - x.mean(dims, keepdim=True)).pow(2).mean(dims, keepdim=True) + ctx.eps).rsqrt()) \
+                if ctx.needs_input_grad[0] else None
+            lead = tuple(range(x.dim() - nd))
+            gw = (g * xhat).sum(lead) if weight is not None and ctx.needs_input_grad[1] else None
+            gb = g.sum(lead) if bias is not None and ctx.needs_input_grad[2] else None
+            del n
+            return gx, gw, gb, None, None
+        g2 = g._data.reshape(-1, D)
+        xhat = ctx.xhat
+        gw = gb = gx = None
+        if weight is not None and ctx.needs_input_grad[1]:
+            gw = _wrap((g2 * xhat).sum(axis=0).reshape(weight.shape))
+        if bias is not None and ctx.needs_input_grad[2]:
+            gb = _wrap(g2.sum(axis=0).reshape(bias.shape))
+        if ctx.needs_input_grad[0]:
+            gxhat = g2 * weight._data.reshape(-1) if weight is not None else g2
+            gx = _wrap(_normalize_backward(gxhat, xhat, ctx.rstd, (1,)).reshape(x.shape))
+        return gx, gw, gb, None, None
+
+
+class GroupNorm(Function):
+    """Group norm: x (N, C, *) is split into G groups of C/G channels; each (sample, group) is normalised,
+    then y = xhat * w_c + b_c per channel. Gradients as in LayerNorm, per group, with gxhat = g * w_c."""
+    _grad_fn_name = "NativeGroupNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, G, eps):
+        xa = x._data
+        N, C = xa.shape[0], xa.shape[1]
+        xg = xa.reshape(N * G, -1)
+        xhat, mean, rstd, _ = _normalize(xg, (1,), eps)
+        y = xhat.reshape(N, C, -1)
+        if weight is not None or bias is not None:
+            y = y * weight._data.reshape(1, C, 1) if weight is not None else y.copy()
+            if bias is not None:
+                y += bias._data.reshape(1, C, 1)
+        else:
+            y = y.copy()
+        ctx.xhat, ctx.rstd, ctx.G, ctx.eps = xhat, rstd, G, eps
+        ctx.save_for_backward(x, weight, bias)
+        return y.reshape(xa.shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight, bias = ctx.saved_tensors
+        N, C, G = x.shape[0], x.shape[1], ctx.G
+        if is_grad_enabled():
+            xg = x.reshape(N, G, -1)
+            xhat = _normalize_tensor(xg, (2,), ctx.eps).reshape(N, C, -1)
+            g3 = g.reshape(N, C, -1)
+            gw = (g3 * xhat).sum((0, 2)) if weight is not None else None
+            gb = g3.sum((0, 2)) if bias is not None else None
+            gxhat = (g3 * weight.reshape(1, C, 1) if weight is not None else g3).reshape(N, G, -1)
+            xh = xhat.reshape(N, G, -1)
+            rstd = ((xg - xg.mean(2, keepdim=True)).pow(2).mean(2, keepdim=True) + ctx.eps).rsqrt()
+            gx = (gxhat - gxhat.mean(2, keepdim=True) - xh * (gxhat * xh).mean(2, keepdim=True)) * rstd
+            return gx.reshape(x.shape), gw, gb, None, None
+        g3 = g._data.reshape(N, C, -1)
+        xh3 = ctx.xhat.reshape(N, C, -1)
+        gw = _wrap((g3 * xh3).sum(axis=(0, 2))) if weight is not None and ctx.needs_input_grad[1] else None
+        gb = _wrap(g3.sum(axis=(0, 2))) if bias is not None and ctx.needs_input_grad[2] else None
+        gxhat = g3 * weight._data.reshape(1, C, 1) if weight is not None else g3
+        gx = _normalize_backward(np.ascontiguousarray(gxhat).reshape(N * G, -1), ctx.xhat, ctx.rstd, (1,))
+        return _wrap(gx.reshape(x.shape)), gw, gb, None, None
+
+
+class BatchNorm(Function):
+    """Batch norm over the batch (and spatial) axes of x (N, C, *), per channel c.
+
+    Training: normalise with the batch mean and biased var; running stats move toward the batch stats
+    (running = (1 - momentum) running + momentum stat, using the *unbiased* var).
+    Eval: normalise with running_mean / running_var (then it is an affine map of x).
+        dx = rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat))   (training; mean over N and space)
+        dx = rstd * gxhat                                              (eval)
+        dw = sum(g * xhat), db = sum(g)
+    """
+    _grad_fn_name = "NativeBatchNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        xa = x._data
+        xp = array_module(xa)
+        N, C = xa.shape[0], xa.shape[1]
+        x3 = xa.reshape(N, C, -1)
+        axes = (0, 2)
+        if training:
+            xhat, mean, rstd, var = _normalize(x3, axes, eps)
+            n = N * x3.shape[2]
+            if running_mean is not None:
+                running_mean._data *= (1 - momentum)
+                running_mean._data += momentum * mean.reshape(-1).astype(running_mean._data.dtype)
+                running_mean._bump()
+            if running_var is not None:
+                unbiased = var.reshape(-1) * (n / max(n - 1, 1))
+                running_var._data *= (1 - momentum)
+                running_var._data += momentum * unbiased.astype(running_var._data.dtype)
+                running_var._bump()
+        else:
+            mean = running_mean._data.reshape(1, C, 1).astype(xa.dtype)
+            rstd = (1.0 / xp.sqrt(running_var._data.reshape(1, C, 1) + eps)).astype(xa.dtype)
+            xhat = (x3 - mean) * rstd
+        y = xhat * weight._data.reshape(1, C, 1) if weight is not None else xhat.copy()
+        if bias is not None:
+            y += bias._data.reshape(1, C, 1)
+        ctx.xhat, ctx.rstd, ctx.training, ctx.eps = xhat, rstd, training, eps
+        ctx.save_for_backward(x, weight, bias)
+        return y.reshape(xa.shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight, bias = ctx.saved_tensors
+        N, C = x.shape[0], x.shape[1]
+        if is_grad_enabled():
+            x3 = x.reshape(N, C, -1)
+            g3 = g.reshape(N, C, -1)
+            rstd = _wrap(ctx.rstd)
+            if ctx.training:
+                xc = x3 - x3.mean((0, 2), keepdim=True)
+                rstd = (xc.pow(2).mean((0, 2), keepdim=True) + ctx.eps).rsqrt()
+                xhat = xc * rstd
+            else:
+                xhat = _wrap(ctx.xhat)
+            gxhat = g3 * weight.reshape(1, C, 1) if weight is not None else g3
+            if ctx.training:
+                gx = (gxhat - gxhat.mean((0, 2), keepdim=True)
+                      - xhat * (gxhat * xhat).mean((0, 2), keepdim=True)) * rstd
+            else:
+                gx = gxhat * rstd
+            gw = (g3 * xhat).sum((0, 2)) if weight is not None else None
+            gb = g3.sum((0, 2)) if bias is not None else None
+            return gx.reshape(x.shape), gw, gb, None, None, None, None, None
+        g3 = g._data.reshape(N, C, -1)
+        xhat = ctx.xhat
+        gw = _wrap((g3 * xhat).sum(axis=(0, 2))) if weight is not None and ctx.needs_input_grad[1] else None
+        gb = _wrap(g3.sum(axis=(0, 2))) if bias is not None and ctx.needs_input_grad[2] else None
+        gx = None
+        if ctx.needs_input_grad[0]:
+            gxhat = g3 * weight._data.reshape(1, C, 1) if weight is not None else g3
+            gx = _normalize_backward(gxhat, xhat, ctx.rstd, (0, 2)) if ctx.training else gxhat * ctx.rstd
+            gx = _wrap(gx.reshape(x.shape))
+        return gx, gw, gb, None, None, None, None, None
+
+
+class RmsNorm(Function):
+    """y = x * rstd * w with rstd = 1 / sqrt(mean(x^2) + eps) over the last ``nd`` dims.
+
+    dx = rstd * (gw - xhat * mean(gw * xhat)) with xhat = x * rstd, gw = g * w;  dw = sum(g * xhat).
+    (torch composes rms_norm from pointwise ops, so its node prints as MulBackward0.)
+    """
+    _grad_fn_name = "MulBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, nd, eps):
+        xa = x._data
+        xp = array_module(xa)
+        D = 1
+        for s in xa.shape[xa.ndim - nd:]:
+            D *= s
+        x2 = xa.reshape(-1, D)
+        rstd = (1.0 / xp.sqrt(xp.einsum("ij,ij->i", x2, x2)[:, None] / D + eps)).astype(xa.dtype)
+        xhat = x2 * rstd
+        y = xhat * weight._data.reshape(-1) if weight is not None else xhat
+        ctx.xhat, ctx.rstd, ctx.nd, ctx.eps, ctx.D = xhat, rstd, nd, eps, D
+        ctx.save_for_backward(x, weight)
+        return y.reshape(xa.shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        nd, D = ctx.nd, ctx.D
+        if is_grad_enabled():
+            dims = tuple(range(x.dim() - nd, x.dim()))
+            rstd = ((x * x).mean(dims, keepdim=True) + ctx.eps).rsqrt()
+            xhat = x * rstd
+            gxh = g * weight if weight is not None else g
+            gx = (gxh - xhat * (gxh * xhat).mean(dims, keepdim=True)) * rstd
+            gw = (g * xhat).sum(tuple(range(x.dim() - nd))) if weight is not None else None
+            return gx, gw, None, None
+        xp = _xp(x)
+        g2 = g._data.reshape(-1, D)
+        xhat = ctx.xhat
+        gw = _wrap((g2 * xhat).sum(axis=0).reshape(weight.shape)) if weight is not None else None
+        gxh = g2 * weight._data.reshape(-1) if weight is not None else g2
+        b = xp.einsum("ij,ij->i", gxh, xhat)[:, None] / D
+        gx = xhat * b
+        gx = (gxh - gx) * ctx.rstd
+        return _wrap(gx.reshape(x.shape)), gw, None, None
+
+
+# --------------------------------------------------------------------------------------------------
+# GELU
+# --------------------------------------------------------------------------------------------------
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_PI = math.sqrt(2.0 / math.pi)
+
+
+class Gelu(Function):
+    """approximate='none':  y = x * Phi(x),  Phi(x) = (1 + erf(x / sqrt 2)) / 2,   dy/dx = Phi(x) + x phi(x)
+    approximate='tanh':  y = x (1 + t) / 2,  t = tanh(sqrt(2/pi) (x + 0.044715 x^3)),
+                         dy/dx = (1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2
+    (phi is the standard normal density.)
+    """
+    _grad_fn_name = "GeluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        xa = x._data
+        xp = array_module(xa)
+        if approximate == "tanh":
+            t = xa * xa
+            t *= 0.044715
+            t += 1.0
+            t *= xa
+            t *= _SQRT_2_PI
+            xp.tanh(t, out=t)
+            y = t + 1.0
+            y *= xa
+            y *= 0.5
+            ctx.t = t
+        else:
+            cdf = erf(xa * _SQRT1_2)
+            cdf += 1.0
+            cdf *= 0.5
+            y = xa * cdf
+            ctx.cdf = cdf
+        ctx.approximate = approximate
+        ctx.save_for_backward(x)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        if is_grad_enabled():
+            from .. import erf as terf, tanh as ttanh, exp as texp  # Tensor functions of the core
+            if ctx.approximate == "tanh":
+                t = ttanh(_SQRT_2_PI * (x + 0.044715 * x * x * x))
+                d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_PI * (1 + 3 * 0.044715 * x * x)
+            else:
+                d = 0.5 * (1 + terf(x * _SQRT1_2)) + x * texp(-0.5 * x * x) * _INV_SQRT_2PI
+            return g * d, None
+        xa, ga = x._data, g._data
+        xp = array_module(xa)
+        if ctx.approximate == "tanh":
+            t = ctx.t
+            d = t * t                          # 1 - t^2, then the chain factor
+            xp.subtract(1.0, d, out=d)
+            inner = xa * xa
+            inner *= 3 * 0.044715
+            inner += 1.0
+            inner *= xa
+            d *= inner
+            d *= 0.5 * _SQRT_2_PI
+            d += 0.5
+            d += 0.5 * t
+        else:
+            d = xa * xa
+            d *= -0.5
+            xp.exp(d, out=d)
+            d *= xa
+            d *= _INV_SQRT_2PI
+            d += ctx.cdf
+        d *= ga
+        return _wrap(d), None
+
+
+# --------------------------------------------------------------------------------------------------
+# embedding
+# --------------------------------------------------------------------------------------------------
+def _scatter_rows(xp, idx, g, V):
+    """out[V, D] with out[k] = sum of g[i] over i where idx[i] == k. Sort once, then segment sums
+    (``add.reduceat``) -- no per-element Python and no slow unbuffered ``add.at``."""
+    D = g.shape[-1]
+    out = xp.zeros((V, D), dtype=g.dtype)
+    flat = idx.reshape(-1)
+    if flat.size == 0:
+        return out
+    g2 = g.reshape(-1, D)
+    order = xp.argsort(flat, kind="stable")
+    s = flat[order]
+    starts = xp.flatnonzero(xp.concatenate((xp.ones(1, dtype=bool), s[1:] != s[:-1])))
+    out[s[starts]] = xp.add.reduceat(g2[order], starts, axis=0)
+    return out
+
+
+class EmbeddingDenseBackward(Function):
+    """grad_weight = scatter-add of the output gradient rows into a (V, D) table (padding row zeroed).
+    Linear in g, so its own backward gathers: d/dg = gg[indices]."""
+    _grad_fn_name = "EmbeddingDenseBackward0"
+
+    @staticmethod
+    def forward(ctx, g, indices, num_weights, padding_idx):
+        xp = _xp(g)
+        out = _scatter_rows(xp, indices._data, g._data, num_weights)
+        if padding_idx is not None:
+            out[padding_idx] = 0
+        ctx.save_for_backward(indices)
+        ctx.gshape = g.shape
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        indices, = ctx.saved_tensors
+        return Embedding.apply(gg, indices, None), None, None, None
+
+
+class Embedding(Function):
+    """y = weight[indices] (rows looked up);  dweight[k] = sum of g over positions whose index is k
+    (the padding_idx row gets no gradient)."""
+    _grad_fn_name = "EmbeddingBackward0"
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx):
+        ctx.padding_idx, ctx.V = padding_idx, weight.shape[0]
+        ctx.save_for_backward(indices)
+        return weight._data[indices._data]
+
+    @staticmethod
+    def backward(ctx, g):
+        indices, = ctx.saved_tensors
+        return EmbeddingDenseBackward.apply(g, indices, ctx.V, ctx.padding_idx), None, None
+
+
+# --------------------------------------------------------------------------------------------------
+# dropout
+# --------------------------------------------------------------------------------------------------
+class Dropout(Function):
+    """y = x * m / (1 - p) with m ~ Bernoulli(1 - p) drawn from ember's generator;  dx = g * m / (1 - p).
+    (On the CPU torch multiplies by the scaled mask, so its node prints as MulBackward0.)"""
+    _grad_fn_name = "MulBackward0"
+
+    @staticmethod
+    def forward(ctx, x, p, generator):
+        from ..random import get_rng
+        xa = x._data
+        xp = array_module(xa)
+        if p >= 1:
+            mask = xp.zeros(xa.shape, dtype=xa.dtype)
+        else:
+            u = get_rng(generator).random(xa.shape, dtype=np.float32)
+            mask = xp.asarray((u >= p).astype(xa.dtype))
+            mask *= 1.0 / (1.0 - p)
+        ctx.mask = mask
+        return xa * mask
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * _wrap(ctx.mask), None, None
+
+
+# --------------------------------------------------------------------------------------------------
+# pointwise losses
+# --------------------------------------------------------------------------------------------------
+class BinaryCrossEntropy(Function):
+    """loss = -w (y log p + (1 - y) log(1 - p)), each log clamped at -100 (so p = 0 or 1 stays finite).
+
+    dloss/dp = w (p - y) / max(p (1 - p), 1e-12);   dloss/dy = -w (log p - log(1 - p))   (clamped logs)
+    """
+    _grad_fn_name = "BinaryCrossEntropyBackward0"
+
+    @staticmethod
+    def forward(ctx, p, y, weight, reduction):
+        pa, ya = p._data, y._data
+        xp = array_module(pa)
+        if ((pa < 0) | (pa > 1)).any():
+            raise RuntimeError("all elements of input should be between 0 and 1")
+        with np.errstate(divide="ignore"):
+            lp = xp.maximum(xp.log(pa), -100.0)
+            l1p = xp.maximum(xp.log1p(-pa), -100.0)
+        loss = lp - l1p
+        loss *= ya
+        loss += l1p
+        xp.negative(loss, out=loss)
+        if weight is not None:
+            loss = loss * weight._data
+        ctx.reduction, ctx.n = reduction, loss.size
+        ctx.save_for_backward(p, y, weight)
+        return _reduce(loss.astype(pa.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        p, y, weight = ctx.saved_tensors
+        gs = _scale_grad(g, ctx.reduction, ctx.n)
+        gp = gs * (p - y) / (p * (1 - p)).clamp(min=1e-12)
+        if weight is not None:
+            gp = gp * weight
+        gy = None
+        if ctx.needs_input_grad[1]:
+            gy = -gs * ((p.log().clamp(min=-100) - (-p).log1p().clamp(min=-100)))
+            if weight is not None:
+                gy = gy * weight
+        return gp, gy, None, None
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """BCE on logits, stable for any x:  loss = w ((1 - y) x + l softplus(-x)),  l = 1 + (pos_weight - 1) y,
+    softplus(-x) = max(-x, 0) + log1p(exp(-|x|)).
+
+    dloss/dx = w (l sigmoid(x) - pos_weight y)   (= w (sigmoid(x) - y) without pos_weight)
+    dloss/dy = w ((pos_weight - 1) softplus(-x) - x)
+    """
+    _grad_fn_name = "BinaryCrossEntropyWithLogitsBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, weight, pos_weight, reduction):
+        xa, ya = x._data, y._data
+        xp = array_module(xa)
+        sp = -xp.abs(xa)
+        xp.exp(sp, out=sp)
+        xp.log1p(sp, out=sp)
+        sp += xp.maximum(-xa, 0)                      # softplus(-x)
+        if pos_weight is not None:
+            lw = (pos_weight._data - 1) * ya + 1
+            loss = (1 - ya) * xa + lw * sp
+        else:
+            loss = (1 - ya) * xa + sp
+        if weight is not None:
+            loss = loss * weight._data
+        ctx.reduction, ctx.n = reduction, loss.size
+        ctx.save_for_backward(x, y, weight, pos_weight)
+        return _reduce(loss.astype(xa.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y, weight, pw = ctx.saved_tensors
+        gs = _scale_grad(g, ctx.reduction, ctx.n)
+        if pw is not None:
+            gx = ((pw - 1) * y + 1) * x.sigmoid() - pw * y
+        else:
+            gx = x.sigmoid() - y
+        gx = gx * gs
+        if weight is not None:
+            gx = gx * weight
+        gy = None
+        if ctx.needs_input_grad[1]:
+            if pw is not None:
+                sp = (-x).clamp(min=0) + (-x.abs()).exp().log1p()
+                gy = ((pw - 1) * sp - x) * gs
+            else:
+                gy = -x * gs
+            if weight is not None:
+                gy = gy * weight
+        return gx, gy, None, None, None
+
+
+class MseLoss(Function):
+    """loss = (x - y)^2;   dloss/dx = 2 (x - y),   dloss/dy = -2 (x - y)."""
+    _grad_fn_name = "MseLossBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, reduction):
+        d = x._data - y._data
+        d *= d
+        ctx.reduction, ctx.n = reduction, d.size
+        ctx.save_for_backward(x, y)
+        return _reduce(d, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        gx = 2 * (x - y) * _scale_grad(g, ctx.reduction, ctx.n)
+        return gx, (-gx if ctx.needs_input_grad[1] else None), None
+
+
+class SmoothL1Loss(Function):
+    """loss = 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta  (d = x - y);
+    dloss/dx = d / beta if |d| < beta else sign(d);  dloss/dy = -dloss/dx."""
+    _grad_fn_name = "SmoothL1LossBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, reduction, beta):
+        xp = _xp(x)
+        d = x._data - y._data
+        ad = xp.abs(d)
+        loss = ad - 0.5 * beta if beta == 0 else xp.where(ad < beta, 0.5 * d * d / beta, ad - 0.5 * beta)
+        ctx.reduction, ctx.n, ctx.beta = reduction, d.size, beta
+        ctx.save_for_backward(x, y)
+        return _reduce(loss.astype(d.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        from .. import where
+        x, y = ctx.saved_tensors
+        d = x - y
+        b = ctx.beta
+        gx = d.sign() if b == 0 else where(d.abs() < b, d / b, d.sign())
+        gx = gx * _scale_grad(g, ctx.reduction, ctx.n)
+        return gx, (-gx if ctx.needs_input_grad[1] else None), None, None
+
+
+class HuberLoss(Function):
+    """loss = 0.5 d^2 if |d| < delta else delta (|d| - 0.5 delta);  dloss/dx = d or delta sign(d)."""
+    _grad_fn_name = "HuberLossBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y, reduction, delta):
+        xp = _xp(x)
+        d = x._data - y._data
+        ad = xp.abs(d)
+        loss = xp.where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+        ctx.reduction, ctx.n, ctx.delta = reduction, d.size, delta
+        ctx.save_for_backward(x, y)
+        return _reduce(loss.astype(d.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        from .. import where
+        x, y = ctx.saved_tensors
+        d = x - y
+        gx = where(d.abs() < ctx.delta, d, ctx.delta * d.sign()) * _scale_grad(g, ctx.reduction, ctx.n)
+        return gx, (-gx if ctx.needs_input_grad[1] else None), None, None
+
+
+# --------------------------------------------------------------------------------------------------
+# activations whose torch nodes have their own names (forward on arrays, backward in Tensor ops)
+# --------------------------------------------------------------------------------------------------
+def _where(cond, a, b):
+    from .. import where
+    return where(cond, a, b)
+
+
+class LeakyRelu(Function):
+    """y = x if x > 0 else slope x;   dy/dx = 1 if x > 0 else slope."""
+    _grad_fn_name = "LeakyReluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, slope):
+        xa = x._data
+        ctx.slope = slope
+        ctx.save_for_backward(x)
+        return _xp(x).where(xa > 0, xa, xa * slope)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return _where(x > 0, g, g * ctx.slope), None
+
+
+class Elu(Function):
+    """y = scale x if x > 0 else scale alpha (exp(input_scale x) - 1)  (elu: scale = input_scale = 1;
+    selu: scale = 1.0507.., alpha = 1.6732..);  dy/dx = scale if x > 0 else scale alpha input_scale exp(input_scale x)."""
+    _grad_fn_name = "EluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, alpha, scale, input_scale):
+        xa = x._data
+        xp = _xp(x)
+        neg = xp.expm1(xp.minimum(xa, 0) * input_scale)
+        neg *= alpha
+        y = xp.where(xa > 0, xa, neg)
+        if scale != 1:
+            y *= scale
+        ctx.params = (alpha, scale, input_scale)
+        ctx.save_for_backward(x)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        alpha, scale, s_in = ctx.params
+        neg = (x.clamp(max=0) * s_in).exp() * (alpha * scale * s_in)
+        return _where(x > 0, g * scale, g * neg), None, None, None
+
+
+class Celu(Elu):
+    """celu(x) = max(0, x) + min(0, alpha (exp(x / alpha) - 1)): an Elu with input_scale = 1 / alpha."""
+    _grad_fn_name = "CeluBackward0"
+
+
+class Silu(Function):
+    """y = x sigmoid(x);   dy/dx = s (1 + x (1 - s)),  s = sigmoid(x)."""
+    _grad_fn_name = "SiluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, _=None):
+        xa = x._data
+        xp = _xp(x)
+        s = xp.exp(-xa)
+        s += 1
+        ctx.save_for_backward(x)
+        return xa / s
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        s = x.sigmoid()
+        return g * (s * (1 + x * (1 - s))), None
+
+
+class Mish(Function):
+    """y = x tanh(softplus(x));   dy/dx = t + x sigmoid(x) (1 - t^2),  t = tanh(softplus(x))."""
+    _grad_fn_name = "MishBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        xa = x._data
+        xp = _xp(x)
+        t = xp.tanh(xp.logaddexp(0, xa))
+        ctx.save_for_backward(x)
+        return xa * t
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        t = _softplus_t(x, 1.0, 20.0).tanh()
+        return g * (t + x * x.sigmoid() * (1 - t * t))
+
+
+def _softplus_t(x, beta, threshold):
+    """softplus from Tensor ops: log1p(exp(-|bx|)) / b + max(x, 0), x itself above the threshold."""
+    bx = x * beta
+    sp = (-bx.abs()).exp().log1p() / beta + x.clamp(min=0)
+    return _where(bx > threshold, x, sp)
+
+
+class Softplus(Function):
+    """y = log(1 + exp(beta x)) / beta  (x itself where beta x > threshold);
+    dy/dx = sigmoid(beta x)  (1 above the threshold)."""
+    _grad_fn_name = "SoftplusBackward0"
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        xa = x._data
+        xp = _xp(x)
+        bx = xa * beta
+        sp = xp.logaddexp(0, bx)
+        if beta != 1:
+            sp /= beta
+        ctx.beta, ctx.threshold = beta, threshold
+        ctx.save_for_backward(x)
+        return xp.where(bx > threshold, xa, sp).astype(xa.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        bx = x * ctx.beta
+        return _where(bx > ctx.threshold, g, g * bx.sigmoid()), None, None
+
+
+class Hardtanh(Function):
+    """y = clamp(x, lo, hi);   dy/dx = 1 where lo < x < hi, else 0  (relu6 = hardtanh(0, 6))."""
+    _grad_fn_name = "HardtanhBackward0"
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.lo, ctx.hi = lo, hi
+        ctx.save_for_backward(x)
+        return _xp(x).clip(x._data, lo, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return _where((x > ctx.lo) & (x < ctx.hi), g, g * 0), None, None
+
+
+class Hardsigmoid(Function):
+    """y = clamp(x / 6 + 1/2, 0, 1);   dy/dx = 1/6 on -3 < x < 3, else 0."""
+    _grad_fn_name = "HardsigmoidBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        xa = x._data
+        ctx.save_for_backward(x)
+        y = xa / 6.0
+        y += 0.5
+        return _xp(x).clip(y, 0, 1)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return _where((x > -3) & (x < 3), g / 6.0, g * 0)
+
+
+class Hardswish(Function):
+    """y = x relu6(x + 3) / 6;   dy/dx = 0 (x < -3), 1 (x > 3), else (2x + 3) / 6."""
+    _grad_fn_name = "HardswishBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        xa = x._data
+        xp = _xp(x)
+        ctx.save_for_backward(x)
+        return xa * xp.clip(xa + 3.0, 0, 6) / 6.0
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        mid = g * (2 * x + 3) / 6.0
+        return _where(x < -3, g * 0, _where(x > 3, g, mid))
+
+
+class LogSigmoid(Function):
+    """y = log sigmoid(x) = -softplus(-x);   dy/dx = 1 - sigmoid(x) = sigmoid(-x)."""
+    _grad_fn_name = "LogSigmoidBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        xa = x._data
+        xp = _xp(x)
+        ctx.save_for_backward(x)
+        return -xp.logaddexp(0, -xa)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * (-x).sigmoid()
