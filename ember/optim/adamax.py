@@ -1,0 +1,83 @@
+"""Adamax: Adam with the infinity norm (torch.optim.Adamax)."""
+from .optimizer import (Optimizer, _advance, _ensure_tensor_steps, _grad_in, _lerp_, _new_step, _scalar,
+                        _state_like)
+
+__all__ = ["Adamax"]
+
+
+def _adamax_kernel(xp, p, g, exp_avg, exp_inf, S, beta1, beta2, eps, weight_decay, maximize, clr):
+    """One block of Adamax, in place (torch's ``_single_tensor_adamax``)::
+
+        g <- -g if maximize;  g <- g + wd * p
+        m <- lerp(m, g, 1 - beta1)
+        u <- max(beta2 u, |g| + eps)
+        p <- p - clr * m / u,   clr = lr / (1 - beta1^t)
+    """
+    g = _grad_in(xp, p, g, S[0], S[1], maximize, weight_decay)
+    _lerp_(xp, exp_avg, g, 1 - beta1, S[1])
+    exp_inf *= beta2
+    xp.abs(g, out=S[1])
+    S[1] += eps
+    xp.maximum(exp_inf, S[1], out=exp_inf)
+    xp.multiply(exp_avg, -clr, out=S[1])      # param.addcdiv_(exp_avg, exp_inf, value=-clr)
+    S[1] /= exp_inf
+    p += S[1]
+
+
+class Adamax(Optimizer):
+    r"""Adamax (Kingma & Ba, 2014, section 7): Adam with the second moment replaced by a running max.
+
+    .. math::
+        m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t,\quad u_t = \max(\beta_2 u_{t-1}, |g_t| + \epsilon),\quad
+        \theta_t = \theta_{t-1} - \frac{\gamma}{1-\beta_1^t}\frac{m_t}{u_t}
+
+    Args:
+        lr (float): learning rate (default: 2e-3).
+        betas (tuple[float, float]): decay rates (default: (0.9, 0.999)).
+        eps (float): added to :math:`|g|` (default: 1e-8).
+        weight_decay (float): L2 penalty (default: 0).
+        maximize (bool): ascend instead of descend (default: False).
+    """
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
+                 maximize=False, differentiable=False, capturable=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, capturable=capturable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+        _ensure_tensor_steps(self)
+
+    def _update_group(self, group):
+        beta1, beta2 = group["betas"]
+        lr = _scalar(group["lr"])
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = _new_step()
+                state["exp_avg"] = _state_like(p)
+                state["exp_inf"] = _state_like(p)
+            step = _advance(state["step"])
+            clr = lr / (1 - beta1 ** step)
+            self._foreach_block(_adamax_kernel, p, p.grad._data,
+                                [state["exp_avg"]._data, state["exp_inf"]._data],
+                                beta1, beta2, group["eps"], _scalar(group["weight_decay"]),
+                                group["maximize"], clr)

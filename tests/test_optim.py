@@ -1,0 +1,488 @@
+"""Optimizers: parity with PyTorch over 20 steps, state dicts, loading, errors, the Optimizer API."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+from ember import optim
+
+SHAPES = [(3, 4), (5,), (), (160, 130)]  # the last spans several 16K-element blocks
+
+
+def _arrays(dtype=np.float32, seed=0, shapes=SHAPES):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(dtype) for s in shapes]
+
+
+def _grad(p, i, step, sign=1):
+    """A fixed non-quadratic loss gradient, computed in NumPy in the parameter's dtype."""
+    c = np.asarray(0.3 * (i + 1), dtype=p.dtype)
+    g = (p - c) * np.asarray(1.0 + 0.1 * i, p.dtype) + np.asarray(0.05, p.dtype) * p ** 3
+    g = g + np.asarray(0.01 * math.sin(step + i), p.dtype)
+    return np.array(g if sign == 1 else -g, dtype=p.dtype)
+
+
+def _ember_params(arrays):
+    return [ember.tensor(a.copy(), requires_grad=True) for a in arrays]
+
+
+OPTIMIZERS = [
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.05, momentum=0.9)),
+    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.3, weight_decay=0.01)),
+    ("SGD", dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.1, maximize=True)),
+    ("Adam", dict()),
+    ("Adam", dict(lr=0.01, amsgrad=True)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    ("Adam", dict(lr=0.02, betas=(0.3, 0.9), eps=1e-6, amsgrad=True, weight_decay=0.01)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("AdamW", dict(lr=0.01)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True, maximize=True)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, centered=True)),
+    ("RMSprop", dict(lr=0.01, momentum=0.9, alpha=0.9)),
+    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.5, weight_decay=0.1, maximize=True)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1, weight_decay=0.01)),
+    ("Adagrad", dict(lr=0.1, maximize=True, eps=1e-6)),
+    ("Adamax", dict(lr=0.01)),
+    ("Adamax", dict(lr=0.01, betas=(0.4, 0.99), weight_decay=0.1, maximize=True)),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, momentum_decay=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+]
+IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'default'}" for n, kw in OPTIMIZERS]
+
+
+def _run_pair(torch, name, kwargs, steps=20, dtype=np.float32, arrays=None, skip_grad=None):
+    arrays = _arrays(dtype) if arrays is None else arrays
+    tp = [torch.tensor(a.copy(), requires_grad=True) for a in arrays]
+    ep = _ember_params(arrays)
+    topt = getattr(torch.optim, name)(tp, **kwargs)
+    eopt = getattr(optim, name)(ep, **kwargs)
+    sign = -1 if kwargs.get("maximize") else 1  # maximize -loss: the same stable trajectory
+    for step in range(steps):
+        for i, (t, e) in enumerate(zip(tp, ep)):
+            if skip_grad is not None and skip_grad(i, step):
+                t.grad = e.grad = None
+                continue
+            t.grad = torch.from_numpy(_grad(t.detach().numpy(), i, step, sign))
+            e.grad = ember.from_numpy(_grad(e.detach().numpy(), i, step, sign))
+        topt.step()
+        eopt.step()
+    return tp, ep, topt, eopt
+
+
+def _assert_params_close(tp, ep, rtol=1e-6):
+    """Equal within ``rtol`` relative to each tensor's scale.
+
+    PyTorch's CPU kernels fuse ``a*b + c`` (lerp, addcmul, add with alpha) into one FMA rounding
+    where NumPy rounds twice, so single elements differ by an ulp or two -- ~1e-7 of the tensor's
+    magnitude, which is also what an element that happens to sit near zero sees."""
+    for t, e in zip(tp, ep):
+        tn, en = t.detach().numpy(), e.detach().numpy()
+        assert en.dtype == tn.dtype and en.shape == tn.shape
+        np.testing.assert_allclose(en, tn, rtol=rtol, atol=rtol * max(1.0, float(np.abs(tn).max())))
+
+
+@pytest.mark.parametrize("name,kwargs", OPTIMIZERS, ids=IDS)
+def test_parity_20_steps(name, kwargs):
+    torch = pytest.importorskip("torch")
+    tp, ep, _, _ = _run_pair(torch, name, kwargs)
+    _assert_params_close(tp, ep)
+
+
+@pytest.mark.parametrize("name,kwargs", [OPTIMIZERS[i] for i in (2, 7, 10, 14, 16, 19, 22)])
+def test_parity_float64(name, kwargs):
+    torch = pytest.importorskip("torch")
+    tp, ep, _, _ = _run_pair(torch, name, kwargs, dtype=np.float64)
+    _assert_params_close(tp, ep, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name,kwargs", [OPTIMIZERS[i] for i in (1, 5, 12, 16, 18, 21)])
+def test_parity_when_some_grads_are_missing(name, kwargs):
+    """A parameter whose .grad is None is skipped (its state does not advance)."""
+    torch = pytest.importorskip("torch")
+    tp, ep, topt, eopt = _run_pair(torch, name, kwargs, skip_grad=lambda i, s: (i + s) % 3 == 0)
+    _assert_params_close(tp, ep)
+    _assert_state_dicts_match(topt.state_dict(), eopt.state_dict())
+
+
+def test_parity_non_contiguous_parameter():
+    """A Fortran-ordered parameter takes the whole-array path; results are unchanged."""
+    torch = pytest.importorskip("torch")
+    arr = np.asfortranarray(np.random.default_rng(3).standard_normal((150, 120)).astype(np.float32))
+    e = ember.from_numpy(arr.copy(order="F")).requires_grad_()
+    assert not e._data.flags.c_contiguous
+    t = torch.tensor(arr, requires_grad=True)
+    eopt, topt = optim.Adam([e], lr=0.01, amsgrad=True), torch.optim.Adam([t], lr=0.01, amsgrad=True)
+    for step in range(20):
+        t.grad = torch.from_numpy(_grad(t.detach().numpy(), 0, step))
+        e.grad = ember.from_numpy(np.asfortranarray(_grad(e.detach().numpy(), 0, step)))
+        topt.step()
+        eopt.step()
+    _assert_params_close([t], [e])
+
+
+def test_param_groups_with_different_hyperparameters():
+    torch = pytest.importorskip("torch")
+    arrays = _arrays()
+    tp = [torch.tensor(a.copy(), requires_grad=True) for a in arrays]
+    ep = _ember_params(arrays)
+    topt = torch.optim.SGD([{"params": tp[:2]}, {"params": tp[2:], "lr": 0.01, "momentum": 0.5}], lr=0.1)
+    eopt = optim.SGD([{"params": ep[:2]}, {"params": ep[2:], "lr": 0.01, "momentum": 0.5}], lr=0.1)
+    for step in range(20):
+        for i, (t, e) in enumerate(zip(tp, ep)):
+            t.grad = torch.from_numpy(_grad(t.detach().numpy(), i, step))
+            e.grad = ember.from_numpy(_grad(e.detach().numpy(), i, step))
+        topt.step()
+        eopt.step()
+    _assert_params_close(tp, ep)
+    _assert_state_dicts_match(topt.state_dict(), eopt.state_dict())
+
+
+# ---------------------------------------------------------------------------------- state dicts
+def _assert_state_dicts_match(tsd, esd, values=True):
+    assert set(esd) == set(tsd) == {"state", "param_groups"}
+    assert len(esd["param_groups"]) == len(tsd["param_groups"])
+    for tg, eg in zip(tsd["param_groups"], esd["param_groups"]):
+        assert list(eg) == list(tg)          # same keys, same order
+        assert eg == tg                      # same hyperparameters and param indices
+    assert list(esd["state"]) == list(tsd["state"])
+    for k, ts in tsd["state"].items():
+        es = esd["state"][k]
+        assert list(es) == list(ts)
+        for key, tv in ts.items():
+            ev = es[key]
+            assert isinstance(ev, ember.Tensor)
+            assert str(ev.dtype) == str(tv.dtype) and tuple(ev.shape) == tuple(tv.shape)
+            if values:
+                tn = tv.detach().numpy()
+                scale = max(1.0, float(np.abs(tn).max())) if tn.size else 1.0
+                np.testing.assert_allclose(ev.detach().numpy(), tn, rtol=1e-6, atol=2e-6 * scale)
+
+
+@pytest.mark.parametrize("name,kwargs", OPTIMIZERS, ids=IDS)
+def test_state_dict_structure_matches_torch(name, kwargs):
+    torch = pytest.importorskip("torch")
+    tp, ep, topt, eopt = _run_pair(torch, name, kwargs, steps=3)
+    _assert_state_dicts_match(topt.state_dict(), eopt.state_dict())
+
+
+def test_state_dict_before_any_step():
+    torch = pytest.importorskip("torch")
+    for name in ("SGD", "Adam", "Adagrad"):
+        arrays = _arrays()
+        tsd = getattr(torch.optim, name)([torch.tensor(a) for a in arrays]).state_dict()
+        esd = getattr(optim, name)(_ember_params(arrays)).state_dict()
+        _assert_state_dicts_match(tsd, esd)  # Adagrad creates its state at construction
+
+
+def test_step_counter_is_a_float32_0d_tensor():
+    p = ember.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.Adam([p])
+    for _ in range(3):
+        p.grad = ember.tensor([0.5, -0.5])
+        opt.step()
+    step = opt.state_dict()["state"][0]["step"]
+    assert isinstance(step, ember.Tensor) and step.dim() == 0 and step.dtype == ember.float32
+    assert step.item() == 3.0
+
+
+@pytest.mark.parametrize("name,kwargs", [OPTIMIZERS[i] for i in (2, 7, 10, 14, 16, 19, 22)])
+def test_load_state_dict_round_trip_continues_identically(name, kwargs):
+    arrays = _arrays()
+    ep = _ember_params(arrays)
+    opt = getattr(optim, name)(ep, **kwargs)
+
+    def run(params, o, steps, start):
+        for step in range(start, start + steps):
+            for i, p in enumerate(params):
+                p.grad = ember.from_numpy(_grad(p.detach().numpy(), i, step))
+            o.step()
+
+    run(ep, opt, 10, 0)
+    sd = opt.state_dict()
+    # a fresh optimizer over copies of the parameters, built with different hyperparameters
+    ep2 = _ember_params([p.detach().numpy() for p in ep])
+    opt2 = getattr(optim, name)(ep2, lr=0.5)
+    opt2.load_state_dict(sd)
+    assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
+    assert opt2.param_groups[0]["params"][0] is ep2[0]
+    # torch shares the loaded state tensors; clone them so the two runs are independent
+    for st in opt2.state.values():
+        for k, v in st.items():
+            if isinstance(v, ember.Tensor):
+                st[k] = v.clone()
+    run(ep, opt, 10, 10)
+    run(ep2, opt2, 10, 10)
+    for a, b in zip(ep, ep2):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+
+
+@pytest.mark.parametrize("name,kwargs", [OPTIMIZERS[i] for i in (2, 7, 10, 14, 16, 19, 22)])
+def test_load_torch_state_dict_and_continue(name, kwargs):
+    """A state dict produced by PyTorch loads into Ember and the run continues in step."""
+    torch = pytest.importorskip("torch")
+    tp, ep, topt, eopt = _run_pair(torch, name, kwargs, steps=10)
+    tsd = topt.state_dict()
+    conv = {"state": {k: {kk: ember.from_numpy(vv.detach().numpy().copy()) for kk, vv in v.items()}
+                      for k, v in tsd["state"].items()},
+            "param_groups": tsd["param_groups"]}
+    ep2 = _ember_params([t.detach().numpy() for t in tp])
+    eopt2 = getattr(optim, name)(ep2, **kwargs)
+    eopt2.load_state_dict(conv)
+    for step in range(10, 20):
+        for i, (t, e) in enumerate(zip(tp, ep2)):
+            t.grad = torch.from_numpy(_grad(t.detach().numpy(), i, step))
+            e.grad = ember.from_numpy(_grad(e.detach().numpy(), i, step))
+        topt.step()
+        eopt2.step()
+    _assert_params_close(tp, ep2)
+
+
+def test_load_state_dict_casts_state_to_param_dtype_and_keeps_step():
+    p = ember.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.Adam([p])
+    sd = {"state": {0: {"step": ember.tensor(4.0), "exp_avg": ember.tensor([0.1, 0.2], dtype=ember.float64),
+                        "exp_avg_sq": ember.tensor([0.01, 0.02], dtype=ember.float64)}},
+          "param_groups": [dict(opt.state_dict()["param_groups"][0], lr=0.5)]}
+    opt.load_state_dict(sd)
+    st = opt.state[p]
+    assert st["exp_avg"].dtype == ember.float32 and st["exp_avg_sq"].dtype == ember.float32
+    assert st["step"].item() == 4.0
+    assert opt.param_groups[0]["lr"] == 0.5
+
+
+def test_load_state_dict_with_python_number_step():
+    """Old checkpoints stored ``step`` as a number; it becomes a 0-d tensor, as in torch."""
+    p = ember.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.Adam([p])
+    sd = {"state": {0: {"step": 7, "exp_avg": ember.zeros(2), "exp_avg_sq": ember.zeros(2)}},
+          "param_groups": opt.state_dict()["param_groups"]}
+    opt.load_state_dict(sd)
+    assert isinstance(opt.state[p]["step"], ember.Tensor) and opt.state[p]["step"].item() == 7.0
+    p.grad = ember.tensor([1.0, 1.0])
+    opt.step()
+    assert opt.state[p]["step"].item() == 8.0
+
+
+def test_load_state_dict_mismatch_errors():
+    a, b = ember.zeros(2, requires_grad=True), ember.zeros(3, requires_grad=True)
+    sd = optim.SGD([a, b], lr=0.1).state_dict()
+    with pytest.raises(ValueError, match="different number of parameter groups"):
+        optim.SGD([{"params": [a]}, {"params": [b]}], lr=0.1).load_state_dict(sd)
+    with pytest.raises(ValueError, match="doesn't match the size of optimizer's group"):
+        optim.SGD([a], lr=0.1).load_state_dict(sd)
+
+
+# -------------------------------------------------------------------------- the Optimizer API
+def test_named_parameters_give_param_names():
+    torch = pytest.importorskip("torch")
+    arrays = _arrays()
+    tnamed = [(f"w{i}", torch.tensor(a, requires_grad=True)) for i, a in enumerate(arrays)]
+    enamed = [(f"w{i}", t) for i, t in enumerate(_ember_params(arrays))]
+    tsd = torch.optim.Adam(tnamed).state_dict()
+    esd = optim.Adam(enamed).state_dict()
+    _assert_state_dicts_match(tsd, esd)
+    assert esd["param_groups"][0]["param_names"] == ["w0", "w1", "w2", "w3"]
+
+
+def test_add_param_group_and_defaults():
+    a, b = ember.zeros(2, requires_grad=True), ember.zeros(3, requires_grad=True)
+    opt = optim.SGD([a], lr=0.1, momentum=0.9)
+    opt.add_param_group({"params": b, "lr": 0.01})
+    assert len(opt.param_groups) == 2
+    assert opt.param_groups[1]["params"] == [b] or opt.param_groups[1]["params"][0] is b
+    assert opt.param_groups[1]["lr"] == 0.01 and opt.param_groups[1]["momentum"] == 0.9
+    with pytest.raises(ValueError, match="some parameters appear in more than one parameter group"):
+        opt.add_param_group({"params": [a]})
+    with pytest.raises(TypeError, match="param_group must be a dict"):
+        opt.add_param_group([a])
+
+
+def test_errors_like_torch():
+    p = ember.zeros(2, requires_grad=True)
+    cases = [
+        (lambda: optim.SGD([p], lr=-1), "Invalid learning rate: -1"),
+        (lambda: optim.SGD([p], momentum=-0.5), "Invalid momentum value: -0.5"),
+        (lambda: optim.SGD([p], weight_decay=-1), "Invalid weight_decay value: -1"),
+        (lambda: optim.SGD([p], nesterov=True), "Nesterov momentum requires a momentum and zero dampening"),
+        (lambda: optim.Adam([p], lr=-1), "Invalid learning rate: -1"),
+        (lambda: optim.Adam([p], eps=-1), "Invalid epsilon value: -1"),
+        (lambda: optim.Adam([p], betas=(1.0, 0.9)), "Invalid beta parameter at index 0: 1.0"),
+        (lambda: optim.Adam([p], betas=(0.9, -0.1)), "Invalid beta parameter at index 1: -0.1"),
+        (lambda: optim.Adam([p], betas=(0, 0.9)), "betas must be either both floats or both Tensors"),
+        (lambda: optim.AdamW([p], weight_decay=-1), "Invalid weight_decay value: -1"),
+        (lambda: optim.RMSprop([p], alpha=-1), "Invalid alpha value: -1"),
+        (lambda: optim.Adagrad([p], lr_decay=-1), "Invalid lr_decay value: -1"),
+        (lambda: optim.Adagrad([p], initial_accumulator_value=-1),
+         "Invalid initial_accumulator_value value: -1"),
+        (lambda: optim.Adamax([p], betas=(0.9, 1.0)), "Invalid beta parameter at index 1: 1.0"),
+        (lambda: optim.NAdam([p], momentum_decay=-1), "Invalid momentum_decay value: -1"),
+        (lambda: optim.SGD([], lr=0.1), "optimizer got an empty parameter list"),
+    ]
+    for fn, msg in cases:
+        with pytest.raises(ValueError) as info:
+            fn()
+        assert str(info.value) == msg
+
+
+def test_errors_match_torch_messages():
+    torch = pytest.importorskip("torch")
+    configs = [("SGD", dict(lr=-1)), ("Adam", dict(lr=-1)), ("Adam", dict(betas=(0.9, 1.5))),
+               ("RMSprop", dict(momentum=-1)), ("Adagrad", dict(eps=-1)), ("NAdam", dict(weight_decay=-2)),
+               ("Adamax", dict(eps=-1)), ("AdamW", dict(lr=-0.5))]
+    for name, kw in configs:
+        with pytest.raises(ValueError) as t_err:
+            getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], **kw)
+        with pytest.raises(ValueError) as e_err:
+            getattr(optim, name)([ember.zeros(2, requires_grad=True)], **kw)
+        assert str(e_err.value) == str(t_err.value)
+
+
+def test_param_errors():
+    p = ember.zeros(2, requires_grad=True)
+    with pytest.raises(TypeError, match="should be an iterable of Tensors or dicts"):
+        optim.SGD(p, lr=0.1)
+    with pytest.raises(TypeError, match="ordered collections"):
+        optim.SGD([{"params": {p}}], lr=0.1)
+    with pytest.raises(TypeError, match="optimizer can only optimize Tensors"):
+        optim.SGD([p, 3.0], lr=0.1)
+    with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
+        optim.SGD([p * 2], lr=0.1)
+    with pytest.raises(ValueError, match="some parameters appear in more than one parameter group"):
+        optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        optim.SGD([p, p], lr=0.1)
+    with pytest.raises(ValueError, match="Some param names are missing"):
+        optim.SGD([("a", p), ember.zeros(2, requires_grad=True)], lr=0.1)
+
+
+def test_zero_grad():
+    p = ember.tensor([1.0, 2.0], requires_grad=True)
+    opt = optim.SGD([p], lr=0.1)
+    p.grad = ember.tensor([3.0, 4.0])
+    opt.zero_grad(set_to_none=False)
+    assert p.grad is not None and p.grad.tolist() == [0.0, 0.0]
+    opt.zero_grad()
+    assert p.grad is None
+    opt.step()  # no grads: nothing happens
+    assert p.tolist() == [1.0, 2.0]
+
+
+def test_step_with_closure_runs_with_grad_enabled_and_returns_loss():
+    p = ember.tensor([1.0, -2.0], requires_grad=True)
+    opt = optim.SGD([p], lr=0.1)
+    calls = []
+
+    def closure():
+        opt.zero_grad()
+        calls.append(ember.is_grad_enabled())
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+
+    with ember.no_grad():
+        loss = opt.step(closure)
+    assert calls == [True]
+    assert loss.item() == 5.0
+    np.testing.assert_allclose(p.detach().numpy(), [0.8, -1.6], rtol=1e-6)
+
+
+def test_step_updates_in_place_outside_the_graph_and_bumps_version():
+    p = ember.tensor([1.0, 2.0], requires_grad=True)
+    data = p._data
+    v0 = p._version
+    opt = optim.Adam([p], lr=0.1)
+    p.grad = ember.tensor([1.0, 1.0])
+    opt.step()
+    assert p._data is data            # same ndarray, updated in place
+    assert p._version > v0
+    assert p.grad_fn is None and p.is_leaf
+    assert p.dtype == ember.float32
+
+
+def test_training_with_autograd_matches_torch():
+    """A small least-squares fit driven by real backward passes, Adam in both frameworks."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((32, 5)).astype(np.float32)
+    y = rng.standard_normal((32, 1)).astype(np.float32)
+    W = rng.standard_normal((5, 1)).astype(np.float32)
+    tw, ew = torch.tensor(W.copy(), requires_grad=True), ember.tensor(W.copy(), requires_grad=True)
+    topt, eopt = torch.optim.Adam([tw], lr=0.05), optim.Adam([ew], lr=0.05)
+    tX, ty, eX, ey = torch.tensor(X), torch.tensor(y), ember.tensor(X), ember.tensor(y)
+    for _ in range(20):
+        topt.zero_grad()
+        ((tX @ tw - ty) ** 2).mean().backward()
+        topt.step()
+        eopt.zero_grad()
+        ((eX @ ew - ey) ** 2).mean().backward()
+        eopt.step()
+    np.testing.assert_allclose(ew.detach().numpy(), tw.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_step_hooks_and_repr():
+    p = ember.zeros(2, requires_grad=True)
+    opt = optim.SGD([p], lr=0.1)
+    seen = []
+    h1 = opt.register_step_pre_hook(lambda o, a, k: seen.append("pre"))
+    opt.register_step_post_hook(lambda o, a, k: seen.append("post"))
+    opt.step()
+    h1.remove()
+    opt.step()
+    assert seen == ["pre", "post", "post"]
+    text = repr(opt)
+    assert text.startswith("SGD (\nParameter Group 0\n") and "    lr: 0.1\n" in text
+
+
+def test_repr_matches_torch():
+    torch = pytest.importorskip("torch")
+    assert repr(optim.Adam([ember.zeros(2, requires_grad=True)], lr=0.01)) == \
+        repr(torch.optim.Adam([torch.zeros(2, requires_grad=True)], lr=0.01))
+
+
+def test_custom_optimizer_subclass():
+    """A user optimizer in the torch style (its own ``step``) works on the base class."""
+
+    class PlainGD(optim.Optimizer):
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, dict(lr=lr))
+
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p._data -= group["lr"] * p.grad._data
+                        p._bump()
+
+    p = ember.tensor([1.0, 2.0], requires_grad=True)
+    opt = PlainGD([p])
+    seen = []
+    opt.register_step_pre_hook(lambda o, a, k: seen.append(1))
+    p.grad = ember.tensor([1.0, 1.0])
+    opt.step()
+    assert seen == [1]
+    np.testing.assert_allclose(p.detach().numpy(), [0.9, 1.9], rtol=1e-6)
+
+
+def test_differentiable_true_is_refused_clearly():
+    with pytest.raises(ValueError, match="differentiable=True is not supported"):
+        optim.Adam([ember.zeros(2, requires_grad=True)], differentiable=True)
+
+
+def test_optimizer_with_module_parameters():
+    nn = pytest.importorskip("ember.nn")
+    if not hasattr(nn, "Linear"):
+        pytest.skip("ember.nn.Linear not available yet")
+    model = nn.Linear(4, 3)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x = ember.ones(2, 4)
+    before = model.weight.detach().numpy().copy()
+    model(x).sum().backward()
+    opt.step()
+    assert not np.allclose(model.weight.detach().numpy(), before)
+    assert set(opt.state_dict()["state"]) == {0, 1}
