@@ -1,0 +1,88 @@
+"""Ember: PyTorch's programming model on NumPy, small enough to read end to end.
+
+``import ember as torch`` gives the torch top level: tensors and their creators, dtypes, math functions,
+``no_grad``, ``manual_seed``, ``save``/``load``; ``ember.nn``, ``ember.optim``, ``ember.utils.data``,
+``ember.autograd`` and ``ember.cuda`` sit where PyTorch puts them. See ARCHITECTURE.md for the map.
+"""
+import importlib as _importlib
+
+from .dtypes import (dtype, float16, half, float32, float, float64, double, bfloat16, int8, int16, short,  # noqa
+                     int32, int, int64, long, uint8, bool, complex64, cfloat, complex128, cdouble,
+                     get_default_dtype, set_default_dtype, promote_types, result_type, can_cast, finfo, iinfo)
+from ._tensor import Tensor, Size  # noqa: F401
+from . import _methods  # noqa: F401  (attaches the Tensor methods and operators)
+from .device import device  # noqa: F401
+from .random import manual_seed, seed, initial_seed, Generator, default_generator, get_rng_state, set_rng_state  # noqa
+from .creation import *  # noqa: F401,F403
+from .functions import *  # noqa: F401,F403
+from .functions import return_types, sum, max, min, abs, all, any, round, pow  # noqa: F401
+from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,  # noqa
+                                 is_inference_mode_enabled)
+from . import autograd, cuda  # noqa: F401,E402
+from .storage import UntypedStorage, TypedStorage  # noqa: F401
+from ._tensor_str import set_printoptions, get_printoptions  # noqa: F401
+
+__version__ = "0.1.0"
+
+FloatTensor = DoubleTensor = LongTensor = IntTensor = BoolTensor = ByteTensor = HalfTensor = Tensor
+strided = "torch.strided"
+contiguous_format = preserve_format = channels_last = "torch.contiguous_format"
+inf, nan, pi, e = __import__("math").inf, __import__("math").nan, __import__("math").pi, __import__("math").e
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def set_default_device(device):
+    """Ember creates tensors on the CPU unless ``device=`` is given; only 'cpu' is accepted as a default."""
+    if str(device) != "cpu":
+        raise RuntimeError("ember supports only 'cpu' as the default device; pass device= explicitly")
+
+
+def get_default_device():
+    return device("cpu")
+
+
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    """Ember's CPU ops are deterministic already; accepted for compatibility."""
+
+
+def are_deterministic_algorithms_enabled():
+    return True
+
+
+def set_num_threads(n):
+    """BLAS threads are set by NumPy's backend at start-up; accepted for compatibility."""
+
+
+def get_num_threads():
+    import os
+    return os.cpu_count() or 1
+
+
+def compile(model=None, **kwargs):
+    """No compiler here: returns the model (or a decorator that returns the function) unchanged."""
+    if model is None:
+        return lambda m: m
+    return model
+
+
+# Sub-packages load on first use (``ember.nn``, ``from ember import optim``), keeping ``import ember`` fast.
+_LAZY = {"nn", "optim", "utils", "datasets", "transforms", "compat", "serialization", "linalg", "fft", "testing",
+         "backends", "distributions", "special", "jit", "amp", "multiprocessing", "hub", "onnx", "overrides"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return _importlib.import_module(f".{name}", __name__)
+    if name in ("save", "load"):
+        return getattr(_importlib.import_module(".serialization", __name__), name)
+    if name in ("softmax", "log_softmax", "dropout", "layer_norm", "embedding", "conv1d", "conv2d", "batch_norm",
+                "group_norm", "pdist", "cosine_similarity", "pairwise_distance", "sigmoid_", "relu_", "celu",
+                "selu", "rrelu", "prelu", "hardshrink", "pixel_shuffle", "binary_cross_entropy_with_logits",
+                "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d", "threshold"):
+        F = _importlib.import_module(".nn.functional", __name__)
+        if hasattr(F, name):
+            return getattr(F, name)
+    raise AttributeError(f"module 'ember' has no attribute '{name}'")

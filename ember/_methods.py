@@ -1,0 +1,386 @@
+"""Tensor methods and operators, attached to ``Tensor`` in one place.
+
+Out-of-place methods are the ``ember.*`` functions (``x.exp()`` is ``ember.exp(x)``). In-place methods
+(``add_``, ``mul_``, ``clamp_`` ...) run the same Function and write its result into the tensor's own
+memory, so every view of that storage sees the change; the version counter is bumped so backward can
+detect that a tensor it saved has changed.
+"""
+import numpy as np
+
+from ._tensor import Tensor, wrap
+from . import functions as F
+from .ops import pointwise as P, movement as M
+from .ops._util import arrays2
+from .dtypes import to_dtype, get_default_dtype, _category, result_type
+from .autograd.grad_mode import STATE
+from .random import get_rng
+
+# ---- out-of-place methods that are just the functions ------------------------------------------------
+_SAME = """add sub subtract mul multiply div divide true_divide floor_divide remainder fmod pow float_power neg
+negative square lerp atan2 arctan2 addcmul addcdiv exp exp2 log log2 log10 log1p expm1 sqrt rsqrt sin cos tan tanh
+sinh cosh asin acos atan arcsin arccos arctan sigmoid reciprocal erf erfc abs absolute relu sign sgn signbit floor
+ceil trunc frac fix round logit xlogy nan_to_num clamp clip clamp_min clamp_max maximum minimum fmax fmin eq ne lt
+le gt ge less less_equal greater greater_equal not_equal logical_and logical_or logical_xor logical_not bitwise_and
+bitwise_or bitwise_xor bitwise_not isnan isinf isposinf isneginf isfinite isreal isclose allclose equal sum nansum
+mean nanmean prod max min amax amin aminmax argmax argmin var std logsumexp cumsum cumprod norm dist all any
+count_nonzero sort argsort msort topk kthvalue median mode unique bincount histc cummax cummin logcumsumexp diff
+flatten unflatten permute transpose swapaxes swapdims t adjoint movedim moveaxis squeeze unsqueeze narrow select
+split tensor_split chunk unbind flip fliplr flipud roll rot90 tril triu diagonal diag diag_embed trace broadcast_to
+repeat_interleave gather take_along_dim take scatter scatter_add scatter_reduce index_select index_add index_copy
+index_fill index_put masked_fill masked_select masked_scatter nonzero argwhere matmul mm bmm addmm baddbmm addmv dot
+inner vdot mv outer ger einsum kron cross clone conj real imag angle is_nonzero""".split()
+
+for _name in _SAME:
+    if _name in ("real", "imag"):
+        continue
+    setattr(Tensor, _name, getattr(F, _name))
+
+Tensor.real = property(F.real)
+Tensor.imag = property(F.imag)
+Tensor.where = lambda self, condition, other: F.where(condition, self, other)
+Tensor.absolute_ = lambda self: self.abs_()
+
+
+# ---- shape methods with torch's flexible signatures ------------------------------------------------------
+def _view(self, *shape):
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)) and not isinstance(shape[0], (tuple, list)):
+        return self.to(to_dtype(shape[0])) if self.dtype.itemsize == to_dtype(shape[0]).itemsize else \
+            wrap(self._data.view(to_dtype(shape[0]).np))
+    return M.View.apply(self, M._shape_arg(shape))
+
+
+Tensor.view = _view
+Tensor.reshape = lambda self, *shape: M.reshape(self, M._shape_arg(shape))
+Tensor.view_as = lambda self, other: M.View.apply(self, tuple(other.shape))
+Tensor.reshape_as = lambda self, other: M.reshape(self, tuple(other.shape))
+Tensor.expand = lambda self, *sizes: F.expand(self, *sizes)
+Tensor.expand_as = lambda self, other: M.Expand.apply(self, tuple(other.shape))
+Tensor.permute = lambda self, *dims: F.permute(self, M._shape_arg(dims))
+Tensor.flip = lambda self, *dims: F.flip(self, M._shape_arg(dims))
+Tensor.repeat = lambda self, *reps: M.Repeat.apply(self, M._shape_arg(reps))
+Tensor.tile = lambda self, *reps: M.Repeat.apply(self, (1,) * (self.ndim - len(M._shape_arg(reps))) +
+                                                 M._shape_arg(reps))
+Tensor.T = property(lambda self: F.permute(self, tuple(range(self.ndim - 1, -1, -1))) if self.ndim != 2 else F.t(self))
+Tensor.mT = property(lambda self: F.transpose(self, -2, -1))
+Tensor.H = property(lambda self: F.t(self).conj())
+Tensor.mH = property(lambda self: F.transpose(self, -2, -1).conj())
+Tensor.new_tensor = lambda self, data, dtype=None, device=None, requires_grad=False: __import__(
+    "ember").tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _new_filled(fill):
+    def new(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+        if fill == "full":
+            size, value = size[0], size[1] if len(size) > 1 else kw.pop("fill_value")
+        else:
+            value = fill
+            size = M._shape_arg(size)
+        xp = __import__("ember.device", fromlist=["array_module"]).array_module(self._data)
+        dt = self._data.dtype if dtype is None else to_dtype(dtype).np
+        shape = (size,) if isinstance(size, int) else tuple(size)
+        arr = xp.empty(shape, dtype=dt) if value is None else xp.full(shape, value, dtype=dt)
+        t = wrap(arr)
+        if device is not None:
+            t = t.to(device)
+        if requires_grad:
+            t.requires_grad_()
+        return t
+    return new
+
+
+Tensor.new_zeros = _new_filled(0)
+Tensor.new_ones = _new_filled(1)
+Tensor.new_empty = _new_filled(None)
+Tensor.new_full = _new_filled("full")
+
+
+def _new(self, *args, **kwargs):
+    """Legacy ``x.new(...)``: like ``Tensor(...)`` with x's dtype."""
+    if args and not all(isinstance(a, int) for a in args):
+        return wrap(np.array(args[0], dtype=self._data.dtype))
+    return wrap(np.empty(args, dtype=self._data.dtype))
+
+
+Tensor.new = _new
+
+
+# ---- operators -----------------------------------------------------------------------------------------
+Tensor.__add__ = lambda self, other: P.Add.apply(self, other)
+Tensor.__radd__ = lambda self, other: P.Add.apply(self, other)
+Tensor.__sub__ = lambda self, other: P.Sub.apply(self, other)
+Tensor.__rsub__ = lambda self, other: P.RSub.apply(self, other)
+Tensor.__mul__ = lambda self, other: P.Mul.apply(self, other)
+Tensor.__rmul__ = lambda self, other: P.Mul.apply(self, other)
+Tensor.__truediv__ = lambda self, other: P.Div.apply(self, other)
+Tensor.__rtruediv__ = lambda self, other: P.Div.apply(F._t(other) if not isinstance(other, Tensor) else other, self)
+Tensor.__floordiv__ = lambda self, other: F.floor_divide(self, other)
+Tensor.__rfloordiv__ = lambda self, other: F.floor_divide(F._t(other), self)
+Tensor.__mod__ = lambda self, other: F.remainder(self, other)
+Tensor.__rmod__ = lambda self, other: F.remainder(F._t(other), self)
+Tensor.__pow__ = lambda self, other: F.pow(self, other)
+Tensor.__rpow__ = lambda self, other: P.PowTensor.apply(other, self)
+Tensor.__matmul__ = lambda self, other: F.matmul(self, other)
+Tensor.__rmatmul__ = lambda self, other: F.matmul(other, self)
+Tensor.__neg__ = lambda self: P.Neg.apply(self)
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = lambda self: P.Abs.apply(self)
+Tensor.__invert__ = lambda self: wrap(~self._data) if self._data.dtype.kind in "biu" else F.bitwise_not(self)
+Tensor.__and__ = lambda self, other: F.bitwise_and(self, other)
+Tensor.__rand__ = lambda self, other: F.bitwise_and(self, other)
+Tensor.__or__ = lambda self, other: F.bitwise_or(self, other)
+Tensor.__ror__ = lambda self, other: F.bitwise_or(self, other)
+Tensor.__xor__ = lambda self, other: F.bitwise_xor(self, other)
+Tensor.__rxor__ = lambda self, other: F.bitwise_xor(self, other)
+Tensor.__lshift__ = lambda self, other: wrap(np.left_shift(*arrays2(self, other)))
+Tensor.__rshift__ = lambda self, other: wrap(np.right_shift(*arrays2(self, other)))
+Tensor.__eq__ = F.eq
+Tensor.__ne__ = F.ne
+Tensor.__lt__ = F.lt
+Tensor.__le__ = F.le
+Tensor.__gt__ = F.gt
+Tensor.__ge__ = F.ge
+Tensor.__hash__ = lambda self: id(self)
+
+
+# ---- indexing ----------------------------------------------------------------------------------------------
+Tensor.__getitem__ = lambda self, key: M.index(self, key)
+
+
+def _setitem(self, key, value):
+    """``x[key] = value``: written into x's memory; recorded in the graph when x or value needs grad."""
+    k, _ = M._norm_key(key)
+    if isinstance(value, Tensor):
+        if _recording(self, value):
+            _inplace_result(self, M.IndexPut.apply(_pre_inplace(self), k, value))
+            return
+        v = value._data
+        if v.dtype != self._data.dtype and _category(value.dtype) > _category(self.dtype):
+            v = v.astype(self._data.dtype)
+    else:
+        v = value
+        if self._requires_grad and STATE.enabled and self.grad_fn is None:
+            _leaf_error(self)
+    try:
+        self._data[k] = v
+    except ValueError as e:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(v))} cannot be broadcast to "
+                           f"indexing result of shape {list(np.shape(self._data[k]))}") from None
+    self._vc[0] += 1
+
+
+Tensor.__setitem__ = _setitem
+
+
+# ---- in-place ops ------------------------------------------------------------------------------------------
+def _recording(self, *others):
+    return STATE.enabled and (self._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others))
+
+
+def _leaf_error(self):
+    if self._base is not None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+
+
+def _pre_inplace(self):
+    """The tensor's old value as a graph node, before it is overwritten in place."""
+    if self._requires_grad and self.grad_fn is None:
+        _leaf_error(self)
+    if self._base is not None and self._base._requires_grad:
+        raise RuntimeError("ember records in-place ops on a view of a tensor that requires grad only through "
+                           "index assignment on the base tensor (base[idx] = value); use an out-of-place op here.")
+    old = wrap(self._data.copy())
+    old.grad_fn, old._requires_grad, old._output_nr = self.grad_fn, self._requires_grad, self._output_nr
+    return old
+
+
+def _inplace_result(self, res):
+    """Write ``res`` into self's memory and make self the output of res's node."""
+    _write(self, res._data)
+    self.grad_fn, self._requires_grad, self._output_nr = res.grad_fn, res._requires_grad, res._output_nr
+    return self
+
+
+def _write(self, arr):
+    if arr.dtype != self._data.dtype:
+        if _category(wrap(arr).dtype) > _category(self.dtype):
+            raise RuntimeError(f"result type {wrap(arr).dtype.name.capitalize()} can't be cast to the desired output "
+                               f"type {self.dtype.name.capitalize()}")
+    if arr.shape != self._data.shape:
+        try:
+            np.broadcast_shapes(arr.shape, self._data.shape) == self._data.shape or 1 / 0
+        except (ValueError, ZeroDivisionError):
+            raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+                               f"{list(np.broadcast_shapes(arr.shape, self._data.shape))}") from None
+    if self._data.ndim == 0:
+        self._data[()] = arr
+    else:
+        self._data[...] = arr
+    self._vc[0] += 1
+
+
+def _make_inplace(fn):
+    """``x.op_(...)``: compute ``op(x, ...)`` and store it in x (recorded in the graph when needed)."""
+    def method(self, *args, **kwargs):
+        if _recording(self, *args):
+            return _inplace_result(self, fn(_pre_inplace(self), *args, **kwargs))
+        prev = STATE.enabled
+        STATE.enabled = False
+        try:
+            res = fn(self, *args, **kwargs)
+        finally:
+            STATE.enabled = prev
+        _write(self, res._data)
+        return self
+    method.__name__ = fn.__name__ + "_"
+    method.__doc__ = f"In-place version of ``{fn.__name__}``."
+    return method
+
+
+_INPLACE = """add sub mul div pow neg exp log log2 log10 log1p expm1 sqrt rsqrt sin cos tan tanh sinh cosh asin acos
+atan sigmoid reciprocal erf abs relu sign floor ceil trunc frac round clamp clip clamp_min clamp_max lerp addcmul
+addcdiv masked_fill scatter scatter_add index_add index_copy index_fill index_put tril triu fmod remainder
+floor_divide square logit nan_to_num atan2 logical_not logical_and logical_or bitwise_and bitwise_or xlogy
+true_divide multiply subtract divide arctan2 fix sgn negative""".split()
+
+for _name in _INPLACE:
+    setattr(Tensor, _name + "_", _make_inplace(getattr(F, _name)))
+
+Tensor.__iadd__ = lambda self, other: self.add_(other)
+Tensor.__isub__ = lambda self, other: self.sub_(other)
+Tensor.__imul__ = lambda self, other: self.mul_(other)
+Tensor.__itruediv__ = lambda self, other: self.div_(other)
+Tensor.__ifloordiv__ = lambda self, other: self.floor_divide_(other)
+Tensor.__imod__ = lambda self, other: self.remainder_(other)
+Tensor.__ipow__ = lambda self, other: self.pow_(other)
+Tensor.__iand__ = lambda self, other: self.bitwise_and_(other)
+Tensor.__ior__ = lambda self, other: self.bitwise_or_(other)
+Tensor.__imatmul__ = lambda self, other: _inplace_result(self, self @ other)
+
+
+def _fill_(self, value):
+    """Set every element to ``value``."""
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                               "dimensions.")
+        value = value.item()
+    if _recording(self):
+        return _inplace_result(self, P.Mul.apply(_pre_inplace(self), 0) + value)
+    self._data[...] = value
+    self._vc[0] += 1
+    return self
+
+
+def _zero_(self):
+    return _fill_(self, 0)
+
+
+def _copy_(self, src, non_blocking=False):
+    """Copy ``src``'s values (broadcast, converted to self's dtype and device) into self's memory."""
+    if not isinstance(src, Tensor):
+        src = F._t(src)
+    if _recording(self, src):
+        res = src.to(dtype=self.dtype, device=self.device)
+        if tuple(res.shape) != tuple(self.shape):
+            res = res.expand(self.shape)
+        res = res + 0 if res is src else res
+        return _inplace_result(self, res) if self.grad_fn is not None or not self._requires_grad else \
+            _leaf_error(self)
+    from .device import to_device_array
+    arr = to_device_array(src._data, self.device)
+    try:
+        self._data[...] = arr
+    except ValueError:
+        raise RuntimeError(f"The size of tensor a ({self.shape[-1] if self.ndim else 1}) must match the size of "
+                           f"tensor b ({src.shape[-1] if src.ndim else 1}) at non-singleton dimension "
+                           f"{self.ndim - 1}") from None
+    self._vc[0] += 1
+    return self
+
+
+def _random_fill(draw):
+    def method(self, *args, generator=None, **kwargs):
+        if self._requires_grad and self.grad_fn is None and STATE.enabled:
+            _leaf_error(self)
+        rng = get_rng(generator)
+        self._data[...] = draw(rng, self._data, *args, **kwargs)
+        self._vc[0] += 1
+        return self
+    return method
+
+
+def _uniform(rng, x, a=0.0, b=1.0):
+    u = rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32)
+    return u * (b - a) + a
+
+
+def _normal(rng, x, mean=0.0, std=1.0):
+    z = rng.standard_normal(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32)
+    return z * std + mean
+
+
+def _random_(rng, x, low=0, high=None):
+    if high is None:
+        low, high = 0, (low if low else 2 ** 24 if x.dtype.kind == "f" else np.iinfo(x.dtype).max)
+    return rng.integers(low, high, x.shape)
+
+
+Tensor.fill_ = _fill_
+Tensor.zero_ = _zero_
+Tensor.copy_ = _copy_
+Tensor.uniform_ = _random_fill(_uniform)
+Tensor.normal_ = _random_fill(_normal)
+Tensor.random_ = _random_fill(_random_)
+Tensor.bernoulli_ = _random_fill(lambda rng, x, p=0.5: rng.random(x.shape) < (p._data if isinstance(p, Tensor)
+                                                                               else p))
+Tensor.exponential_ = _random_fill(lambda rng, x, lambd=1.0: rng.exponential(1.0 / lambd, x.shape))
+Tensor.geometric_ = _random_fill(lambda rng, x, p: rng.geometric(p, x.shape))
+Tensor.log_normal_ = _random_fill(lambda rng, x, mean=1.0, std=2.0: rng.lognormal(mean, std, x.shape))
+Tensor.cauchy_ = _random_fill(lambda rng, x, median=0.0, sigma=1.0: median + sigma * rng.standard_cauchy(x.shape))
+Tensor.bernoulli = lambda self, p=None, generator=None: __import__("ember").bernoulli(self, p, generator=generator)
+Tensor.multinomial = lambda self, num_samples, replacement=False, generator=None: __import__("ember").multinomial(
+    self, num_samples, replacement, generator)
+
+
+def _resize_(self, *sizes):
+    shape = M._shape_arg(sizes)
+    flat = self._data.reshape(-1)
+    n = int(np.prod(shape))
+    new = np.zeros(n, dtype=self._data.dtype)
+    new[:min(n, flat.size)] = flat[:n]
+    self._data = new.reshape(shape)
+    self._vc[0] += 1
+    return self
+
+
+Tensor.resize_ = _resize_
+
+
+def _squeeze_(self, dim=None):
+    self._data = self.squeeze(dim)._data
+    return self
+
+
+def _unsqueeze_(self, dim):
+    self._data = self.unsqueeze(dim)._data
+    return self
+
+
+def _t_(self):
+    self._data = self._data.T
+    return self
+
+
+def _transpose_(self, d0, d1):
+    self._data = self.transpose(d0, d1)._data
+    return self
+
+
+Tensor.squeeze_ = _squeeze_
+Tensor.unsqueeze_ = _unsqueeze_
+Tensor.t_ = _t_
+Tensor.transpose_ = _transpose_
+Tensor.apply_ = lambda self, fn: _write(self, np.vectorize(fn, otypes=[self._data.dtype])(self._data)) or self
+Tensor.map_ = lambda self, other, fn: _write(self, np.vectorize(fn, otypes=[self._data.dtype])(
+    self._data, other._data)) or self

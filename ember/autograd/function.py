@@ -1,0 +1,261 @@
+"""``Function``: the one door through which every computation enters Ember.
+
+A differentiable op is a ``Function`` subclass with two static methods side by side::
+
+    class Mul(Function):
+        '''d(a*b)/da = b,  d(a*b)/db = a'''
+        @staticmethod
+        def forward(ctx, a, b):              # runs on arrays; grad recording is off inside
+            ctx.save_for_backward(a, b)
+            return a._data * b._data          # an ndarray is wrapped into a Tensor for you
+        @staticmethod
+        def backward(ctx, grad):             # Tensor ops, so higher-order grads come for free
+            a, b = ctx.saved_tensors
+            return grad * b, grad * a        # one gradient (or None) per forward input
+
+``Mul.apply(x, y)`` runs ``forward`` and, when grad mode is on and an input requires grad, records a
+graph node: the ``ctx`` object itself, an instance of a class named ``MulBackward0`` — that is
+``y.grad_fn``. ``backward`` is later called by the engine (``engine.py``).
+"""
+from .grad_mode import STATE
+
+__all__ = ["Function", "Node", "FunctionCtx", "once_differentiable"]
+
+
+class Node:
+    """A recorded op (a ``grad_fn``). Edges to the nodes that produced its inputs are ``next_functions``."""
+
+    _fn = None                # the Function class whose backward this node runs
+    _saved = ()               # ((tensor, version), ...) from save_for_backward
+    _freed = False            # True once backward ran without retain_graph
+    _edges = ()               # per forward input: (node, output_nr) or None
+    _in_meta = ()             # per forward input: (shape, numpy dtype) of a grad-requiring tensor, else None
+    _n_out = 1
+    _out_meta = None          # per output: (shape, numpy dtype, xp), to make zero grads for unused outputs
+    _pre_hooks = None         # {output_nr: [hook(grad) -> grad or None]} from Tensor.register_hook
+    _hooks = None             # [hook(grad_inputs, grad_outputs)] run after backward
+    materialize_grads = True
+    _non_diff = ()
+    _dirty = ()
+    needs_input_grad = ()
+
+    def name(self):
+        return type(self).__name__
+
+    @property
+    def next_functions(self):
+        return tuple(e if e is not None else (None, 0) for e in self._edges)
+
+    # --- the ctx API used inside forward/backward ---------------------------------------------
+    def save_for_backward(self, *tensors):
+        """Keep tensors for backward; their versions are checked when ``saved_tensors`` is read."""
+        self._saved = tuple((t, t._vc[0]) if t is not None else (None, 0) for t in tensors)
+
+    @property
+    def saved_tensors(self):
+        if self._freed:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved tensors after "
+                "they have already been freed). Saved intermediate values of the graph are freed when you call "
+                ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+                "graph a second time or if you need to access saved tensors after calling backward.")
+        out = []
+        for t, v in self._saved:
+            if t is not None and t._vc[0] != v:
+                kind = "" if t.grad_fn is None else f", which is output {t._output_nr} of {t.grad_fn.name()}"
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: [torch.{_type_name(t)} {list(t.shape)}]{kind}, is at version {t._vc[0]}; "
+                    f"expected version {v} instead. Hint: enable anomaly detection to find the operation that "
+                    "failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).")
+            out.append(t)
+        return tuple(out)
+
+    saved_variables = saved_tensors
+
+    def mark_dirty(self, *tensors):
+        """Declare inputs that forward modified in place."""
+        self._dirty = tensors
+
+    def mark_non_differentiable(self, *tensors):
+        """Declare outputs that carry no gradient (e.g. the indices of ``max``)."""
+        self._non_diff = tensors
+
+    def set_materialize_grads(self, value):
+        self.materialize_grads = bool(value)
+
+    def register_hook(self, fn):
+        """``fn(grad_inputs, grad_outputs)`` runs after this node's backward."""
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(fn)
+        return _Handle(self._hooks, fn)
+
+    def register_prehook(self, fn):
+        """``fn(grad_outputs)`` runs before this node's backward and may return replacements."""
+        return self._add_pre_hook(-1, fn)
+
+    def _add_pre_hook(self, key, fn):
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        lst = self._pre_hooks.setdefault(key, [])
+        lst.append(fn)
+        return _Handle(lst, fn)
+
+    def __call__(self, *grads):
+        return self._fn.backward(self, *grads)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+
+FunctionCtx = Node
+
+
+def _type_name(t):
+    return {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+            "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
+            "uint8": "ByteTensor", "bool": "BoolTensor"}.get(t.dtype.name, "Tensor")
+
+
+class _Handle:
+    """What ``register_hook`` returns: ``.remove()`` takes the hook out again."""
+
+    def __init__(self, lst, fn):
+        self._lst, self._fn = lst, fn
+
+    def remove(self):
+        if self._fn in self._lst:
+            self._lst.remove(self._fn)
+
+
+class AccumulateGrad(Node):
+    """The node at a leaf tensor: the gradient that reaches it is added into ``leaf.grad``."""
+
+    def __init__(self, variable):
+        self.variable = variable
+        self._edges = ()
+
+
+class _FunctionMeta(type):
+    """Gives each Function subclass its node class, named as torch names it (``MulBackward0``)."""
+
+    def __init__(cls, name, bases, ns):
+        super().__init__(name, bases, ns)
+        node_name = ns.get("_grad_fn_name") or name + "Backward"
+        cls._node_cls = type(node_name, (Node,), {"_fn": cls, "__module__": cls.__module__})
+
+
+class Function(metaclass=_FunctionMeta):
+    """Base class of differentiable ops; subclass it and call ``YourOp.apply(*inputs)``."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement either the backward or vjp method for your custom "
+                                  "autograd.Function to use it with backward mode AD.")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """Optional torch-2 style: forward without ctx, context filled here."""
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        ctx = cls._node_cls()
+        record = False
+        if STATE.enabled:
+            for a in args:
+                if a.__class__ in _TENSOR_TYPES and a._requires_grad:
+                    record = True
+                    break
+        if record:
+            ctx.needs_input_grad = tuple(a.__class__ in _TENSOR_TYPES and a._requires_grad for a in args)
+        else:
+            ctx.needs_input_grad = (False,) * len(args)
+        prev = STATE.enabled
+        STATE.enabled = False
+        try:
+            if cls.setup_context is not Function.setup_context:
+                out = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, out)
+            else:
+                out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            STATE.enabled = prev
+        if out.__class__ is tuple:
+            outs = tuple(_as_output(o, args, ctx) for o in out)
+        else:
+            outs = _as_output(out, args, ctx)
+        for t in ctx._dirty:
+            t._vc[0] += 1
+        if record:
+            _connect(ctx, args, outs)
+        return outs
+
+
+def _as_output(o, args, ctx):
+    """Wrap an ndarray result; an input returned unchanged (and not marked dirty) becomes a fresh alias."""
+    cls = o.__class__
+    if cls in _TENSOR_TYPES:
+        if any(o is a for a in args) and not any(o is d for d in ctx._dirty):
+            return _alias(o)
+        return o
+    if _is_array(o) or isinstance(o, _np.generic):  # NumPy reductions give scalars: make them 0-d tensors
+        return _wrap(o)
+    return o
+
+
+def _connect(ctx, args, outs):
+    """Record ``ctx`` as the grad_fn of the outputs and link it to the nodes that made the inputs."""
+    edges, meta = [], []
+    for a in args:
+        if a.__class__ in _TENSOR_TYPES and a._requires_grad:
+            fn = a.grad_fn
+            if fn is None:
+                fn = a._accum
+                if fn is None:
+                    fn = a._accum = AccumulateGrad(a)
+                edges.append((fn, 0))
+            else:
+                edges.append((fn, a._output_nr))
+            meta.append((a._data.shape, a._data.dtype))
+        else:
+            edges.append(None)
+            meta.append(None)
+    ctx._edges, ctx._in_meta = edges, meta
+    if outs.__class__ is tuple:
+        ctx._n_out = len(outs)
+        ctx._out_meta = [(o._data.shape, o._data.dtype, _xp(o._data)) if o.__class__ in _TENSOR_TYPES else None
+                         for o in outs]
+        for i, o in enumerate(outs):
+            if o.__class__ in _TENSOR_TYPES:
+                _attach(o, ctx, i)
+    elif outs.__class__ in _TENSOR_TYPES:
+        _attach(outs, ctx, 0)
+
+
+def _attach(o, ctx, i):
+    """Make ``ctx`` the grad_fn of output ``o`` (unless it is integer-valued or marked non-differentiable)."""
+    if o._data.dtype.kind not in "fc" or any(o is n for n in ctx._non_diff):
+        return
+    if o.grad_fn is None and o._requires_grad:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    o.grad_fn = ctx
+    o._requires_grad = True
+    o._output_nr = i
+
+
+def once_differentiable(fn):
+    """Marks a backward that is not itself differentiable (it runs with grad disabled anyway)."""
+    return fn
+
+
+# Late imports (the tensor module imports this one).
+from .._tensor import Tensor, wrap as _wrap, _alias, is_array as _is_array  # noqa: E402
+from ..device import array_module as _xp  # noqa: E402
+import numpy as _np  # noqa: E402
+
+_TENSOR_TYPES = Tensor._subclasses  # a set the tensor module keeps up to date (Tensor, Parameter, ...)

@@ -1,0 +1,413 @@
+"""Making tensors: from data (``tensor``, ``as_tensor``, ``from_numpy``), filled (``zeros``, ``full``, ``eye`` ...),
+ranges (``arange``, ``linspace``) and random draws (``rand``, ``randn``, ``randint`` ...).
+
+Every creator takes torch's keywords ``dtype=``, ``device=`` and ``requires_grad=``. Floating results use
+the default dtype (float32) unless told otherwise; Python ints give int64, bools give bool.
+"""
+import math
+
+import numpy as np
+
+from ._tensor import Tensor, wrap, is_array
+from .dtypes import to_dtype, get_default_dtype, float32, int64
+from .device import to_device_array, device as _device
+from .random import get_rng
+
+__all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
+           "ones_like", "full_like", "empty_like", "arange", "range", "linspace", "logspace", "eye", "rand",
+           "randn", "randint", "randperm", "normal", "bernoulli", "multinomial", "rand_like", "randn_like",
+           "randint_like", "empty_strided", "scalar_tensor", "tril_indices", "triu_indices", "complex", "polar",
+           "frombuffer", "poisson"]
+
+_builtin_range = range
+
+
+def _finish(arr, device=None, requires_grad=False):
+    """Place the array on ``device`` and wrap it."""
+    if device is not None:
+        d = _device(device)
+        if d.type != "cpu":
+            arr = to_device_array(arr, d)
+    t = wrap(arr)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)) and not (isinstance(s, Tensor) and s.numel() == 1):
+            raise TypeError(f"expected a sequence of integers or a single integer, got '{size}'")
+    size = tuple(int(s) for s in size)
+    for s in size:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+    return size
+
+
+def _np_dtype(dtype, default=None):
+    if dtype is None:
+        return (default or get_default_dtype()).np
+    return to_dtype(dtype).np
+
+
+def _infer_array(data):
+    """NumPy array for nested Python data, with torch's dtype inference."""
+    if isinstance(data, Tensor):
+        return data._data
+    if is_array(data):
+        return data
+    if isinstance(data, (list, tuple)) and _has_tensors(data):
+        data = _tensors_to_lists(data)
+    arr = np.array(data)
+    if arr.dtype == object:
+        raise TypeError(f"Could not infer dtype of {type(data).__name__}" if not isinstance(data, (list, tuple))
+                        else "expected sequence of equal-length lists (ragged nested sequence)")
+    if arr.dtype.kind == "U" or arr.dtype.kind == "S":
+        raise TypeError(f"new(): invalid data type 'str'")
+    if not isinstance(data, np.generic):  # Python numbers: torch's defaults, not NumPy's
+        if arr.dtype == np.float64:
+            arr = arr.astype(get_default_dtype().np)
+        elif arr.dtype == np.complex128:
+            arr = arr.astype(np.complex64 if get_default_dtype() is float32 else np.complex128)
+        elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
+            arr = arr.astype(np.int64)
+    return arr
+
+
+def _has_tensors(seq):
+    for e in seq:
+        if isinstance(e, Tensor):
+            return True
+        if isinstance(e, (list, tuple)) and _has_tensors(e):
+            return True
+    return False
+
+
+def _tensors_to_lists(seq):
+    out = []
+    for e in seq:
+        if isinstance(e, Tensor):
+            out.append(e.tolist())
+        elif isinstance(e, (list, tuple)):
+            out.append(_tensors_to_lists(e))
+        else:
+            out.append(e)
+    return out
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays or tensors)."""
+    arr = _infer_array(data)
+    arr = np.array(arr, dtype=None if dtype is None else to_dtype(dtype).np, copy=True) if isinstance(arr, np.ndarray) \
+        else arr.astype(arr.dtype if dtype is None else to_dtype(dtype).np, copy=True)
+    if device is None and isinstance(data, Tensor):
+        device = data.device
+    return _finish(arr, device, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like ``tensor`` but shares memory when ``data`` already is a tensor/array of the right dtype and device."""
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype) if (device is not None or dtype is not None) else data
+    arr = _infer_array(data)
+    if dtype is not None:
+        arr = arr.astype(to_dtype(dtype).np, copy=False)
+    return _finish(arr, device)
+
+
+def asarray(obj, dtype=None, device=None, copy=None, requires_grad=False):
+    t = as_tensor(obj, dtype, device) if not copy else tensor(obj, dtype, device)
+    if requires_grad:
+        t.requires_grad_()
+    return t
+
+
+def from_numpy(arr):
+    """A tensor sharing memory with the NumPy array ``arr`` (writes through both ways)."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
+    if arr.dtype == object or arr.dtype.newbyteorder("=") not in _OK_DTYPES:
+        raise TypeError(f"can't convert np.ndarray of type numpy.{arr.dtype}. The only supported types are: "
+                        "float64, float32, float16, complex64, complex128, int64, int32, int16, int8, uint8, and bool.")
+    return wrap(arr)
+
+
+_OK_DTYPES = {np.dtype(t) for t in (np.float64, np.float32, np.float16, np.complex64, np.complex128, np.int64,
+                                    np.int32, np.int16, np.int8, np.uint8, np.bool_)}
+
+
+def frombuffer(buffer, dtype, count=-1, offset=0, requires_grad=False):
+    return wrap(np.frombuffer(buffer, dtype=to_dtype(dtype).np, count=count, offset=offset), requires_grad)
+
+
+def _filled(fill, size, dtype, device, requires_grad, default=None):
+    size = _size(size)
+    arr = np.full(size, fill, dtype=_np_dtype(dtype, default)) if fill is not None else \
+        np.empty(size, dtype=_np_dtype(dtype, default))
+    return _finish(arr, device, requires_grad)
+
+
+def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    return _filled(0, size, dtype, device, requires_grad)
+
+
+def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    return _filled(1, size, dtype, device, requires_grad)
+
+
+def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
+          memory_format=None):
+    return _filled(None, size, dtype, device, requires_grad)
+
+
+def empty_strided(size, stride, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    return empty(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full(size, fill_value, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    """Filled with ``fill_value``; the dtype follows the value (bool, int64, or the default float)."""
+    if dtype is None:
+        from .dtypes import _scalar_dtype
+        dtype = _scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
+    return _filled(fill_value, (size,) if isinstance(size, int) else tuple(size), dtype, device, requires_grad)
+
+
+def scalar_tensor(s, dtype=None, device=None, requires_grad=False):
+    return _finish(np.asarray(s, dtype=_np_dtype(dtype)), device, requires_grad)
+
+
+def _like(t, fill, dtype, device, requires_grad):
+    dt = t.dtype if dtype is None else to_dtype(dtype)
+    return _filled(fill, t.shape, dt, device if device is not None else t.device, requires_grad)
+
+
+def zeros_like(input, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    return _like(input, 0, dtype, device, requires_grad)
+
+
+def ones_like(input, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    return _like(input, 1, dtype, device, requires_grad)
+
+
+def empty_like(input, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    return _like(input, None, dtype, device, requires_grad)
+
+
+def full_like(input, fill_value, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    return _like(input, fill_value, dtype, device, requires_grad)
+
+
+def _num(x):
+    return x.item() if isinstance(x, Tensor) else x
+
+
+def arange(start, end=None, step=1, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    """[start, end) in steps; integer arguments give int64, any float gives the default float dtype."""
+    if end is None:
+        start, end = 0, start
+    start, end, step = _num(start), _num(end), _num(step)
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) / step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        dtype = int64 if all(isinstance(v, (int, np.integer)) for v in (start, end, step)) else get_default_dtype()
+    dt = to_dtype(dtype)
+    n = max(int(math.ceil((end - start) / step)), 0)
+    arr = (start + step * np.arange(n, dtype=np.float64)).astype(dt.np) if dt.is_floating_point else \
+        np.arange(start, end, step).astype(dt.np)
+    return _finish(arr, device, requires_grad)
+
+
+def range(start=0, end=None, step=1, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    """Deprecated torch.range: includes ``end``; floats by default."""
+    if end is None:
+        start, end = 0, start
+    n = int(math.floor((end - start) / step)) + 1
+    arr = (start + step * np.arange(n, dtype=np.float64)).astype(_np_dtype(dtype))
+    return _finish(arr, device, requires_grad)
+
+
+def linspace(start, end, steps, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    """``steps`` evenly spaced values from start to end inclusive (torch computes symmetric halves)."""
+    start, end = _num(start), _num(end)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    dt = _np_dtype(dtype)
+    if steps == 1:
+        arr = np.array([start], dtype=np.float64)
+    else:
+        step = (end - start) / (steps - 1)
+        i = np.arange(steps, dtype=np.float64)
+        half = steps // 2
+        arr = np.where(i < half, start + step * i, end - step * (steps - 1 - i))
+    return _finish(arr.astype(dt), device, requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    lin = linspace(start, end, steps, dtype="float64")._data
+    return _finish((base ** lin).astype(_np_dtype(dtype)), device, requires_grad)
+
+
+def eye(n, m=None, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    return _finish(np.eye(n, n if m is None else m, dtype=_np_dtype(dtype)), device, requires_grad)
+
+
+def tril_indices(row, col, offset=0, dtype=None, device=None, layout=None):
+    r, c = np.tril_indices(row, offset, col)
+    return _finish(np.stack([r, c]).astype(_np_dtype(dtype, int64)), device)
+
+
+def triu_indices(row, col, offset=0, dtype=None, device=None, layout=None):
+    r, c = np.triu_indices(row, offset, col)
+    return _finish(np.stack([r, c]).astype(_np_dtype(dtype, int64)), device)
+
+
+# ---- random ------------------------------------------------------------------------------------------
+def _float_draw(kind, size, generator, dtype):
+    dt = _np_dtype(dtype)
+    rng = get_rng(generator)
+    if dt not in (np.float32, np.float64):
+        draw = rng.random(size, dtype=np.float32) if kind == "u" else rng.standard_normal(size, dtype=np.float32)
+        return draw.astype(dt)
+    return rng.random(size, dtype=dt) if kind == "u" else rng.standard_normal(size, dtype=dt)
+
+
+def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+         pin_memory=False):
+    """Uniform on [0, 1)."""
+    return _finish(_float_draw("u", _size(size), generator, dtype), device, requires_grad)
+
+
+def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+          pin_memory=False):
+    """Standard normal N(0, 1)."""
+    return _finish(_float_draw("n", _size(size), generator, dtype), device, requires_grad)
+
+
+def rand_like(input, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    return rand(*input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
+
+
+def randn_like(input, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
+    return randn(*input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
+
+
+def randint(low=0, high=None, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
+            requires_grad=False, pin_memory=False):
+    """Integers uniform on [low, high) (int64 unless ``dtype``)."""
+    if size is None:
+        if isinstance(high, (tuple, list)):
+            low, high, size = 0, low, high
+        else:
+            raise TypeError("randint() missing 1 required positional arguments: \"size\"")
+    if high is None:
+        low, high = 0, low
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    arr = get_rng(generator).integers(low, high, size=_size((size,) if isinstance(size, int) else tuple(size)),
+                                      dtype=np.int64)
+    return _finish(arr.astype(_np_dtype(dtype, int64)), device, requires_grad)
+
+
+def randint_like(input, low=0, high=None, dtype=None, layout=None, device=None, requires_grad=False,
+                 memory_format=None):
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype, device=device or input.device)
+
+
+def randperm(n, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+             pin_memory=False):
+    """A random permutation of 0..n-1."""
+    return _finish(get_rng(generator).permutation(n).astype(_np_dtype(dtype, int64)), device, requires_grad)
+
+
+def normal(mean=0.0, std=1.0, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
+           requires_grad=False):
+    """N(mean, std): tensors broadcast against each other, or numbers with ``size``."""
+    rng = get_rng(generator)
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
+        if isinstance(std, Tensor) and (std._data < 0).any():
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        ref = mean if isinstance(mean, Tensor) else std
+        z = rng.standard_normal(shape, dtype=np.float64).astype(ref._data.dtype)
+        return _finish((m + s * z).astype(ref._data.dtype), device)
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    size = _size((size,) if isinstance(size, int) else tuple(size or ()))
+    return _finish((mean + std * _float_draw("n", size, generator, dtype)).astype(_np_dtype(dtype)), device,
+                   requires_grad)
+
+
+def bernoulli(input, p=None, generator=None, out=None):
+    """1 with probability ``input`` (or ``p``), else 0; same dtype as input."""
+    probs = input._data if p is None else np.full(input.shape, p)
+    if ((probs < 0) | (probs > 1)).any():
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    draw = get_rng(generator).random(input.shape, dtype=np.float32) < probs
+    return wrap(draw.astype(input._data.dtype))
+
+
+def poisson(input, generator=None):
+    return wrap(get_rng(generator).poisson(input._data).astype(input._data.dtype))
+
+
+def multinomial(input, num_samples, replacement=False, generator=None, out=None):
+    """Draw category indices with probabilities proportional to the rows of ``input`` (int64)."""
+    p = input._data.astype(np.float64)
+    one = p.ndim == 1
+    if one:
+        p = p[None]
+    if (p < 0).any() or not np.isfinite(p).all():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    total = p.sum(-1, keepdims=True)
+    if (total <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement and num_samples > p.shape[-1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    rng = get_rng(generator)
+    p = p / total
+    if replacement:
+        u = rng.random((p.shape[0], num_samples))
+        out = (p.cumsum(-1)[:, None, :] < u[..., None]).sum(-1)
+        out = np.minimum(out, p.shape[-1] - 1)
+    else:
+        # Gumbel-top-k: sampling without replacement in one vectorized step
+        with np.errstate(divide="ignore"):
+            keys = np.log(p) - np.log(-np.log(rng.random(p.shape)))
+        out = np.argsort(-keys, axis=-1, kind="stable")[:, :num_samples]
+    out = out.astype(np.int64)
+    return wrap(out[0] if one else out)
+
+
+def complex(real, imag):
+    return wrap(real._data + 1j * imag._data)
+
+
+def polar(abs, angle):
+    return wrap(abs._data * np.exp(1j * angle._data))
+
+
+def _legacy_new(cls, *args, **kwargs):
+    """``torch.Tensor(...)``: ``Tensor()`` empty, ``Tensor(2, 3)`` uninitialised float32, ``Tensor(data)`` a float copy."""
+    device = kwargs.get("device")
+    if not args:
+        t = wrap(np.empty((0,), dtype=get_default_dtype().np))
+    elif all(isinstance(a, (int, np.integer)) for a in args):
+        t = wrap(np.zeros(tuple(int(a) for a in args), dtype=get_default_dtype().np))
+    elif len(args) == 1 and isinstance(args[0], Tensor):
+        return args[0]
+    else:
+        t = wrap(np.array(_infer_array(args[0]), dtype=get_default_dtype().np))
+    if device is not None:
+        t = t.to(device)
+    if cls is not Tensor:
+        t.__class__ = cls
+    return t

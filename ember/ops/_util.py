@@ -1,0 +1,100 @@
+"""Small helpers shared by the op files: operand arrays, dtype promotion, shape errors, dims."""
+import numpy as np
+
+from .._tensor import Tensor, wrap
+from ..device import array_module
+from ..dtypes import result_type, get_default_dtype, _scalar_dtype
+
+__all__ = ["arrays2", "norm_dim", "norm_dims", "array_of", "is_tensor", "Tensor", "wrap", "array_module",
+           "float_result"]
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+def array_of(x):
+    """The ndarray of a tensor, or the number itself."""
+    return x._data if isinstance(x, Tensor) else x
+
+
+def arrays2(a, b):
+    """Arrays for a binary op on tensors/Python numbers, converted to torch's result dtype.
+
+    Python numbers stay numbers: NumPy then keeps the tensor's dtype (NEP 50 "weak" scalars),
+    which is torch's rule too whenever the number's category is not higher than the tensor's.
+    """
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    if ta and tb:
+        xa, xb = a._data, b._data
+        if xa.dtype != xb.dtype:
+            dt = result_type(a, b).np
+            if xa.dtype != dt:
+                xa = xa.astype(dt)
+            if xb.dtype != dt:
+                xb = xb.astype(dt)
+        if xa.shape != xb.shape:
+            _check_broadcast(xa.shape, xb.shape)
+        if type(xa) is not type(xb):
+            _device_mismatch(a, b)
+        return xa, xb
+    if ta:
+        xa = a._data
+        if _needs_cast(xa.dtype, b):
+            xa = xa.astype(result_type(a, b).np)
+        return xa, b
+    xb = b._data
+    if _needs_cast(xb.dtype, a):
+        xb = xb.astype(result_type(a, b).np)
+    return a, xb
+
+
+def _needs_cast(dt, scalar):
+    """Does a Python number lift this array's dtype (bool array + 1, int array + 0.5)?"""
+    k = dt.kind
+    if k == "f" or k == "c":
+        return isinstance(scalar, complex) and k == "f"
+    if k == "b":
+        return not isinstance(scalar, (bool, np.bool_))
+    return isinstance(scalar, (float, complex, np.floating))
+
+
+def float_result(x):
+    """For ops that always give floats (div, sqrt, exp ...): integer/bool arrays become the default dtype."""
+    if x.dtype.kind in "fc":
+        return x
+    return x.astype(get_default_dtype().np)
+
+
+def _check_broadcast(sa, sb):
+    n = max(len(sa), len(sb))
+    pa, pb = (1,) * (n - len(sa)) + tuple(sa), (1,) * (n - len(sb)) + tuple(sb)
+    for i, (x, y) in enumerate(zip(pa, pb)):
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) "
+                               f"at non-singleton dimension {i}")
+
+
+def _device_mismatch(a, b):
+    raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                       f"{a.device} and {b.device}!")
+
+
+def norm_dim(dim, ndim):
+    """Wrap a possibly negative ``dim`` into ``range(ndim)`` (0-d tensors accept -1 and 0)."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def norm_dims(dim, ndim):
+    """``dim`` as a sorted tuple of non-negative axes; ``None`` or ``()`` means all axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        return (norm_dim(int(dim), ndim),) if ndim else ()
+    dims = tuple(norm_dim(int(d), ndim) for d in dim) if ndim else ()
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
+    return tuple(sorted(dims)) if dims or len(dim) else tuple(range(ndim))

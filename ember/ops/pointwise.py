@@ -1,0 +1,492 @@
+"""Element-wise ops: arithmetic, unary math, comparisons, clamp, where.
+
+Each differentiable op is a Function whose docstring is its line in a table of derivatives.
+Gradients flowing into a broadcast input are summed back to its shape by the engine.
+"""
+import math
+
+import numpy as np
+
+from ..autograd.function import Function
+from ._util import arrays2, float_result, Tensor, wrap, array_module, is_tensor
+from ..dtypes import result_type, to_dtype, get_default_dtype
+
+
+# ---- arithmetic ------------------------------------------------------------------------------------
+class Add(Function):
+    """a + alpha*b:  d/da = 1,  d/db = alpha"""
+    _grad_fn_name = "AddBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        xa, xb = arrays2(a, b)
+        ctx.alpha = alpha
+        if alpha != 1:
+            xb = xb * alpha
+        return xa + xb
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (g if ctx.alpha == 1 else g * ctx.alpha), None
+
+
+class Sub(Function):
+    """a - alpha*b:  d/da = 1,  d/db = -alpha"""
+    _grad_fn_name = "SubBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        xa, xb = arrays2(a, b)
+        if getattr(xa, "dtype", None) == np.bool_ and (getattr(xb, "dtype", None) == np.bool_
+                                                        or isinstance(xb, bool)):
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                               "Use the `^` or `logical_xor()` operator instead.")
+        ctx.alpha = alpha
+        if alpha != 1:
+            xb = xb * alpha
+        return xa - xb
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (-g if ctx.alpha == 1 else g * -ctx.alpha), None
+
+
+class RSub(Function):
+    """b - a (a Python number on the left):  d/da = -1"""
+    _grad_fn_name = "RsubBackward1"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        xa, xb = arrays2(a, b)
+        return xb - xa
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g, None
+
+
+class Mul(Function):
+    """a * b:  d/da = b,  d/db = a"""
+    _grad_fn_name = "MulBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        xa, xb = arrays2(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
+                              b if is_tensor(b) and ctx.needs_input_grad[0] else None)
+        ctx.b = b if not is_tensor(b) else None
+        return xa * xb
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        if b is None:
+            b = ctx.b
+        return (g * b if ctx.needs_input_grad[0] else None,
+                g * a if ctx.needs_input_grad[1] else None)
+
+
+class Div(Function):
+    """a / b:  d/da = 1/b,  d/db = -a/b^2   (true division: integers give floats)"""
+    _grad_fn_name = "DivBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, rounding_mode=None):
+        xa, xb = arrays2(a, b)
+        ctx.save_for_backward(a if is_tensor(a) and ctx.needs_input_grad[1] else None,
+                              b if is_tensor(b) else None)
+        ctx.b = b
+        if rounding_mode is None:
+            dt = result_type(a, b)
+            if not (dt.is_floating_point or dt.is_complex):  # int / int -> float, as torch
+                f = get_default_dtype().np
+                xa, xb = _asarray(xa, f), _asarray(xb, f)
+            return xa / xb
+        xp = array_module(a._data if is_tensor(a) else b._data)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if rounding_mode == "floor":
+                return xp.floor_divide(xa, xb) if _is_int(xa, xb) else xp.floor(xa / xb)
+            if rounding_mode == "trunc":
+                q = xa / xb
+                out = xp.trunc(q)
+                return out.astype(np.result_type(xa, xb)) if _is_int(xa, xb) else out
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                           f"'{rounding_mode}'")
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        if b is None:
+            b = ctx.b
+        ga = g / b if ctx.needs_input_grad[0] else None
+        gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
+        return ga, gb, None
+
+
+def _asarray(x, dtype):
+    return x.astype(dtype) if hasattr(x, "astype") else np.asarray(x, dtype=dtype)
+
+
+def _is_int(xa, xb):
+    return all(getattr(x, "dtype", np.dtype("i")).kind in "iub" for x in (xa, xb)) and \
+        not any(isinstance(x, float) for x in (xa, xb))
+
+
+class Neg(Function):
+    """-a:  d/da = -1"""
+    _grad_fn_name = "NegBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        if a._data.dtype == np.bool_:
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+                               "to invert a mask, use the `~` or `logical_not()` operator instead.")
+        return -a._data
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Pow(Function):
+    """a ** e (e a number):  d/da = e * a^(e-1)"""
+    _grad_fn_name = "PowBackward0"
+
+    @staticmethod
+    def forward(ctx, a, e):
+        ctx.save_for_backward(a)
+        ctx.e = e
+        x, _ = arrays2(a, e)
+        if isinstance(e, int) and not isinstance(e, bool) and e < 0 and x.dtype.kind in "iu":
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if e == 2:
+            return x * x
+        if e == 0.5:
+            return array_module(x).sqrt(x)
+        return x ** e
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        e = ctx.e
+        if e == 0:
+            return g * 0, None
+        if e == 2:
+            return g * a * 2, None
+        return g * (a ** (e - 1)) * e, None
+
+
+class PowTensor(Function):
+    """a ** b (b a tensor):  d/da = b * a^(b-1),  d/db = a^b * log(a)"""
+    _grad_fn_name = "PowBackward1"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        xa, xb = arrays2(a, b)
+        out = xa ** xb
+        ctx.save_for_backward(a if is_tensor(a) else None, b, wrap(out) if is_tensor(a) else None)
+        ctx.a = a
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        ga = g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
+        gb = None
+        if ctx.needs_input_grad[1]:
+            if a is None:
+                gb = g * (ctx.a ** b) * math.log(ctx.a) if ctx.a > 0 else g * 0
+            else:
+                gb = g * out * where_(a > 0, a, 1).log()
+        return ga, gb
+
+
+def where_(c, x, y):
+    return Where.apply(c, x, y)
+
+
+# ---- unary math -------------------------------------------------------------------------------------
+def _unary(name, torch_name, fwd, bwd, save="input", doc=""):
+    """Build a one-input Function: ``fwd(xp, x)`` on arrays, ``bwd(g, x, out)`` with Tensor ops."""
+
+    def forward(ctx, a):
+        x = float_result(a._data)
+        out = fwd(array_module(x), x)
+        if save == "input":
+            ctx.save_for_backward(a)
+        elif save == "output":
+            ctx.out = out
+        return out
+
+    def backward(ctx, g):
+        if save == "input":
+            (a,) = ctx.saved_tensors
+            return bwd(g, a, None)
+        if save == "output":
+            return bwd(g, None, wrap(ctx.out))
+        return bwd(g, None, None)
+
+    return type(name, (Function,), {"_grad_fn_name": torch_name, "__doc__": doc,
+                                    "forward": staticmethod(forward), "backward": staticmethod(backward)})
+
+
+Exp = _unary("Exp", "ExpBackward0", lambda xp, x: xp.exp(x), lambda g, a, y: g * y, "output", "exp(a): d/da = exp(a)")
+Log = _unary("Log", "LogBackward0", lambda xp, x: xp.log(x), lambda g, a, y: g / a, doc="log(a): d/da = 1/a")
+Log2 = _unary("Log2", "Log2Backward0", lambda xp, x: xp.log2(x), lambda g, a, y: g / (a * math.log(2)),
+              doc="log2(a): d/da = 1/(a ln 2)")
+Log10 = _unary("Log10", "Log10Backward0", lambda xp, x: xp.log10(x), lambda g, a, y: g / (a * math.log(10)),
+               doc="log10(a): d/da = 1/(a ln 10)")
+Log1p = _unary("Log1p", "Log1PBackward0", lambda xp, x: xp.log1p(x), lambda g, a, y: g / (a + 1),
+               doc="log(1+a): d/da = 1/(1+a)")
+Expm1 = _unary("Expm1", "Expm1Backward0", lambda xp, x: xp.expm1(x), lambda g, a, y: g * (y + 1), "output",
+               "exp(a)-1: d/da = exp(a)")
+Sqrt = _unary("Sqrt", "SqrtBackward0", lambda xp, x: xp.sqrt(x), lambda g, a, y: g / (y * 2), "output",
+              "sqrt(a): d/da = 1/(2 sqrt(a))")
+Rsqrt = _unary("Rsqrt", "RsqrtBackward0", lambda xp, x: 1 / xp.sqrt(x), lambda g, a, y: g * y * y * y * -0.5,
+               "output", "a^-1/2: d/da = -a^-3/2 / 2")
+Sin = _unary("Sin", "SinBackward0", lambda xp, x: xp.sin(x), lambda g, a, y: g * a.cos(), doc="d sin = cos")
+Cos = _unary("Cos", "CosBackward0", lambda xp, x: xp.cos(x), lambda g, a, y: -g * a.sin(), doc="d cos = -sin")
+Tan = _unary("Tan", "TanBackward0", lambda xp, x: xp.tan(x), lambda g, a, y: g * (y * y + 1), "output",
+             "d tan = 1 + tan^2")
+Tanh = _unary("Tanh", "TanhBackward0", lambda xp, x: xp.tanh(x), lambda g, a, y: g * (1 - y * y), "output",
+              "d tanh = 1 - tanh^2")
+Sinh = _unary("Sinh", "SinhBackward0", lambda xp, x: xp.sinh(x), lambda g, a, y: g * a.cosh(), doc="d sinh = cosh")
+Cosh = _unary("Cosh", "CoshBackward0", lambda xp, x: xp.cosh(x), lambda g, a, y: g * a.sinh(), doc="d cosh = sinh")
+Asin = _unary("Asin", "AsinBackward0", lambda xp, x: xp.arcsin(x), lambda g, a, y: g * (1 - a * a).rsqrt(),
+              doc="d asin = 1/sqrt(1-a^2)")
+Acos = _unary("Acos", "AcosBackward0", lambda xp, x: xp.arccos(x), lambda g, a, y: -g * (1 - a * a).rsqrt(),
+              doc="d acos = -1/sqrt(1-a^2)")
+Atan = _unary("Atan", "AtanBackward0", lambda xp, x: xp.arctan(x), lambda g, a, y: g / (a * a + 1),
+              doc="d atan = 1/(1+a^2)")
+
+
+def _sigmoid(xp, x):
+    """1/(1+exp(-x)) computed as 0.5*tanh(x/2)+0.5: stable for any x and one transcendental pass."""
+    out = xp.multiply(x, 0.5)
+    xp.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+    return out
+
+
+Sigmoid = _unary("Sigmoid", "SigmoidBackward0", _sigmoid, lambda g, a, y: g * y * (1 - y), "output",
+                 "s = sigmoid(a): d/da = s (1 - s)")
+Reciprocal = _unary("Reciprocal", "ReciprocalBackward0", lambda xp, x: 1 / x, lambda g, a, y: -g * y * y, "output",
+                    "1/a: d/da = -1/a^2")
+Erf = _unary("Erf", "ErfBackward0", lambda xp, x: _erf(xp, x),
+             lambda g, a, y: g * (-(a * a)).exp() * (2 / math.sqrt(math.pi)), doc="d erf = 2/sqrt(pi) exp(-a^2)")
+
+
+def _erf(xp, x):
+    try:
+        from scipy.special import erf
+        if xp is np:
+            return erf(x).astype(x.dtype, copy=False)
+    except ImportError:
+        pass
+    # W. J. Cody's rational approximation via erfc for |x|; max error ~1.2e-7.
+    a = xp.abs(x).astype(np.float64)
+    t = 1.0 / (1.0 + 0.5 * a)
+    y = 1 - t * xp.exp(-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
+    return (xp.sign(x) * y).astype(x.dtype)
+
+
+class Abs(Function):
+    """|a|:  d/da = sign(a)"""
+    _grad_fn_name = "AbsBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return array_module(a._data).abs(a._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * a.sign()
+
+
+class Relu(Function):
+    """max(a, 0):  d/da = 1 where a > 0 else 0"""
+    _grad_fn_name = "ReluBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        x = a._data
+        out = array_module(x).maximum(x, 0, dtype=x.dtype) if x.dtype != np.bool_ else x.copy()
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * wrap(ctx.out > 0)
+
+
+class _ZeroGrad(Function):
+    """Piecewise-constant ops (sign, floor, ceil, round, trunc): the derivative is 0 almost everywhere."""
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0
+
+
+def _piecewise(name, torch_name, fn):
+    return type(name, (_ZeroGrad,), {"_grad_fn_name": torch_name,
+                                     "forward": staticmethod(lambda ctx, a, *args: fn(array_module(a._data),
+                                                                                      a._data, *args))})
+
+
+Sign = _piecewise("Sign", "SignBackward0", lambda xp, x: xp.sign(x))
+Floor = _piecewise("Floor", "FloorBackward0", lambda xp, x: xp.floor(x) if x.dtype.kind in "fc" else x.copy())
+Ceil = _piecewise("Ceil", "CeilBackward0", lambda xp, x: xp.ceil(x) if x.dtype.kind in "fc" else x.copy())
+Trunc = _piecewise("Trunc", "TruncBackward0", lambda xp, x: xp.trunc(x) if x.dtype.kind in "fc" else x.copy())
+Round = _piecewise("Round", "RoundBackward0",
+                   lambda xp, x, decimals=0: xp.round(x, decimals) if x.dtype.kind in "fc" else x.copy())
+Frac = type("Frac", (Function,), {
+    "_grad_fn_name": "FracBackward0", "__doc__": "a - trunc(a): d/da = 1",
+    "forward": staticmethod(lambda ctx, a: a._data - array_module(a._data).trunc(a._data)),
+    "backward": staticmethod(lambda ctx, g: g)})
+
+
+class Cast(Function):
+    """a.to(dtype): the gradient is cast back to a's dtype."""
+    _grad_fn_name = "ToCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, a, dtype):
+        ctx.src = a.dtype
+        return a._data.astype(dtype.np)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g.to(ctx.src) if ctx.src.is_floating_point or ctx.src.is_complex else None), None
+
+
+class Clamp(Function):
+    """clamp(a, lo, hi):  d/da = 1 where lo <= a <= hi else 0;  d/dlo, d/dhi where they win"""
+    _grad_fn_name = "ClampBackward1"
+
+    @staticmethod
+    def forward(ctx, a, lo=None, hi=None):
+        if lo is None and hi is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        x = a._data
+        xp = array_module(x)
+        out = x
+        dt = result_type(*[v for v in (a, lo, hi) if v is not None]).np
+        if out.dtype != dt:
+            out = out.astype(dt)
+        lo_a = lo._data if is_tensor(lo) else lo
+        hi_a = hi._data if is_tensor(hi) else hi
+        if lo is not None:
+            out = xp.maximum(out, lo_a, dtype=dt) if not _is_nan(lo_a) else xp.full_like(out, np.nan)
+        if hi is not None:
+            out = xp.minimum(out, hi_a, dtype=dt) if not _is_nan(hi_a) else xp.full_like(out, np.nan)
+        ctx.save_for_backward(a, lo if is_tensor(lo) else None, hi if is_tensor(hi) else None)
+        ctx.lo, ctx.hi = lo, hi
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, lo_t, hi_t = ctx.saved_tensors
+        lo = lo_t if lo_t is not None else ctx.lo
+        hi = hi_t if hi_t is not None else ctx.hi
+        mask = None
+        if lo is not None:
+            mask = a >= lo
+        if hi is not None:
+            m2 = a <= hi
+            mask = m2 if mask is None else mask & m2
+        ga = g * mask if ctx.needs_input_grad[0] else None
+        glo = g * (a < lo) if lo_t is not None and ctx.needs_input_grad[1] else None
+        ghi = g * (a > hi) if hi_t is not None and ctx.needs_input_grad[2] else None
+        return ga, glo, ghi
+
+
+def _is_nan(v):
+    return isinstance(v, float) and v != v
+
+
+class Where(Function):
+    """where(c, x, y):  d/dx = c,  d/dy = not c"""
+    _grad_fn_name = "WhereBackward0"
+
+    @staticmethod
+    def forward(ctx, cond, x, y):
+        c = cond._data if is_tensor(cond) else cond
+        if getattr(c, "dtype", None) is not None and c.dtype != np.bool_:
+            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                               f"{cond.dtype.name.capitalize()}")
+        xx, yy = arrays2(x, y)
+        ctx.c = c
+        xp = array_module(c) if not isinstance(c, bool) else np
+        out = xp.where(c, xx, yy)
+        dt = result_type(x, y).np
+        return out if out.dtype == dt else out.astype(dt)
+
+    @staticmethod
+    def backward(ctx, g):
+        c = wrap(ctx.c)
+        zero = g * 0
+        return (None, Where.apply(c, g, zero) if ctx.needs_input_grad[1] else None,
+                Where.apply(c, zero, g) if ctx.needs_input_grad[2] else None)
+
+
+class Maximum(Function):
+    """max(a, b) element-wise: the gradient goes to the larger (split evenly on ties)"""
+    _grad_fn_name = "MaximumBackward0"
+    _pick = staticmethod(np.maximum)
+
+    @staticmethod
+    def forward(ctx, a, b):
+        xa, xb = arrays2(a, b)
+        ctx.save_for_backward(a, b)
+        return array_module(xa).maximum(xa, xb) if ctx._fn is Maximum else array_module(xa).minimum(xa, xb)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        wins = (a > b) if ctx._fn is Maximum else (a < b)
+        tie = (a == b) * 0.5
+        wa = wins + tie
+        return g * wa, g * (1 - wa)
+
+
+class Minimum(Maximum):
+    """min(a, b) element-wise"""
+    _grad_fn_name = "MinimumBackward0"
+
+
+class Lerp(Function):
+    """a + w (b - a):  d/da = 1 - w,  d/db = w"""
+    _grad_fn_name = "LerpBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, w):
+        xa, xb = arrays2(a, b)
+        ctx.w = w
+        wa = w._data if is_tensor(w) else w
+        return xa + wa * (xb - xa)
+
+    @staticmethod
+    def backward(ctx, g):
+        w = ctx.w
+        return g * (1 - w), g * w, None
+
+
+class Atan2(Function):
+    """atan2(a, b):  d/da = b/(a²+b²),  d/db = -a/(a²+b²)"""
+    _grad_fn_name = "Atan2Backward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        xa, xb = arrays2(a, b)
+        ctx.save_for_backward(a, b)
+        return array_module(xa).arctan2(float_result(xa), float_result(xb))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        d = a * a + b * b
+        return g * b / d, -g * a / d
