@@ -140,19 +140,18 @@ def conv_input_grad(gy, w, in_spatial, stride, pads, dilation, groups):
 
 def conv_weight_grad(x, gy, weight_shape, stride, pads, dilation, groups, cols=None):
     """dW[o, c, k] = sum_{n, l} gy[n, o, l] * cols[n, c*K + k, l]  (per group)."""
-    xp = array_module(gy)
     N, O = gy.shape[:2]
     if cols is None:
         cols, _ = im2col(x, weight_shape[2:], stride, pads, dilation)
     G = groups
     CK = cols.shape[1] // G
     L = cols.shape[2]
+    # one (O x L)(L x CK) product per sample, then a sum over the batch: BLAS reads the
+    # transposed columns in place, so nothing of size cols is copied
     if G == 1:
-        gw = xp.tensordot(gy.reshape(N, O, L), cols, axes=([0, 2], [0, 2]))       # (O, CK)
+        gw = (gy.reshape(N, O, L) @ cols.transpose(0, 2, 1)).sum(axis=0)                     # (O, CK)
     else:
-        a = gy.reshape(N, G, O // G, L).transpose(1, 2, 0, 3).reshape(G, O // G, N * L)
-        b = cols.reshape(N, G, CK, L).transpose(1, 0, 3, 2).reshape(G, N * L, CK)
-        gw = a @ b                                                                   # (G, O/G, CK)
+        gw = (gy.reshape(N, G, O // G, L) @ cols.reshape(N, G, CK, L).transpose(0, 1, 3, 2)).sum(axis=0)
     return gw.reshape(weight_shape)
 
 

@@ -1,0 +1,184 @@
+"""RNN, LSTM, GRU and their cells: parameter names/shapes/init, repr, outputs and all gradients vs PyTorch."""
+import math
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn as nn
+
+torch = pytest.importorskip("torch")
+
+
+def rand(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def close(e, t, rel=1e-5):
+    a = e.detach().numpy()
+    b = t.detach().numpy()
+    assert a.shape == b.shape, (a.shape, b.shape)
+    scale = max(float(np.abs(b).max()), 1e-3)
+    err = float(np.abs(a.astype(np.float64) - b).max())
+    assert err <= rel * scale, f"max abs err {err} > {rel} * {scale}"
+
+
+def copy_params(emod, tmod):
+    en, tn = dict(emod.named_parameters()), dict(tmod.named_parameters())
+    assert list(en) == list(tn)
+    for k, p in en.items():
+        p._data[...] = tn[k].detach().numpy()
+        p._bump()
+
+
+def make(kind, *args, **kw):
+    torch.manual_seed(0)
+    t = getattr(torch.nn, kind)(*args, **kw)
+    e = getattr(nn, kind)(*args, **kw)
+    copy_params(e, t)
+    return e, t
+
+
+def flat_outputs(out):
+    if isinstance(out, tuple):
+        res = []
+        for o in out:
+            res.extend(flat_outputs(o))
+        return res
+    return [out]
+
+
+def run_both(e, t, x, hx=None, seed=7):
+    xe = ember.tensor(x, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    args_e, args_t = [xe], [xt]
+    hxe = hxt = None
+    if hx is not None:
+        if isinstance(hx, tuple):
+            hxe = tuple(ember.tensor(h, requires_grad=True) for h in hx)
+            hxt = tuple(torch.tensor(h, requires_grad=True) for h in hx)
+        else:
+            hxe, hxt = ember.tensor(hx, requires_grad=True), torch.tensor(hx, requires_grad=True)
+        args_e.append(hxe)
+        args_t.append(hxt)
+    oe, ot = flat_outputs(e(*args_e)), flat_outputs(t(*args_t))
+    assert len(oe) == len(ot)
+    loss_e = loss_t = 0
+    for i, (a, b) in enumerate(zip(oe, ot)):
+        close(a, b)
+        g = rand(*b.shape, seed=seed + i)
+        loss_e = loss_e + (a * ember.tensor(g)).sum()
+        loss_t = loss_t + (b * torch.tensor(g)).sum()
+    loss_e.backward()
+    loss_t.backward()
+    close(xe.grad, xt.grad)
+    if hx is not None:
+        for a, b in zip(hxe if isinstance(hxe, tuple) else (hxe,), hxt if isinstance(hxt, tuple) else (hxt,)):
+            close(a.grad, b.grad)
+    tn = dict(t.named_parameters())
+    for n, p in e.named_parameters():
+        close(p.grad, tn[n].grad)
+
+
+CONFIGS = [
+    dict(),
+    dict(num_layers=2),
+    dict(bidirectional=True),
+    dict(num_layers=2, bidirectional=True, batch_first=True),
+    dict(bias=False, batch_first=True),
+]
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("cfg", CONFIGS)
+def test_recurrent_matches_torch(kind, cfg):
+    e, t = make(kind, 4, 5, **cfg)
+    x = rand(3, 6, 4) if not cfg.get("batch_first") else rand(6, 3, 4)
+    run_both(e, t, x)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_recurrent_with_initial_state(kind):
+    e, t = make(kind, 3, 4, num_layers=2, bidirectional=True)
+    h0 = rand(4, 2, 4, seed=3)
+    hx = (h0, rand(4, 2, 4, seed=4)) if kind == "LSTM" else h0
+    run_both(e, t, rand(5, 2, 3), hx)
+
+
+def test_rnn_relu_and_unbatched():
+    e, t = make("RNN", 3, 4, nonlinearity="relu", num_layers=2)
+    run_both(e, t, rand(5, 2, 3))
+    run_both(e, t, rand(5, 3), rand(2, 4, seed=1))
+    e2, t2 = make("LSTM", 3, 4, batch_first=True)
+    run_both(e2, t2, rand(6, 3))
+
+
+def test_lstm_proj_size():
+    e, t = make("LSTM", 3, 6, proj_size=2, num_layers=2)
+    assert [tuple(p.shape) for p in e.parameters()] == [tuple(p.shape) for p in t.parameters()]
+    run_both(e, t, rand(4, 2, 3))
+
+
+def test_dropout_between_layers_only_in_training():
+    e, t = make("GRU", 3, 4, num_layers=2, dropout=0.5)
+    e.eval()
+    t.eval()
+    run_both(e, t, rand(4, 2, 3))
+    e.train()
+    ember.manual_seed(0)
+    out1, _ = e(ember.tensor(rand(4, 2, 3)))
+    out2, _ = e(ember.tensor(rand(4, 2, 3)))
+    assert not np.allclose(out1.detach().numpy(), out2.detach().numpy())   # dropout is random in train mode
+
+
+@pytest.mark.parametrize("kind", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cells_match_torch(kind):
+    e, t = make(kind, 3, 5)
+    h = rand(2, 5, seed=1)
+    hx = (h, rand(2, 5, seed=2)) if kind == "LSTMCell" else h
+    run_both(e, t, rand(2, 3), hx)
+    run_both(e, t, rand(2, 3))
+    run_both(e, t, rand(3))                 # unbatched
+    assert repr(e) == repr(t)
+
+
+def test_rnn_cell_relu_repr():
+    assert repr(nn.RNNCell(3, 4, nonlinearity="relu", bias=False)) == \
+        repr(torch.nn.RNNCell(3, 4, nonlinearity="relu", bias=False))
+
+
+def test_parameter_names_shapes_and_repr():
+    for kind, kw in [("LSTM", dict(num_layers=2, bidirectional=True)), ("GRU", dict(batch_first=True, bias=False)),
+                     ("RNN", dict(nonlinearity="relu", dropout=0.2, num_layers=3))]:
+        e = getattr(nn, kind)(3, 4, **kw)
+        t = getattr(torch.nn, kind)(3, 4, **kw)
+        assert [(n, tuple(p.shape)) for n, p in e.named_parameters()] == \
+               [(n, tuple(p.shape)) for n, p in t.named_parameters()]
+        assert repr(e) == repr(t)
+        assert list(e.state_dict()) == list(t.state_dict())
+    names = [n for n, _ in nn.LSTM(3, 4, bidirectional=True).named_parameters()]
+    assert names[:5] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ih_l0_reverse"]
+
+
+def test_default_init_is_uniform_in_bound():
+    ember.manual_seed(0)
+    m = nn.LSTM(10, 64, num_layers=2)
+    bound = 1 / math.sqrt(64)
+    for p in m.parameters():
+        a = p.detach().numpy()
+        assert a.dtype == np.float32
+        assert np.abs(a).max() <= bound
+    allv = np.concatenate([p.detach().numpy().ravel() for p in m.parameters()])
+    assert abs(allv.std() - bound / math.sqrt(3)) < 0.02 * bound
+
+
+def test_errors():
+    m = nn.LSTM(3, 4)
+    with pytest.raises(RuntimeError, match="input.size\\(-1\\) must be equal to input_size. Expected 3, got 5"):
+        m(ember.randn(2, 1, 5))
+    with pytest.raises(ValueError, match="LSTM: Expected input to be 2D or 3D, got 4D instead"):
+        m(ember.randn(2, 1, 3, 1))
+    with pytest.raises(RuntimeError, match=r"Expected hidden size \(1, 1, 4\), got \[2, 1, 4\]"):
+        nn.GRU(3, 4)(ember.randn(2, 1, 3), ember.zeros(2, 1, 4))
+    with pytest.raises(ValueError, match="dropout should be a number in range"):
+        nn.RNN(3, 4, dropout=2)
