@@ -87,7 +87,7 @@ def test_parameter_shares_data_and_is_leaf():
     p = nn.Parameter(t)
     assert isinstance(p, ember.Tensor) and isinstance(p, nn.Parameter)
     assert p.requires_grad and p.is_leaf and p.grad_fn is None
-    assert np.shares_memory(p.numpy(), t.numpy())
+    assert np.shares_memory(p.detach().numpy(), t.numpy())
     t.add_(1)
     assert p.tolist() == [[2.0, 3.0], [4.0, 5.0]]
     q = nn.Parameter(t, requires_grad=False)
@@ -118,7 +118,7 @@ def test_parameter_deepcopy():
     p = nn.Parameter(ember.tensor([1.0, 2.0]))
     q = copy.deepcopy(p)
     assert isinstance(q, nn.Parameter) and q.requires_grad
-    assert not np.shares_memory(p.numpy(), q.numpy())
+    assert not np.shares_memory(p.detach().numpy(), q.detach().numpy())
     assert q.tolist() == [1.0, 2.0]
 
 
@@ -283,7 +283,7 @@ def test_load_state_dict_round_trip_in_place():
     assert b.linear_relu_stack[0].weight is w_before             # same object, copied into
     for (n1, t1), (n2, t2) in zip(a.state_dict().items(), b.state_dict().items()):
         assert n1 == n2 and np.array_equal(t1.numpy(), t2.numpy())
-    assert not np.shares_memory(a.linear_relu_stack[0].weight.numpy(), b.linear_relu_stack[0].weight.numpy())
+    assert not np.shares_memory(a.linear_relu_stack[0].weight.detach().numpy(), b.linear_relu_stack[0].weight.detach().numpy())
 
 
 def test_load_state_dict_from_torch_weights():
@@ -350,7 +350,7 @@ def test_load_state_dict_assign():
     new_w = ember.full((3, 2), 7.0)
     e.load_state_dict({"weight": new_w, "bias": ember.zeros(3)}, assign=True)
     assert isinstance(e.weight, nn.Parameter) and e.weight.requires_grad
-    assert np.shares_memory(e.weight.numpy(), new_w.numpy())
+    assert np.shares_memory(e.weight.detach().numpy(), new_w.numpy())
 
 
 def test_load_state_dict_type_error():

@@ -19,7 +19,7 @@ import weakref
 from collections import OrderedDict, namedtuple
 
 import ember
-from ember._tensor import Tensor
+from ember._tensor import Tensor, _alias
 from ember.autograd import Function
 
 from .parameter import Parameter, Buffer, _share
@@ -107,10 +107,12 @@ class BackwardHookFunction(Function):
     @staticmethod
     def forward(ctx, on_grads, *tensors):
         ctx.on_grads = on_grads
-        non_diff = [t for t in tensors if not t.requires_grad]
+        ctx.set_materialize_grads(False)  # an output that gets no gradient reports None, as in torch
+        outs = tuple(_alias(t) for t in tensors)
+        non_diff = [o for o, t in zip(outs, tensors) if not t.requires_grad]
         if non_diff:
             ctx.mark_non_differentiable(*non_diff)
-        return tuple(t._data for t in tensors)
+        return outs
 
     @staticmethod
     def backward(ctx, *grads):
@@ -191,6 +193,10 @@ class _BackwardHookState:
             local = self.grad_outputs
             if self.input_index is None:
                 # No input needs a gradient: the full hooks fire here, with grad_input all None.
+                warnings.warn("Full backward hook is firing when gradients are computed with respect to module "
+                              "outputs since no inputs require gradients. See "
+                              "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html"
+                              "#torch.nn.Module.register_full_backward_hook for more details.", stacklevel=5)
                 grad_inputs = (None,) * self.n_inputs
                 for hook in self.user_hooks:
                     res = hook(self.module, grad_inputs, self.grad_outputs)
@@ -462,7 +468,6 @@ class Module:
                         persistent = name not in self._non_persistent_buffers_set
                     if buffers is None:
                         raise AttributeError("cannot assign buffer before Module.__init__() call")
-                    remove_from(self.__dict__)
                     self.register_buffer(name, value, persistent)
                 else:
                     super().__setattr__(name, value)
@@ -627,7 +632,7 @@ class Module:
                             f"but got desired dtype={dtype}")
 
         def convert(t):
-            return t.to(device, dtype if t.is_floating_point() else None, non_blocking)
+            return t.to(device=device, dtype=dtype if t.is_floating_point() else None)
 
         return self._apply(convert)
 

@@ -61,10 +61,12 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     if not grads:
         return
     tn = total_norm._data if isinstance(total_norm, Tensor) else np.asarray(total_norm, np.float32)
-    coef = float(max_norm) / (tn + tn.dtype.type(1e-6))
-    coef = coef if coef < 1.0 else coef.dtype.type(1.0)
+    xp = array_module(tn)
+    coef = xp.minimum(float(max_norm) / (tn + tn.dtype.type(1e-6)), tn.dtype.type(1.0))
     for g in grads:
-        g._data *= g._data.dtype.type(coef)
+        gx = array_module(g._data)
+        with np.errstate(invalid="ignore", over="ignore"):  # a non-finite norm gives nan grads, as in torch
+            g._data *= gx.asarray(coef).astype(g._data.dtype)
         g._bump()
 
 
