@@ -365,6 +365,33 @@ def test_real_tensor_autograd_suffixes_match_torch():
     x, tx = ember.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
     assert repr(x) == repr(tx)
     assert repr(x * 2) == repr(tx * 2)
+    assert repr(x.sum()) == repr(tx.sum())
+    assert repr(x.double()) == repr(tx.double())
+    p = ember.nn.Parameter(ember.tensor(data))
+    assert repr(p) == repr(torch.nn.Parameter(torch.tensor(data)))
+
+    class Square(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        def backward(ctx, g):
+            (a,) = ctx.saved_tensors
+            return 2 * a * g
+
+    class TSquare(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        def backward(ctx, g):
+            (a,) = ctx.saved_tensors
+            return 2 * a * g
+    assert repr(Square.apply(x)) == repr(TSquare.apply(tx)).replace("TSquare", "Square")
 
 
 @needs_torch
