@@ -535,6 +535,37 @@ def test_full_backward_hooks_match_torch():
     assert rec["e"] == rec["t"]
 
 
+def test_backward_hooks_unused_output_and_input_without_grad_match_torch():
+    """grad_output is None for an unused output; a tensor input without grad gets zeros, a number None."""
+    torch = pytest.importorskip("torch")
+
+    def fmt(g):
+        if isinstance(g, tuple):
+            return tuple(fmt(x) for x in g)
+        return None if g is None else g.detach().reshape(-1).tolist()
+
+    def make(nn):
+        class Three(nn.Module):
+            def forward(self, x, k, y):
+                return x * y * k, x + y, (x * 3).sum()
+        return Three()
+
+    rec = {}
+    for name, lib, mod in (("e", ember, make(nn)), ("t", torch, make(torch.nn))):
+        log = []
+        mod.register_full_backward_pre_hook(lambda m, go: log.append(("pre", fmt(go))))
+        mod.register_full_backward_hook(lambda m, gi, go: log.append(("full", fmt(gi), fmt(go))))
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = lib.tensor([3.0, 4.0])
+        a, b, c = mod(x, 2.0, y)
+        a.sum().backward()
+        a, b, c = mod(x, 2.0, y)
+        (a.sum() + c * 2).backward()
+        rec[name] = (log, x.grad.tolist())
+    assert rec["e"] == rec["t"]
+    assert rec["e"][0][1] == ("full", ([6.0, 8.0], None, [0.0, 0.0]), ([1.0, 1.0], None, None))
+
+
 def test_backward_hook_can_replace_grads():
     torch = pytest.importorskip("torch")
     out = {}

@@ -99,15 +99,17 @@ class BackwardHookFunction(Function):
     """Identity ``y_i = x_i`` for every tensor argument; ``dL/dx_i = dL/dy_i``, after ``on_grads``.
 
     ``on_grads(grads) -> grads`` is the hook-state callback that observes (and may replace) the
-    gradients flowing through this node.
+    gradients flowing through this node. With ``materialize=False`` an output that received no
+    gradient shows up as ``None`` in the hooks (torch's grad_output convention).
     """
 
     _grad_fn_name = "BackwardHookFunctionBackward"
 
     @staticmethod
-    def forward(ctx, on_grads, *tensors):
+    def forward(ctx, on_grads, materialize, *tensors):
         ctx.on_grads = on_grads
-        ctx.set_materialize_grads(False)  # an output that gets no gradient reports None, as in torch
+        ctx.set_materialize_grads(materialize)
+        ctx.meta = [(t._data.shape, t._data.dtype, t.requires_grad) for t in tensors]
         outs = tuple(_alias(t) for t in tensors)
         non_diff = [o for o, t in zip(outs, tensors) if not t.requires_grad]
         if non_diff:
@@ -116,7 +118,11 @@ class BackwardHookFunction(Function):
 
     @staticmethod
     def backward(ctx, *grads):
-        return (None,) + tuple(ctx.on_grads(tuple(grads)))
+        res = list(ctx.on_grads(tuple(grads)))
+        for i, (shape, dtype, req) in enumerate(ctx.meta):
+            if res[i] is None and req:  # hand the producer a zero gradient rather than nothing
+                res[i] = ember.zeros(shape, dtype=ember.dtypes.to_dtype(dtype))
+        return (None, None) + tuple(res)
 
 
 class _BackwardHookState:
@@ -139,13 +145,13 @@ class _BackwardHookState:
             res[i] = v
         return tuple(res)
 
-    def _wrap(self, args, on_grads):
+    def _wrap(self, args, on_grads, materialize):
         """Send the tensors of ``args`` (that need grad) through one identity node."""
         index = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         tensors = [args[i] for i in index]
         if not (ember.is_grad_enabled() and any(t.requires_grad for t in tensors)):
             return args, None
-        out = BackwardHookFunction.apply(on_grads, *tensors)
+        out = BackwardHookFunction.apply(on_grads, materialize, *tensors)
         if isinstance(out, Tensor):
             out = (out,)
         args = list(args)
@@ -173,7 +179,7 @@ class _BackwardHookState:
             return tuple(res[i] for i in self.input_index)
 
         self.n_inputs = len(args)
-        args, self.input_index = self._wrap(args, on_input_grads)
+        args, self.input_index = self._wrap(args, on_input_grads, True)
         return args
 
     def setup_output_hook(self, result):
@@ -210,7 +216,7 @@ class _BackwardHookState:
         is_tuple = isinstance(result, tuple)
         args = result if is_tuple else (result,)
         self.n_outputs = len(args)
-        args, self.output_index = self._wrap(args, on_output_grads)
+        args, self.output_index = self._wrap(args, on_output_grads, False)
         return args if is_tuple else args[0]
 
 
