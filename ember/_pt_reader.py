@@ -162,7 +162,7 @@ def _rebuild_tensor(reader, storage, storage_offset, size, stride, requires_grad
         arr = _to_native(flat, elem).reshape(size)  # the whole storage: share it (no copy if native)
     elif numel <= count:
         # a window no larger than its storage: copy it out contiguously
-        arr = _to_native(np.ascontiguousarray(_window(flat, offset, size, stride)), elem)
+        arr = _to_native(np.array(_window(flat, offset, size, stride), order="C"), elem)
     else:
         # a self-overlapping (expanded) window stays a read-only view, as torch keeps it,
         # so a hostile size cannot make us allocate more than the file holds

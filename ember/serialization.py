@@ -153,7 +153,7 @@ class _Flattener:
             if obj.dtype not in _NP_TO_NAME and obj.dtype != np.complex128:
                 raise TypeError(f"ember.save: cannot store a NumPy array of dtype {obj.dtype} "
                                 f"(at {_where(path)})")
-            arr = np.ascontiguousarray(obj).astype(obj.dtype.newbyteorder("<"), copy=False)
+            arr = _contig(obj).astype(obj.dtype.newbyteorder("<"), copy=False)
             node = {"ndarray": None}
             if arr.dtype == np.complex128:
                 arr, node["dtype"] = _complex_as_pairs(arr), "complex128"
@@ -217,15 +217,20 @@ def _host_array(data):
     """A tensor's ndarray as a C-contiguous, little-endian NumPy array (copied off the GPU)."""
     if not isinstance(data, np.ndarray):
         data = data.get()  # cupy -> numpy
-    data = np.ascontiguousarray(data)
+    data = _contig(data)
     if not data.dtype.isnative or data.dtype.byteorder == ">":
         data = data.astype(data.dtype.newbyteorder("<"))
     return data
 
 
+def _contig(arr):
+    """``arr`` if already C-contiguous, else a C-ordered copy (keeps 0-d arrays 0-d)."""
+    return np.require(arr, requirements="C")
+
+
 def _complex_as_pairs(arr):
     """complex128 (which safetensors lacks) as float64 with a trailing (real, imag) axis."""
-    return np.ascontiguousarray(arr).view(np.float64).reshape(arr.shape + (2,))
+    return _contig(arr).reshape(-1).view(np.float64).reshape(arr.shape + (2,))
 
 
 def _flatten(obj):
@@ -257,8 +262,10 @@ def _atomic_write(path, arrays, metadata):
     tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies, like open()
     try:
+        mode = os.fstat(fd).st_mode & 0o777
         os.close(fd)
         _write_file(tmp, arrays, metadata)
+        os.chmod(tmp, mode)  # the writer may recreate the file with its own permissions
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -323,7 +330,7 @@ def _load_stream(fh, restore, mmap_path):
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         base = io.BytesIO(fh.read()) if start else fh
         return read_torch_zip(base, _tensor_maker(restore), mmap_path if not start else None)
-    if head[:1] == b"\x80":
+    if head[:1] == b"\x80" and head[8:9] != b"{":
         raise CheckpointError(
             "cannot load this file: it is a bare pickle (PyTorch's legacy pre-1.6 format or "
             "pickle.dump output), which Ember refuses to execute. Re-save it with a current PyTorch "
@@ -541,7 +548,7 @@ class _Decoder:
 def _pairs_as_complex(arr):
     if arr.dtype != np.float64 or arr.ndim == 0 or arr.shape[-1] != 2:
         _bad("a complex128 tensor must be stored as float64 with a trailing axis of 2")
-    return np.ascontiguousarray(arr).view(np.complex128).reshape(arr.shape[:-1])
+    return _contig(arr).reshape(-1).view(np.complex128).reshape(arr.shape[:-1])
 
 
 def _wrap(arr):
