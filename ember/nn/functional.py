@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 import ember
+from ..device import array_module as _array_module
 from ..ops import nn as _ops
 
 __all__ = [
@@ -452,7 +453,7 @@ def _check_indices(input, fname="embedding"):
 
 def _renorm_rows_(weight, idx, max_norm, norm_type):
     """Rescale (in place, no grad) the rows of ``weight`` referenced by ``idx`` whose norm exceeds max_norm."""
-    xp = ember.device.array_module(weight._data)
+    xp = _array_module(weight._data)
     w = weight._data
     rows = xp.unique(idx.reshape(-1))
     sub = w[rows]
@@ -502,7 +503,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         raise ValueError(
             f"embedding_bag: per_sample_weights was not None. per_sample_weights is only supported for "
             f"mode='sum' (got mode='{mode}'). Please open a feature request on GitHub.")
-    xp = ember.device.array_module(weight._data)
+    xp = _array_module(weight._data)
     padding_idx = _padding_idx(padding_idx, weight.shape[0])
     idx = input._data
     if input.dim() == 2:
@@ -545,7 +546,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         neg = ember.full_like(emb, -math.inf)
         out = ember.where(ember._tensor.wrap(valid[..., None]), emb, neg).amax(1)
         empty = ember._tensor.wrap(~valid.any(axis=1)[:, None])
-        return ember.where(empty, out * 0, out) if bool(empty._data.any()) else out
+        return ember.where(empty, ember.zeros_like(out), out) if bool(empty._data.any()) else out
     if psw is not None:
         emb = emb * psw.unsqueeze(-1)
     out = (emb * vmask).sum(1)
@@ -560,7 +561,7 @@ def one_hot(tensor, num_classes=-1):
     if tensor.dtype != ember.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     a = tensor._data
-    xp = ember.device.array_module(a)
+    xp = _array_module(a)
     if num_classes == -1:
         if a.size == 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")

@@ -1031,7 +1031,8 @@ class Silu(Function):
     def forward(ctx, x, _=None):
         xa = x._data
         xp = _xp(x)
-        s = xp.exp(-xa)
+        with np.errstate(over="ignore"):
+            s = xp.exp(-xa)
         s += 1
         ctx.save_for_backward(x)
         return xa / s
