@@ -112,11 +112,11 @@ Tensor.__rsub__ = lambda self, other: P.RSub.apply(self, other)
 Tensor.__mul__ = lambda self, other: P.Mul.apply(self, other)
 Tensor.__rmul__ = lambda self, other: P.Mul.apply(self, other)
 Tensor.__truediv__ = lambda self, other: P.Div.apply(self, other)
-Tensor.__rtruediv__ = lambda self, other: P.Div.apply(F._t(other) if not isinstance(other, Tensor) else other, self)
+Tensor.__rtruediv__ = lambda self, other: P.Div.apply(other, self)
 Tensor.__floordiv__ = lambda self, other: F.floor_divide(self, other)
-Tensor.__rfloordiv__ = lambda self, other: F.floor_divide(F._t(other), self)
+Tensor.__rfloordiv__ = lambda self, other: F.floor_divide(F._t(other, self), self)
 Tensor.__mod__ = lambda self, other: F.remainder(self, other)
-Tensor.__rmod__ = lambda self, other: F.remainder(F._t(other), self)
+Tensor.__rmod__ = lambda self, other: F.remainder(F._t(other, self), self)
 Tensor.__pow__ = lambda self, other: F.pow(self, other)
 Tensor.__rpow__ = lambda self, other: P.PowTensor.apply(other, self)
 Tensor.__matmul__ = lambda self, other: F.matmul(self, other)
@@ -204,8 +204,8 @@ def _inplace_result(self, res):
 def _write(self, arr):
     if arr.dtype != self._data.dtype:
         if _category(wrap(arr).dtype) > _category(self.dtype):
-            raise RuntimeError(f"result type {wrap(arr).dtype.name.capitalize()} can't be cast to the desired output "
-                               f"type {self.dtype.name.capitalize()}")
+            raise RuntimeError(f"result type {wrap(arr).dtype.scalar_name} can't be cast to the desired output "
+                               f"type {self.dtype.scalar_name}")
     if arr.shape != self._data.shape:
         try:
             np.broadcast_shapes(arr.shape, self._data.shape) == self._data.shape or 1 / 0

@@ -41,6 +41,11 @@ class dtype:
     def __reduce__(self):  # dtypes are singletons
         return (to_dtype, (self.name,))
 
+    @property
+    def scalar_name(self):
+        """The name torch's error messages use (``Float``, ``Long``, ``Bool`` ...)."""
+        return _SCALAR_NAMES.get(self.name, self.name.capitalize())
+
     def to_real(self):
         return {complex64: float32, complex128: float64}.get(self, self)
 
@@ -73,6 +78,9 @@ _BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=in
                 cfloat=complex64, cdouble=complex128, bfloat16=bfloat16)
 
 _default = float32
+_SCALAR_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "uint8": "Byte", "int8": "Char",
+                 "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool", "complex64": "ComplexFloat",
+                 "complex128": "ComplexDouble"}
 
 
 import builtins as _b  # noqa: E402  (this module's names shadow bool/int/float)
@@ -190,7 +198,7 @@ class finfo:
         self.dtype = d.name
         self.bits, self.eps, self.max, self.min = i.bits, _b.float(i.eps), _b.float(i.max), _b.float(i.min)
         self.tiny = self.smallest_normal = _b.float(i.tiny)
-        self.resolution = _b.float(i.resolution)
+        self.resolution = 10.0 ** -_b.int(i.precision)  # as a Python float, like torch (not float16-rounded)
 
     def __repr__(self):
         return (f"finfo(resolution={self.resolution}, min={self.min:.6e}, max={self.max:.6e}, "

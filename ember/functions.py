@@ -39,9 +39,14 @@ for _n, _t in vars(return_types).items():
 
 
 def _t(x, like=None):
-    """Make a tensor of a number so ops that need two tensors get them."""
+    """Make a tensor of a number so ops that need two tensors get them.
+
+    With ``like`` (the tensor on the other side) the number becomes a 0-d tensor of the dtype torch would
+    give ``like OP x``, so a Python number never widens the result (``2.5 // int_tensor`` is float32)."""
     if isinstance(x, Tensor):
         return x
+    if like is not None:
+        return wrap(array_module(like._data).asarray(x, dtype=result_type(like, x).np))
     return wrap(np.asarray(x))
 
 
@@ -91,7 +96,7 @@ def floor_divide(input, other):
 def remainder(input, other):
     """Python-style modulo: the result has the sign of the divisor."""
     return input - floor_divide(input, other) * other if isinstance(input, Tensor) else \
-        _t(input) - floor_divide(_t(input), other) * other
+        _t(input, other) - floor_divide(_t(input, other), other) * other
 
 
 def fmod(input, other):

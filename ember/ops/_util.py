@@ -42,11 +42,20 @@ def arrays2(a, b):
         xa = a._data
         if _needs_cast(xa.dtype, b):
             xa = xa.astype(result_type(a, b).np)
-        return xa, b
+        return xa, _wrap_int(b, xa.dtype)
     xb = b._data
     if _needs_cast(xb.dtype, a):
         xb = xb.astype(result_type(a, b).np)
-    return a, xb
+    return _wrap_int(a, xb.dtype), xb
+
+
+def _wrap_int(s, dt):
+    """A Python int outside a small integer dtype's range wraps around (torch: int8 tensor + 1000 stays int8)."""
+    if dt.kind in "iu" and isinstance(s, int) and not isinstance(s, bool):
+        info = np.iinfo(dt)
+        if not info.min <= s <= info.max:
+            return np.asarray(s % (1 << 64) if s < 0 else s, dtype=np.uint64).astype(dt)
+    return s
 
 
 def _needs_cast(dt, scalar):

@@ -32,7 +32,7 @@ def _dtypes(a, b):
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}"
                            if a._data.ndim <= 2 else
-                           f"expected scalar type {a.dtype.name.capitalize()} but found {b.dtype.name.capitalize()}")
+                           f"expected scalar type {a.dtype.scalar_name} but found {b.dtype.scalar_name}")
 
 
 class MatMul(Function):

@@ -95,7 +95,7 @@ class Div(Function):
         xa, xb = arrays2(a, b)
         ctx.save_for_backward(a if is_tensor(a) and ctx.needs_input_grad[1] else None,
                               b if is_tensor(b) else None)
-        ctx.b = b
+        ctx.a, ctx.b = (None if is_tensor(a) else a), b
         if rounding_mode is None:
             dt = result_type(a, b)
             if not (dt.is_floating_point or dt.is_complex):  # int / int -> float, as torch
@@ -118,6 +118,8 @@ class Div(Function):
         a, b = ctx.saved_tensors
         if b is None:
             b = ctx.b
+        if a is None:
+            a = ctx.a
         ga = g / b if ctx.needs_input_grad[0] else None
         gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
         return ga, gb, None
@@ -417,7 +419,7 @@ class Where(Function):
         c = cond._data if is_tensor(cond) else cond
         if getattr(c, "dtype", None) is not None and c.dtype != np.bool_:
             raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
-                               f"{cond.dtype.name.capitalize()}")
+                               f"{cond.dtype.scalar_name}")
         xx, yy = arrays2(x, y)
         ctx.c = c
         xp = array_module(c) if not isinstance(c, bool) else np

@@ -56,7 +56,7 @@ class Mean(Function):
         x = a._data
         if dtype is None and x.dtype.kind not in "fc":
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
-                               f"or complex dtype. Got: {a.dtype.name.capitalize()}")
+                               f"or complex dtype. Got: {a.dtype.scalar_name}")
         dims = norm_dims(dim, x.ndim)
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         ctx.n = int(np.prod([x.shape[d] for d in dims])) if dims else 1
