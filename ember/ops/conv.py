@@ -413,13 +413,13 @@ class AxisLinear(Function):
                 axis = y.ndim - nd + i
                 y = xp.moveaxis(xp.moveaxis(y, axis, -1) @ m.T, -1, axis)
         ctx.mats = mats
-        ctx.name = name
+        ctx.label = name
         return xp.ascontiguousarray(y)
 
     @staticmethod
     def backward(ctx, gy):
         mats_t = tuple(None if m is None else m.T for m in ctx.mats)
-        return AxisLinear.apply(gy, mats_t, ctx.name), None, None
+        return AxisLinear.apply(gy, mats_t, ctx.label), None, None
 
 
 def _named(base, name):
