@@ -996,7 +996,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     if full:
         t = target
         stirling = t * t.log() - t + 0.5 * (2 * math.pi * t).log()
-        loss = loss + ember.where(t > 1, stirling, stirling * 0)
+        loss = loss + ember.where(t > 1, stirling, ember.zeros_like(stirling))
     return _apply_reduction(loss, reduction)
 
 
