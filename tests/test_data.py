@@ -14,7 +14,7 @@ import pytest
 import ember
 from ember.utils.data import (BatchSampler, ChainDataset, ConcatDataset, DataLoader, Dataset,
                               DistributedSampler, IterableDataset, RandomSampler,
-                              SequentialSampler, StackDataset, Subset, SubsetRandomSampler,
+                              Sampler, SequentialSampler, StackDataset, Subset, SubsetRandomSampler,
                               TensorDataset, WeightedRandomSampler, default_collate,
                               default_convert, get_worker_info, random_split)
 
@@ -426,6 +426,28 @@ def test_dataloader_tensor_dataset_fast_path_equals_stacking():
                                     collate_fn=lambda b: default_collate(b)))
     assert_same(fast, slow)
     assert isinstance(fast[0], list) and fast[0][0][2].shape == (5, 3, 2)
+    part = random_split(ds, [0.6, 0.4], generator=ember.Generator().manual_seed(1))[1]
+    sub = Subset(part, [4, 0, 2, 1, 3, 5])
+    fast = batches_plain(DataLoader(sub, batch_size=4))
+    slow = batches_plain(DataLoader(sub, batch_size=4, collate_fn=lambda b: default_collate(b)))
+    assert_same(fast, slow)
+    assert fast[0][1][2].tolist() == [part.indices[i] for i in (4, 0, 2, 1)]
+
+
+def test_generic_subscription():
+    class Typed(Dataset[int]):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return i
+
+    class MySampler(RandomSampler):
+        pass
+
+    assert len(Typed()) == 2 and IterableDataset[int] is not None
+    assert Sampler[int] is not None
+    assert sorted(MySampler(range(3))) == [0, 1, 2]
 
 
 def test_dataloader_shuffle_determinism():

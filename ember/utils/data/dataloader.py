@@ -30,7 +30,7 @@ import ember
 from ember.random import get_rng
 
 from ._collate import default_collate, default_convert
-from .dataset import IterableDataset, TensorDataset
+from .dataset import IterableDataset, Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader", "get_worker_info", "WorkerInfo", "default_collate", "default_convert"]
@@ -94,15 +94,23 @@ class _MapDatasetFetcher:
         self.auto_collation = auto_collation
         self.collate_fn = collate_fn
         self.drop_last = drop_last
-        # A plain TensorDataset under the default collate: one fancy-index per tensor gives the
-        # same batch as stacking the rows one by one (same values, dtype, shape), in one NumPy call.
+        # A plain TensorDataset (possibly seen through Subsets, e.g. from random_split) under the
+        # default collate: one fancy-index per tensor gives the same batch as stacking the rows
+        # one by one (same values, dtype and shape), in one NumPy call instead of one per sample.
         self._tensor_fast_path = (auto_collation and collate_fn is default_collate
-                                  and type(dataset) is TensorDataset and len(dataset.tensors) > 0)
+                                  and _tensor_dataset_under(dataset) is not None)
+
+    def _fetch_tensor_rows(self, index):
+        ds, index = self.dataset, list(index)
+        while type(ds) is Subset:
+            index = [ds.indices[i] for i in index]
+            ds = ds.dataset
+        return [t[index] for t in ds.tensors]
 
     def fetch(self, index):
         if self.auto_collation:
             if self._tensor_fast_path:
-                return [t[list(index)] for t in self.dataset.tensors]
+                return self._fetch_tensor_rows(index)
             getitems = getattr(self.dataset, "__getitems__", None)
             if callable(getitems):
                 data = getitems(index)
@@ -111,6 +119,15 @@ class _MapDatasetFetcher:
         else:
             data = self.dataset[index]
         return self.collate_fn(data)
+
+
+def _tensor_dataset_under(dataset):
+    """The TensorDataset that ``dataset`` is, or that a chain of Subsets wraps; else None."""
+    while type(dataset) is Subset:
+        dataset = dataset.dataset
+    if type(dataset) is TensorDataset and len(dataset.tensors) > 0:
+        return dataset
+    return None
 
 
 class _IterableDatasetFetcher:

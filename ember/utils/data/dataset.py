@@ -12,14 +12,17 @@ list of indices), :class:`ConcatDataset` / :class:`ChainDataset` (one after the 
 import bisect
 import math
 import warnings
+from typing import Generic, TypeVar
 
 from ember.random import get_rng
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset",
            "ChainDataset", "Subset", "random_split"]
 
+T_co = TypeVar("T_co", covariant=True)
 
-class Dataset:
+
+class Dataset(Generic[T_co]):
     """A map-style dataset: subclasses define ``__getitem__(index)`` and usually ``__len__()``.
 
     ``a + b`` concatenates two datasets (:class:`ConcatDataset`).
@@ -29,7 +32,7 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
+class IterableDataset(Dataset[T_co]):
     """A stream of samples: subclasses define ``__iter__``.
 
     With ``num_workers > 0`` each worker process iterates its own copy; use

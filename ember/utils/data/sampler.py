@@ -5,6 +5,8 @@ A sampler is any iterable of indices (with ``__len__`` when it can). The DataLoa
 Random samplers draw from ``ember.random.get_rng(generator)``: the global generator (seeded by
 ``ember.manual_seed``) or the ``ember.Generator`` you pass -- so shuffling is repeatable.
 """
+from typing import Generic, TypeVar
+
 import numpy as np
 
 from ember.random import get_rng
@@ -13,7 +15,10 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
            "WeightedRandomSampler", "BatchSampler"]
 
 
-class Sampler:
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Sampler(Generic[T_co]):
     """Base class: subclasses define ``__iter__`` (indices) and, where known, ``__len__``."""
 
     def __init__(self, data_source=None):
