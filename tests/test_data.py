@@ -96,6 +96,16 @@ class Slow(Dataset):
         return i
 
 
+class Crashing(Dataset):
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        if i == 3 and get_worker_info() is not None:
+            os._exit(3)  # a worker dying without a Python exception (like a segfault)
+        return i
+
+
 class WorkerIds(Dataset):
     def __len__(self):
         return 8
@@ -590,6 +600,14 @@ def test_worker_exception_is_reraised_with_traceback():
     assert "Caught ValueError in DataLoader worker process" in msg
     assert "sample five is broken" in msg and "Traceback" in msg and "__getitem__" in msg
     del info
+    assert _no_workers_left()
+    assert time.time() - t0 < 10
+
+
+def test_worker_crash_is_detected():
+    t0 = time.time()
+    with pytest.raises(RuntimeError, match=r"DataLoader worker \(pid\(s\) \d+\) exited unexpectedly"):
+        list(DataLoader(Crashing(), batch_size=2, num_workers=2))
     assert _no_workers_left()
     assert time.time() - t0 < 10
 
