@@ -205,3 +205,13 @@ def test_init_on_parameter_inside_module_is_untracked():
 def test_deprecated_alias_warns():
     with pytest.warns(FutureWarning, match="nn.init.normal` is now deprecated in favor of `nn.init.normal_`"):
         init.normal(ember.empty(2))
+
+
+def test_integer_tensor_errors_match_torch():
+    torch = pytest.importorskip("torch")
+    for fn in ["uniform_", "normal_", "xavier_uniform_", "kaiming_normal_", "trunc_normal_", "orthogonal_"]:
+        with pytest.raises(NotImplementedError) as ee:
+            getattr(init, fn)(ember.zeros(3, 3, dtype=ember.int64))
+        with pytest.raises(NotImplementedError) as te:
+            getattr(torch.nn.init, fn)(torch.zeros(3, 3, dtype=torch.long))
+        assert str(ee.value) == str(te.value)

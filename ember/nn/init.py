@@ -44,13 +44,23 @@ def _write(tensor, values):
     return tensor
 
 
+def _check_float(tensor, kernel):
+    """Random fills exist only for floating dtypes (torch's error class and message otherwise)."""
+    if tensor._data.dtype.kind not in "fc":
+        names = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+        name = names.get(tensor._data.dtype.name, tensor._data.dtype.name)
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{name}\'')
+
+
 def _uniform(tensor, a, b, generator):
+    _check_float(tensor, "check_uniform_bounds")
     rng = get_rng(generator)
     u = rng.random(tuple(tensor.shape), dtype=_draw_dtype(tensor))
     return _write(tensor, u * (b - a) + a)
 
 
 def _normal(tensor, mean, std, generator):
+    _check_float(tensor, "normal_kernel_cpu")
     rng = get_rng(generator)
     z = rng.standard_normal(tuple(tensor.shape), dtype=_draw_dtype(tensor))
     return _write(tensor, z * std + mean)
@@ -126,6 +136,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     if (mean < a - 2 * std) or (mean > b + 2 * std):
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=2)
+    _check_float(tensor, "normal_kernel_cpu")
     rng = get_rng(generator)
     dt = _draw_dtype(tensor)
     shape = tuple(tensor.shape)
@@ -229,6 +240,7 @@ def orthogonal_(tensor, gain=1, generator=None):
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
+    _check_float(tensor, "normal_kernel_cpu")
     rows = tensor.size(0)
     cols = tensor.numel() // rows
     rng = get_rng(generator)

@@ -642,6 +642,10 @@ class Module:
 
         return self._apply(convert)
 
+    def to_empty(self, *, device, recurse=True):
+        """Replace every parameter and buffer by an uninitialised tensor of the same shape on ``device``."""
+        return self._apply(lambda t: ember.empty_like(t, device=device), recurse=recurse)
+
     def cuda(self, device=None):
         """Move all parameters and buffers to the GPU."""
         return self._apply(lambda t: t.cuda(device))
