@@ -44,8 +44,7 @@ Tensor.absolute_ = lambda self: self.abs_()
 # ---- shape methods with torch's flexible signatures ------------------------------------------------------
 def _view(self, *shape):
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)) and not isinstance(shape[0], (tuple, list)):
-        return self.to(to_dtype(shape[0])) if self.dtype.itemsize == to_dtype(shape[0]).itemsize else \
-            wrap(self._data.view(to_dtype(shape[0]).np))
+        return M.view_of(self, self._data.view(to_dtype(shape[0]).np))  # reinterpret the same bytes
     return M.View.apply(self, M._shape_arg(shape))
 
 

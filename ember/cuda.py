@@ -1,5 +1,7 @@
 """ember.cuda: GPU queries. CUDA tensors are CuPy arrays; without CuPy and a GPU there is no CUDA device."""
-from . import device as _dev
+import importlib as _il
+
+_dev = _il.import_module("ember.device")  # the module (the package attribute `ember.device` is the class)
 
 __all__ = ["is_available", "device_count", "current_device", "get_device_name", "manual_seed", "manual_seed_all",
            "synchronize", "empty_cache", "set_device", "is_bf16_supported", "memory_allocated"]

@@ -142,7 +142,7 @@ class _FunctionMeta(type):
 
     def __init__(cls, name, bases, ns):
         super().__init__(name, bases, ns)
-        node_name = ns.get("_grad_fn_name") or name + "Backward"
+        node_name = ns.get("_grad_fn_name") or getattr(cls, "_grad_fn_name", None) or name + "Backward"
         cls._node_cls = type(node_name, (Node,), {"_fn": cls, "__module__": cls.__module__})
 
 
