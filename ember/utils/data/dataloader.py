@@ -23,6 +23,7 @@ import queue
 import random
 import sys
 import threading
+import time
 import traceback
 import weakref
 
@@ -526,8 +527,9 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                     q.put(None)
                 except Exception:
                     pass
+            deadline = time.monotonic() + MP_STATUS_CHECK_INTERVAL * 5  # for all workers together
             for w in self._workers:
-                w.join(timeout=MP_STATUS_CHECK_INTERVAL * 5)
+                w.join(timeout=max(0.0, deadline - time.monotonic()))
             for w in self._workers:
                 if w.is_alive():
                     w.terminate()
