@@ -768,3 +768,24 @@ def test_lesson_001_neural_network_repr_and_params():
     bad_t["linear_relu_stack.4.weight"] = torch.zeros(10, 20)
     got, want = _errors(lambda: e.load_state_dict(bad_e), lambda: t.load_state_dict(bad_t))
     assert got == want
+
+
+def test_backward_hook_function_gradcheck():
+    from ember.nn.module import BackwardHookFunction
+    x = ember.randn(3, 2, dtype=ember.float64, requires_grad=True)
+    y = ember.randn(2, dtype=ember.float64, requires_grad=True)
+
+    def f(a, b):
+        u, v = BackwardHookFunction.apply(lambda grads: grads, False, a, b)
+        return (u * v).sin()
+
+    assert ember.autograd.gradcheck(f, (x, y))
+
+
+def test_to_empty_and_type():
+    e = E["Stats"](3)
+    e.type(ember.float64)
+    assert e.scale.dtype == ember.float64 and e.running_mean.dtype == ember.float64
+    s = e.scale
+    e.to_empty(device="cpu")
+    assert e.scale is s and e.scale.shape == (3,) and isinstance(e.scale, nn.Parameter)
