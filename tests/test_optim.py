@@ -1,6 +1,6 @@
 """Optimizers: parity with PyTorch over 20 steps, state dicts, loading, errors, the Optimizer API."""
+import importlib
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -486,3 +486,65 @@ def test_optimizer_with_module_parameters():
     opt.step()
     assert not np.allclose(model.weight.detach().numpy(), before)
     assert set(opt.state_dict()["state"]) == {0, 1}
+
+
+def test_hooks_fire_once_when_a_subclass_step_calls_super():
+    class LoggedSGD(optim.SGD):
+        def step(self, closure=None):
+            return super().step(closure)
+
+    p = ember.zeros(2, requires_grad=True)
+    opt = LoggedSGD([p], lr=0.1)
+    seen = []
+    opt.register_step_pre_hook(lambda o, a, k: seen.append("pre"))
+    opt.register_step_post_hook(lambda o, a, k: seen.append("post"))
+    p.grad = ember.ones(2)
+    opt.step()
+    assert seen == ["pre", "post"]
+    np.testing.assert_allclose(p.detach().numpy(), [-0.1, -0.1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "NAdam"])
+def test_threaded_blocks_give_bitwise_identical_results(monkeypatch, name):
+    """Large tensors are split across threads; elementwise updates do not depend on the split."""
+    import ember.optim.optimizer as O
+    arr = np.random.default_rng(5).standard_normal(300_001).astype(np.float32)
+    results = []
+    for threads in (1, 3):
+        monkeypatch.setattr(O, "_num_threads", lambda: threads)
+        p = ember.tensor(arr.copy(), requires_grad=True)
+        opt = getattr(optim, name)([p], lr=0.01, **({"momentum": 0.9} if name in ("SGD", "RMSprop") else {}))
+        for step in range(3):
+            p.grad = ember.from_numpy(_grad(p.detach().numpy(), 0, step))
+            opt.step()
+        results.append(p.detach().numpy().copy())
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def _cuda_available():
+    dev = importlib.import_module("ember.device")  # the module (ember.device is also the class)
+    return dev.cupy is not None and dev._n_gpus > 0
+
+
+@pytest.mark.skipif(not _cuda_available(), reason="needs CuPy and a GPU")
+@pytest.mark.parametrize("name,kwargs", [OPTIMIZERS[i] for i in (2, 7, 10, 14, 16, 19, 22)])
+def test_cuda_parameters_match_cpu(name, kwargs):
+    """The same kernels run on CuPy arrays (whole-array path); state stays on the GPU."""
+    arrays = _arrays()
+    cpu = _ember_params(arrays)
+    gpu = [ember.tensor(a.copy(), device="cuda", requires_grad=True) for a in arrays]
+    ocpu, ogpu = getattr(optim, name)(cpu, **kwargs), getattr(optim, name)(gpu, **kwargs)
+    sign = -1 if kwargs.get("maximize") else 1
+    for step in range(20):
+        for i, (c, g) in enumerate(zip(cpu, gpu)):
+            grad = _grad(c.detach().numpy(), i, step, sign)
+            c.grad = ember.from_numpy(grad)
+            g.grad = ember.from_numpy(grad.copy()).cuda()
+        ocpu.step()
+        ogpu.step()
+    for c, g in zip(cpu, gpu):
+        assert g.device.type == "cuda"
+        np.testing.assert_allclose(g.detach().cpu().numpy(), c.detach().numpy(), rtol=1e-5, atol=1e-5)
+    for st in ogpu.state.values():
+        for k, v in st.items():
+            assert v.device.type == ("cpu" if k in ("step", "mu_product") else "cuda")

@@ -20,8 +20,10 @@ How the updates are computed here:
   hands each optimizer's *kernel* (a plain function over equally-shaped arrays) a few reusable
   scratch buffers, so a step allocates nothing large.
 """
+import os
 import warnings
 from collections import OrderedDict, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from copy import deepcopy
 from itertools import chain
 
@@ -36,6 +38,33 @@ __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
 # Elements per block: ~8 block-sized arrays (param, grad, state, scratch) fit a 2 MB L2 cache.
 _BLOCK = 16384
 _N_SCRATCH = 4
+# A thread gets at least this many elements: below it, waking threads costs more than it saves.
+_MIN_PER_THREAD = 8 * _BLOCK
+_pool = None
+
+
+def _num_threads():
+    try:
+        return max(1, min(len(os.sched_getaffinity(0)), 8))
+    except AttributeError:  # not on Linux
+        return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _thread_pool():
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_num_threads() - 1, thread_name_prefix="ember-optim")
+    return _pool
+
+
+def _forget_pool():
+    """A forked child (DataLoader worker) has no copies of the parent's threads: start afresh."""
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 class _RequiredParameter:
@@ -90,6 +119,8 @@ def _with_step_hooks(step):
     """Wrap a ``step`` method so the registered pre/post hooks run around it."""
 
     def hooked_step(self, *args, **kwargs):
+        if self.__dict__.get("_in_step"):  # a subclass's step calling super().step(): hooks ran already
+            return step(self, *args, **kwargs)
         for pre_hook in chain(_global_optimizer_pre_hooks.values(),
                               self._optimizer_step_pre_hooks.values()):
             result = pre_hook(self, args, kwargs)
@@ -99,7 +130,11 @@ def _with_step_hooks(step):
                 else:
                     raise RuntimeError(f"{step} must return None or a tuple of (new_args, new_kwargs), "
                                        f"but got {result}.")
-        out = step(self, *args, **kwargs)
+        self._in_step = True
+        try:
+            out = step(self, *args, **kwargs)
+        finally:
+            self._in_step = False
         for post_hook in chain(self._optimizer_step_post_hooks.values(),
                                _global_optimizer_post_hooks.values()):
             post_hook(self, args, kwargs)
@@ -358,14 +393,15 @@ class Optimizer:
         return loss
 
     # ------------------------------------------------------------------------- block machinery
-    def _scratch(self, xp, dtype, shape):
-        """``_N_SCRATCH`` scratch arrays: reusable block-sized ones (``shape=None``) or new ``shape``-sized ones."""
+    def _scratch(self, xp, dtype, shape, worker=0):
+        """``_N_SCRATCH`` scratch arrays: reusable block-sized ones (``shape=None``, one set per
+        worker thread) or new ``shape``-sized ones."""
         if shape is not None:  # whole-array kernel (GPU: its memory pool recycles the buffers)
             return [xp.empty(shape, dtype=dtype) for _ in range(_N_SCRATCH)]
         cache = self.__dict__.setdefault("_scratch_cache", {})
-        bufs = cache.get(dtype)
+        bufs = cache.get((dtype, worker))
         if bufs is None:
-            bufs = cache[dtype] = [np.empty(_BLOCK, dtype=dtype) for _ in range(_N_SCRATCH)]
+            bufs = cache[(dtype, worker)] = [np.empty(_BLOCK, dtype=dtype) for _ in range(_N_SCRATCH)]
         return bufs
 
     def _foreach_block(self, kernel, p, grad, states, *consts):
@@ -374,9 +410,11 @@ class Optimizer:
         ``grad`` is read, never written; ``states`` are ndarrays shaped like ``p`` (moment buffers),
         updated in place, or ``None``.  On NumPy, when the parameter and its states are
         C-contiguous, the flat arrays are cut into ``_BLOCK``-element slices so one block's operands
-        stay in cache across all the kernel's passes; otherwise (GPU arrays, strided parameters) the
-        kernel runs once over the whole arrays.  Complex tensors are viewed as (real, imag) pairs,
-        as torch does.
+        stay in cache across all the kernel's passes, and a large tensor's blocks are shared out
+        among CPU threads (NumPy releases the GIL inside ufuncs; the updates are elementwise, so the
+        result does not depend on the split).  Otherwise (GPU arrays, strided parameters) the kernel
+        runs once over the whole arrays.  Complex tensors are viewed as (real, imag) pairs, as
+        torch does.
         """
         data = p._data
         xp = array_module(data)
@@ -389,20 +427,31 @@ class Optimizer:
         if grad.dtype != dtype:
             grad = grad.astype(dtype)
         if xp is np and data.flags.c_contiguous and all(s is None or s.flags.c_contiguous for s in states):
-            flat = data.reshape(-1)
-            g = np.ascontiguousarray(grad).reshape(-1)
-            flats = [None if s is None else s.reshape(-1) for s in states]
-            scratch = self._scratch(np, dtype, None)
-            n = flat.size
-            for start in range(0, n, _BLOCK):
-                stop = min(start + _BLOCK, n)
-                k = stop - start
-                kernel(np, flat[start:stop], g[start:stop],
-                       *[None if s is None else s[start:stop] for s in flats],
-                       [s[:k] for s in scratch], *consts)
+            flats = [data.reshape(-1), np.ascontiguousarray(grad).reshape(-1)]
+            flats += [None if s is None else s.reshape(-1) for s in states]
+            n = data.size
+            workers = min(_num_threads(), n // _MIN_PER_THREAD)
+            if workers <= 1:
+                self._run_blocks(kernel, flats, 0, n, 0, consts)
+            else:
+                per = -(-n // (workers * _BLOCK)) * _BLOCK   # whole blocks per thread
+                pool = _thread_pool()
+                futures = [pool.submit(self._run_blocks, kernel, flats, lo, min(lo + per, n), i, consts)
+                           for i, lo in enumerate(range(per, n, per), start=1)]
+                self._run_blocks(kernel, flats, 0, per, 0, consts)
+                for f in futures:
+                    f.result()
         else:
             kernel(xp, data, grad, *states, self._scratch(xp, dtype, data.shape), *consts)
         p._bump()
+
+    def _run_blocks(self, kernel, flats, lo, hi, worker, consts):
+        """The kernel over ``[lo, hi)`` of the flat arrays, one ``_BLOCK`` at a time."""
+        scratch = self._scratch(np, flats[0].dtype, None, worker)
+        for start in range(lo, hi, _BLOCK):
+            stop = min(start + _BLOCK, hi)
+            k = stop - start
+            kernel(np, *[None if a is None else a[start:stop] for a in flats], [s[:k] for s in scratch], *consts)
 
     # --------------------------------------------------------------------------- state dicts
     def state_dict(self):
