@@ -148,17 +148,13 @@ Tensor.__getitem__ = lambda self, key: M.index(self, key)
 def _setitem(self, key, value):
     """``x[key] = value``: written into x's memory; recorded in the graph when x or value needs grad."""
     k, _ = M._norm_key(key)
-    if isinstance(value, Tensor):
-        if _recording(self, value):
-            _inplace_result(self, M.IndexPut.apply(_pre_inplace(self), k, value))
-            return
-        v = value._data
-        if v.dtype != self._data.dtype and _category(value.dtype) > _category(self.dtype):
-            v = v.astype(self._data.dtype)
-    else:
-        v = value
-        if self._requires_grad and STATE.enabled and self.grad_fn is None:
-            _leaf_error(self)
+    if _recording(self, value):
+        # IndexPut copies its input before writing, so the old value needs no extra copy here
+        _inplace_result(self, M.IndexPut.apply(_pre_inplace(self, copy=False), k, value))
+        return
+    v = value._data if isinstance(value, Tensor) else value
+    if isinstance(value, Tensor) and v.dtype != self._data.dtype:
+        v = v.astype(self._data.dtype)
     try:
         self._data[k] = v
     except ValueError as e:
@@ -181,14 +177,16 @@ def _leaf_error(self):
     raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
 
 
-def _pre_inplace(self):
-    """The tensor's old value as a graph node, before it is overwritten in place."""
+def _pre_inplace(self, copy=True):
+    """The tensor's old value as a graph node, before it is overwritten in place.
+
+    ``copy=False`` when the op about to run does not keep a reference to its input's memory."""
     if self._requires_grad and self.grad_fn is None:
         _leaf_error(self)
     if self._base is not None and self._base._requires_grad:
         raise RuntimeError("ember records in-place ops on a view of a tensor that requires grad only through "
                            "index assignment on the base tensor (base[idx] = value); use an out-of-place op here.")
-    old = wrap(self._data.copy())
+    old = wrap(self._data.copy() if copy else self._data)
     old.grad_fn, old._requires_grad, old._output_nr = self.grad_fn, self._requires_grad, self._output_nr
     return old
 
