@@ -393,13 +393,12 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         super().__init__(loader)
         self._prefetch_factor = loader.prefetch_factor
         self._in_order = loader.in_order
-        self._shutdown = True  # until the workers exist
         ctx = loader.multiprocessing_context or _default_context()
         self._worker_result_queue = ctx.Queue()
         self._workers_done_event = ctx.Event()
         self._index_queues, self._workers = [], []
         self._epoch = 0
-        self._shutdown = False
+        self._shutdown = False  # from here on, __del__ / atexit stop whatever workers were started
         _live_iterators.add(self)
         for i in range(self._num_workers):
             index_queue = ctx.Queue()
