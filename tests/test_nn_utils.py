@@ -130,6 +130,23 @@ def test_pad_sequence_shapes_grads_and_errors():
         utils.rnn.pad_sequence([])
     with pytest.raises(ValueError, match="Expected padding_side to be one of left or right, but got middle."):
         utils.rnn.pad_sequence(seqs, padding_side="middle")
+    with pytest.raises(RuntimeError, match=r"The size of tensor a \(3\) must match the size of tensor b \(4\) "
+                                           "at non-singleton dimension 1"):
+        utils.rnn.pad_sequence([ember.ones(2, 3), ember.ones(2, 4)])
+    mixed = utils.rnn.pad_sequence([ember.ones(2), ember.ones(1, dtype=ember.float64)])
+    assert mixed.dtype == ember.float32
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("left", [False, True])
+def test_pad_sequence_gradcheck(batch_first, left):
+    seqs = [ember.randn(3, 2, dtype=ember.float64, requires_grad=True),
+            ember.randn(1, 2, dtype=ember.float64, requires_grad=True),
+            ember.randn(2, 2, dtype=ember.float64, requires_grad=True)]
+    side = "left" if left else "right"
+    assert ember.autograd.gradcheck(
+        lambda *s: utils.rnn.pad_sequence(list(s), batch_first=batch_first, padding_value=0.5, padding_side=side),
+        tuple(seqs))
 
 
 @pytest.mark.parametrize("batch_first", [False, True])

@@ -13,8 +13,10 @@ import numpy as np
 
 import ember
 from ember._tensor import Tensor
+from ember.autograd import Function
+from ember.device import array_module
 
-__all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pad_packed_sequence",
+__all__ = ["PadSequence", "PackedSequence", "invert_permutation", "pack_padded_sequence", "pad_packed_sequence",
            "pad_sequence", "unpad_sequence", "pack_sequence", "unpack_sequence"]
 
 
@@ -80,6 +82,38 @@ def invert_permutation(permutation):
     return _as_long(out).to(permutation.device)
 
 
+class PadSequence(Function):
+    """Stack sequences ``s_i`` of shape ``(L_i, *)`` into one padded ``(B, max_L, *)`` array
+    (``(max_L, B, *)`` unless ``batch_first``); padding goes after (``left=False``) or before.
+
+    Each output entry is a copy of one input entry or the constant, so
+    ``dL/ds_i = dL/dout`` restricted to the slots where ``s_i`` was written.
+    """
+
+    @staticmethod
+    def forward(ctx, batch_first, padding_value, left, *seqs):
+        first = seqs[0]._data
+        xp = array_module(first)
+        lengths = [int(s._data.shape[0]) for s in seqs]
+        max_len = max(lengths)
+        out = xp.full((len(seqs), max_len) + first.shape[1:], padding_value, dtype=first.dtype)
+        for i, (s, n) in enumerate(zip(seqs, lengths)):
+            if left:
+                out[i, max_len - n:] = s._data
+            else:
+                out[i, :n] = s._data
+        ctx.lengths, ctx.max_len, ctx.batch_first, ctx.left = lengths, max_len, batch_first, left
+        return out if batch_first else xp.ascontiguousarray(out.swapaxes(0, 1))
+
+    @staticmethod
+    def backward(ctx, grad):
+        if not ctx.batch_first:
+            grad = grad.transpose(0, 1)
+        m = ctx.max_len
+        grads = [grad[i, m - n:] if ctx.left else grad[i, :n] for i, n in enumerate(ctx.lengths)]
+        return (None, None, None) + tuple(grads)
+
+
 def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
     """Stack tensors of shape ``(L_i, *)`` into ``(max_L, B, *)`` (or ``(B, max_L, *)``), padded.
 
@@ -97,15 +131,21 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
         raise ValueError(f"Expected padding_side to be one of left or right, but got {padding_side}.")
     if len(sequences) == 0:
         raise RuntimeError("received an empty list of sequences")
-    max_len = max(int(s.shape[0]) for s in sequences)
-    padded = []
+    trailing = tuple(sequences[0].shape[1:])
     for s in sequences:
-        n_pad = max_len - int(s.shape[0])
-        if n_pad:
-            filler = ember.full((n_pad,) + tuple(s.shape[1:]), padding_value, dtype=s.dtype, device=s.device)
-            s = ember.cat([s, filler] if padding_side == "right" else [filler, s], 0)
-        padded.append(s)
-    return ember.stack(padded, 0 if batch_first else 1)
+        if s.dim() == 0:
+            raise RuntimeError("pad_sequence: every sequence needs at least one dimension (its length), "
+                               "but got a 0-d tensor")
+        if tuple(s.shape[1:]) != trailing:
+            if s.dim() - 1 != len(trailing):
+                raise RuntimeError(f"pad_sequence: all sequences must have the same trailing dimensions, but got "
+                                   f"{list(trailing)} and {list(s.shape[1:])}")
+            d = next(i for i, (a, b) in enumerate(zip(trailing, s.shape[1:])) if a != b) + 1
+            raise RuntimeError(f"The size of tensor a ({trailing[d - 1]}) must match the size of tensor b "
+                               f"({s.shape[d]}) at non-singleton dimension {d}")
+    dtype = sequences[0].dtype
+    sequences = [s if s.dtype == dtype else s.to(dtype) for s in sequences]
+    return PadSequence.apply(batch_first, padding_value, padding_side == "left", *sequences)
 
 
 def unpad_sequence(padded_sequences, lengths, batch_first=False):
