@@ -45,6 +45,11 @@ class UnsafeCheckpointError(CheckpointError):
 _BF16 = "bfloat16"  # marker: storage holds bfloat16 bits, widened to float32 on load
 
 
+class Passthrough(Exception):
+    """Carries an error raised by user code (``map_location``) through the reader's own
+    error translation; the loader re-raises ``__cause__`` unchanged."""
+
+
 class _StorageType:
     """``torch.FloatStorage`` & co: only remembers the element dtype."""
 
@@ -347,6 +352,10 @@ def _resolve_global(module, name):
     if module == "torch" and name in _TORCH_DTYPE_NAMES:
         from .dtypes import to_dtype
         return to_dtype(name)
+    hint = ""
+    if module.startswith("torch.nn.modules") or module == "__main__":
+        hint = (" It looks like a whole model object saved with torch.save(model); save "
+                "model.state_dict() instead and load it into the ember model with load_state_dict.")
     kind = _UNSUPPORTED_KINDS.get(name)
     if kind and module in ("torch", "torch._utils", "torch.cuda"):
         raise CheckpointError(f"cannot load this PyTorch checkpoint: it holds {kind} ({full}), "
@@ -354,7 +363,7 @@ def _resolve_global(module, name):
     raise UnsafeCheckpointError(
         f"refusing to load: the checkpoint's pickle references the global '{full}', which is not "
         "a tensor, container or plain value. Ember only accepts what torch.load(weights_only=True) "
-        "accepts and never runs code from a checkpoint.")
+        "accepts and never runs code from a checkpoint." + hint)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -424,6 +433,8 @@ class _Unpickler:
             _fail("not a valid PyTorch checkpoint: call arguments are not a tuple")
         try:
             return func.fn(self, *args)
+        except Passthrough:
+            raise
         except (TypeError, ValueError, AssertionError) as e:
             raise CheckpointError(f"not a valid PyTorch checkpoint: bad arguments to {func.name}: {e}") from None
 
@@ -721,6 +732,8 @@ def unpickle(data, storages, make_tensor, byteorder="<"):
         return _Unpickler(data, storages, make_tensor, byteorder).load()
     except CheckpointError:
         raise
+    except Passthrough as p:  # an error from map_location / device placement: not the file's fault
+        raise p.__cause__
     except (struct.error, ValueError, OverflowError, MemoryError, RecursionError, IndexError) as e:
         raise CheckpointError(f"not a valid PyTorch checkpoint: malformed pickle ({type(e).__name__}: "
                               f"{e})") from None

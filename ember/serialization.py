@@ -37,7 +37,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ._pt_reader import CheckpointError, UnsafeCheckpointError, read_torch_zip
+from ._pt_reader import CheckpointError, Passthrough, UnsafeCheckpointError, read_torch_zip
 
 __all__ = ["save", "load", "CheckpointError", "UnsafeCheckpointError"]
 
@@ -169,8 +169,9 @@ class _Flattener:
                 return self.container(obj, path)
             finally:
                 self.active.discard(id(obj))
+        hint = " (save its .state_dict() instead)" if hasattr(obj, "state_dict") else ""
         raise TypeError(f"ember.save: cannot store an object of type {type(obj).__module__}."
-                        f"{type(obj).__qualname__} (at {_where(path)}); checkpoints hold tensors, "
+                        f"{type(obj).__qualname__} (at {_where(path)}){hint}; checkpoints hold tensors, "
                         "dicts, lists, tuples, sets, numbers, strings, bytes, None, dtypes and devices")
 
     def container(self, obj, path):
@@ -461,6 +462,8 @@ class _Decoder:
                  f"version {FORMAT_VERSION})")
         try:
             return self.decode(doc["root"])
+        except Passthrough as p:  # an error from map_location / device placement: not the file's fault
+            raise p.__cause__
         except RecursionError:
             _bad("the ember metadata is nested too deeply")
         except (TypeError, ValueError, KeyError, IndexError, OverflowError, AttributeError) as e:
@@ -538,7 +541,7 @@ class _Decoder:
         arr = self.array(key)
         if node.get("dtype") == "complex128":
             arr = _pairs_as_complex(arr)
-        t = self.restore(_wrap(arr), node.get("device", "cpu"))
+        t = _place(self.restore, _wrap(arr), node.get("device", "cpu"))
         if node.get("requires_grad") or node.get("parameter"):
             t = _finish(t, node.get("requires_grad") is True, node.get("parameter") is True)
         self.by_key[key] = t
@@ -622,10 +625,20 @@ def _cuda_available():
     return cupy is not None and _n_gpus > 0
 
 
+def _place(restore, t, location):
+    """``restore(t, location)`` with its errors marked as the caller's, not the file's."""
+    try:
+        return restore(t, location)
+    except CheckpointError:
+        raise
+    except Exception as e:
+        raise Passthrough() from e
+
+
 def _tensor_maker(restore):
     """The callback the ``.pt`` reader uses to turn a rebuilt array into a placed ember tensor."""
     def make(arr, location, requires_grad):
-        t = restore(_wrap(arr), location)
+        t = _place(restore, _wrap(arr), location)
         if requires_grad:
             if not t.dtype.is_floating_point and not t.dtype.is_complex:
                 raise CheckpointError("not a valid PyTorch checkpoint: only floating point tensors "

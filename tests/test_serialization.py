@@ -255,11 +255,21 @@ def test_map_location_forms(tmp_path):
     assert seen == ["cpu"]
     with pytest.raises(ValueError, match="map_location"):
         ember.load(path, map_location=3.5)
+    with pytest.raises(TypeError, match="map_location must return a tensor"):
+        ember.load(path, map_location=lambda t, loc: "oops")
+
+    def broken(t, loc):
+        raise KeyError("user bug")
+
+    with pytest.raises(KeyError, match="user bug"):  # the caller's error, not "corrupted file"
+        ember.load(path, map_location=broken)
 
 
 def test_save_errors(tmp_path):
     with pytest.raises(TypeError, match="cannot store an object of type"):
         ember.save({"f": lambda: 0}, tmp_path / "bad.st")
+    with pytest.raises(TypeError, match=r"Linear \(at the top level\) \(save its .state_dict\(\) instead\)"):
+        ember.save(ember.nn.Linear(2, 2), tmp_path / "bad.st")
     loop = []
     loop.append(loop)
     with pytest.raises(ValueError, match="contains itself"):
@@ -722,6 +732,14 @@ def test_ember_reads_torch_safetensors(tmp_path):
     em.load_state_dict(sd)
     for k, v in tm.state_dict().items():
         np.testing.assert_array_equal(sd[k].numpy(), v.numpy())
+
+
+def test_torch_whole_model_pickle_refused_with_hint(tmp_path):
+    torch = _torch()
+    path = tmp_path / "whole.pt"
+    torch.save(_torch_model(torch), path)
+    with pytest.raises(UnsafeCheckpointError, match=r"torch.nn.modules.container.Sequential.*state_dict"):
+        ember.load(path)
 
 
 def test_torch_written_malicious_pt_refused(tmp_path):
