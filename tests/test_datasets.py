@@ -209,6 +209,34 @@ def test_read_idx_dtypes_and_corruption(tmp_path):
         read_idx(p)
 
 
+def test_read_idx_fuzz(tmp_path):
+    """Truncated, bit-flipped or random bytes: read_idx returns an array or raises RuntimeError."""
+    pytest.importorskip("hypothesis")
+    from hypothesis import given, settings, strategies as st
+
+    good = bytes([0, 0, 0x08, 2]) + struct.pack(">II", 3, 4) + bytes(range(12))
+    p = str(tmp_path / "fuzz")
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.one_of(
+        st.binary(max_size=64),
+        st.integers(0, len(good)).map(lambda n: good[:n]),
+        st.tuples(st.integers(0, len(good) - 1), st.integers(0, 7)).map(
+            lambda t: good[:t[0]] + bytes([good[t[0]] ^ (1 << t[1])]) + good[t[0] + 1:]),
+        st.binary(max_size=64).map(gzip.compress),
+    ))
+    def check(data):
+        with open(p, "wb") as f:
+            f.write(data)
+        try:
+            out = read_idx(p)
+        except RuntimeError:
+            return
+        assert isinstance(out, np.ndarray)
+
+    check()
+
+
 def test_mnist_mismatched_files(tmp_path):
     write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((3, 28, 28), np.uint8))
     write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(4, np.uint8))

@@ -14,6 +14,7 @@ The IDX format: 2 zero bytes, a type code byte, the number of dimensions, each d
 big-endian int32, then the values (big-endian), row-major.
 """
 import gzip
+import math
 import os
 
 import numpy as np
@@ -52,7 +53,7 @@ def read_idx(path):
         raise RuntimeError(f"{path}: truncated IDX header ({len(raw)} bytes for {ndim} dimensions)")
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = _IDX_DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # exact Python ints: no overflow on hostile dims
     if len(raw) - header != expected:
         raise RuntimeError(f"{path}: IDX data has {len(raw) - header} bytes, but shape {shape} of "
                            f"{dtype.name} needs {expected} (truncated or corrupt file)")
