@@ -283,7 +283,8 @@ def test_load_state_dict_round_trip_in_place():
     assert b.linear_relu_stack[0].weight is w_before             # same object, copied into
     for (n1, t1), (n2, t2) in zip(a.state_dict().items(), b.state_dict().items()):
         assert n1 == n2 and np.array_equal(t1.numpy(), t2.numpy())
-    assert not np.shares_memory(a.linear_relu_stack[0].weight.detach().numpy(), b.linear_relu_stack[0].weight.detach().numpy())
+    wa, wb = a.linear_relu_stack[0].weight, b.linear_relu_stack[0].weight
+    assert not np.shares_memory(wa.detach().numpy(), wb.detach().numpy())
 
 
 def test_load_state_dict_from_torch_weights():

@@ -15,7 +15,7 @@ from itertools import chain, islice
 
 from ember._tensor import Tensor
 
-from .module import Module, _addindent
+from .module import Module
 from .parameter import Parameter
 
 __all__ = ["Container", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
