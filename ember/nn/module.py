@@ -19,7 +19,8 @@ import weakref
 from collections import OrderedDict, namedtuple
 
 import ember
-from ember._tensor import Tensor, _alias
+from ember._tensor import Tensor, _alias, wrap
+from ember.device import array_module
 from ember.autograd import Function
 
 from .parameter import Parameter, Buffer, _share
@@ -109,7 +110,7 @@ class BackwardHookFunction(Function):
     def forward(ctx, on_grads, materialize, *tensors):
         ctx.on_grads = on_grads
         ctx.set_materialize_grads(materialize)
-        ctx.meta = [(t._data.shape, t._data.dtype, t.requires_grad) for t in tensors]
+        ctx.meta = [(t._data.shape, t._data.dtype, array_module(t._data), t.requires_grad) for t in tensors]
         outs = tuple(_alias(t) for t in tensors)
         non_diff = [o for o, t in zip(outs, tensors) if not t.requires_grad]
         if non_diff:
@@ -119,9 +120,9 @@ class BackwardHookFunction(Function):
     @staticmethod
     def backward(ctx, *grads):
         res = list(ctx.on_grads(tuple(grads)))
-        for i, (shape, dtype, req) in enumerate(ctx.meta):
+        for i, (shape, dtype, xp, req) in enumerate(ctx.meta):
             if res[i] is None and req:  # hand the producer a zero gradient rather than nothing
-                res[i] = ember.zeros(shape, dtype=ember.dtypes.to_dtype(dtype))
+                res[i] = wrap(xp.zeros(shape, dtype=dtype))
         return (None, None) + tuple(res)
 
 
