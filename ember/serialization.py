@@ -49,7 +49,7 @@ _CODE_TO_NP = {
     "BOOL": np.bool_, "U8": np.uint8, "I8": np.int8, "I16": np.int16, "I32": np.int32,
     "I64": np.int64, "F16": np.float16, "F32": np.float32, "F64": np.float64, "C64": np.complex64,
 }
-_NP_TO_NAME = {np.dtype(v): np.dtype(v).name for v in _CODE_TO_NP.values()}
+_NP_TO_NAME = {np.dtype(v): np.dtype(v).name for v in _CODE_TO_NP.values()}  # storable NumPy dtypes
 _BF16_CODE = "BF16"  # read as float32 (NumPy has no bfloat16)
 
 
@@ -93,15 +93,11 @@ class _Flattener:
 
     def tensor(self, t, path):
         arr = _host_array(t._data)
-        node = {"tensor": None}
-        dname = t.dtype.name
+        key = self.key_for(path)
+        node = {"tensor": key}
         if arr.dtype == np.complex128:
             arr, node["dtype"] = _complex_as_pairs(arr), "complex128"
-        elif dname == "bfloat16":
-            node["dtype"] = "bfloat16"
-        key = self.key_for(path)
         self.arrays[key] = arr
-        node["tensor"] = key
         if id(t) in self.seen:
             node["same_as"] = self.seen[id(t)][1]
         else:
@@ -153,13 +149,12 @@ class _Flattener:
             if obj.dtype not in _NP_TO_NAME and obj.dtype != np.complex128:
                 raise TypeError(f"ember.save: cannot store a NumPy array of dtype {obj.dtype} "
                                 f"(at {_where(path)})")
-            arr = _contig(obj).astype(obj.dtype.newbyteorder("<"), copy=False)
-            node = {"ndarray": None}
+            arr = _host_array(obj)
+            key = self.key_for(path)
+            node = {"ndarray": key}
             if arr.dtype == np.complex128:
                 arr, node["dtype"] = _complex_as_pairs(arr), "complex128"
-            key = self.key_for(path)
             self.arrays[key] = arr
-            node["ndarray"] = key
             return node
         if isinstance(obj, (dict, list, tuple, set, frozenset)):
             if id(obj) in self.active:

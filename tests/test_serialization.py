@@ -265,6 +265,28 @@ def test_map_location_forms(tmp_path):
         ember.load(path, map_location=broken)
 
 
+@pytest.mark.skipif(not ember.cuda.is_available(), reason="needs CuPy and a GPU")
+def test_cuda_tensors_roundtrip(tmp_path):
+    obj = {"w": ember.randn(3, 2).cuda(), "c": ember.arange(4)}
+    path = tmp_path / "gpu.safetensors"
+    ember.save(obj, path)
+    out = ember.load(path)
+    assert out["w"].device.type == "cuda" and out["c"].device.type == "cpu"
+    np.testing.assert_array_equal(out["w"].cpu().numpy(), obj["w"].cpu().numpy())
+    assert ember.load(path, map_location="cpu")["w"].device.type == "cpu"
+    assert ember.load(path, map_location={"cpu": "cuda:0"})["c"].device.type == "cuda"
+
+
+def test_map_location_to_missing_cuda(tmp_path):
+    path = tmp_path / "x.safetensors"
+    ember.save({"w": T([1.0])}, path)
+    if ember.cuda.is_available():
+        assert ember.load(path, map_location="cuda")["w"].device.type == "cuda"
+    else:
+        with pytest.raises(RuntimeError, match="CUDA device but ember.cuda.is_available\\(\\) is False"):
+            ember.load(path, map_location="cuda")
+
+
 def test_save_errors(tmp_path):
     with pytest.raises(TypeError, match="cannot store an object of type"):
         ember.save({"f": lambda: 0}, tmp_path / "bad.st")
