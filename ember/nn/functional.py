@@ -320,7 +320,7 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
         dim = _softmax_dim("softmax", input.dim(), _stacklevel)
     if dtype is not None:
         input = input.to(dtype)
-    return _ops.Softmax.apply(input, _canon_dim(dim, input.dim()))
+    return _softmax_call(_ops.Softmax, input, dim)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
@@ -329,7 +329,7 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
         dim = _softmax_dim("softmin", input.dim(), _stacklevel)
     if dtype is not None:
         input = input.to(dtype)
-    return _ops.Softmax.apply(-input, _canon_dim(dim, input.dim()))
+    return _softmax_call(_ops.Softmax, -input, dim)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
@@ -338,7 +338,15 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
         dim = _softmax_dim("log_softmax", input.dim(), _stacklevel)
     if dtype is not None:
         input = input.to(dtype)
-    return _ops.LogSoftmax.apply(input, _canon_dim(dim, input.dim()))
+    return _softmax_call(_ops.LogSoftmax, input, dim)
+
+
+def _softmax_call(fn, input, dim):
+    """Run a softmax-family Function; a 0-d input is treated as one element along dim 0."""
+    dim = _canon_dim(dim, input.dim())
+    if input.dim() == 0:
+        return fn.apply(input.reshape(1), 0).reshape(())
+    return fn.apply(input, dim)
 
 
 def _canon_dim(dim, ndim):

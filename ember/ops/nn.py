@@ -112,13 +112,15 @@ def erf(a):
 # --------------------------------------------------------------------------------------------------
 # softmax family
 # --------------------------------------------------------------------------------------------------
-def _softmax_arrays(x, dim):
-    """(softmax, shifted x - max, log of the normaliser) in three passes plus two reductions."""
+def _softmax_arrays(x, dim, normalize=True):
+    """(softmax, shifted x - max, the normaliser sum exp(x - max)) in three passes plus two reductions.
+    With ``normalize=False`` (no backward will need it) the first item is left unnormalised."""
     xp = array_module(x)
     z = x - x.max(axis=dim, keepdims=True)       # fresh buffer, shifted so exp never overflows
     e = xp.exp(z)
     s = e.sum(axis=dim, keepdims=True)
-    e /= s                                      # e is now the softmax
+    if normalize:
+        e /= s                                  # e is now the softmax
     return e, z, s
 
 
@@ -168,7 +170,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         xp = _xp(x)
-        p, z, s = _softmax_arrays(x._data, dim)
+        p, z, s = _softmax_arrays(x._data, dim, normalize=ctx.needs_input_grad[0])
         z -= xp.log(s)
         ctx.dim, ctx.p = dim, p
         ctx.save_for_backward(x)
@@ -182,7 +184,7 @@ class LogSoftmax(Function):
             return g - Softmax.apply(x, dim) * g.sum(dim, keepdim=True), None
         ga = g._data
         out = ctx.p * ga.sum(axis=dim, keepdims=True)
-        np.subtract(ga, out, out=out)
+        array_module(ga).subtract(ga, out, out=out)
         return _wrap(out), None
 
 
@@ -223,7 +225,7 @@ class CrossEntropy(Function):
         xp = array_module(xa)
         c = 0 if xa.ndim == 1 else 1
         C = xa.shape[c]
-        p, z, s = _softmax_arrays(xa, c)
+        p, z, s = _softmax_arrays(xa, c, normalize=any(ctx.needs_input_grad))
         logs = xp.log(s)                                   # log-sum-exp minus the max, keepdims
         w = None if weight is None else weight._data.reshape(_bshape(xa.ndim, c, C))
         eps = float(label_smoothing)
@@ -403,7 +405,7 @@ def _normalize_backward(gxhat, xhat, rstd, axes):
         b = (gxhat * xhat).mean(axis=axes, keepdims=True)
     a = gxhat.mean(axis=axes, keepdims=True)
     dx = xhat * b
-    np.subtract(gxhat, dx, out=dx) if xp is np else xp.subtract(gxhat, dx, out=dx)
+    xp.subtract(gxhat, dx, out=dx)
     dx -= a
     dx *= rstd
     return dx
@@ -439,7 +441,7 @@ class LayerNorm(Function):
         elif bias is not None:
             y = xhat + bias._data.reshape(-1)
         else:
-            y = xhat.copy()
+            y = xhat.copy() if any(ctx.needs_input_grad) else xhat   # xhat is kept for backward
         ctx.xhat, ctx.mean, ctx.rstd, ctx.nd, ctx.eps, ctx.D = xhat, mean, rstd, nd, eps, D
         ctx.save_for_backward(x, weight, bias)
         return y.reshape(xa.shape)
@@ -732,6 +734,10 @@ def _scatter_rows(xp, idx, g, V):
     if flat.size == 0:
         return out
     g2 = g.reshape(-1, D)
+    if xp is not np:  # CuPy has an atomic scatter-add
+        import cupyx  # type: ignore
+        cupyx.scatter_add(out, flat, g2)
+        return out
     order = xp.argsort(flat, kind="stable")
     s = flat[order]
     starts = xp.flatnonzero(xp.concatenate((xp.ones(1, dtype=bool), s[1:] != s[:-1])))
