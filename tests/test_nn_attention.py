@@ -461,3 +461,18 @@ def test_lesson_003_block_matches_torch_train_mode_without_dropout():
     backward_both(ye, yt)
     close(xe.grad, xt.grad)
     grads_match(e, t)
+
+
+def test_sdpa_double_backward_matches_composed_torch():
+    q, k, v = rand(2, 3, 4), rand(2, 5, 4, seed=1), rand(2, 5, 3, seed=2)
+    (qe, qt), (ke, kt), (ve, vt) = pair(q), pair(k), pair(v)
+    ye = F.scaled_dot_product_attention(qe, ke, ve)
+    yt = torch.softmax(qt @ kt.transpose(-2, -1) / 2.0, dim=-1) @ vt      # the math torch's CPU kernel fuses
+    close(ye, yt)
+    gq_e, = ember.autograd.grad(ye.pow(2).sum(), qe, create_graph=True)
+    gq_t, = torch.autograd.grad(yt.pow(2).sum(), qt, create_graph=True)
+    close(gq_e, gq_t)
+    gq_e.sum().backward()
+    gq_t.sum().backward()
+    for a, b in [(qe, qt), (ke, kt), (ve, vt)]:
+        close(a.grad, b.grad)

@@ -387,3 +387,37 @@ def test_lesson_cnn_block_matches_torch():
     close(enet[0].weight.grad, tnet[0].weight.grad)
     close(enet[0].bias.grad, tnet[0].bias.grad)
     assert repr(enet) == repr(tnet)
+
+
+def test_pool_double_backward_matches_torch():
+    x = rand(2, 2, 6, 7)
+    for ef, tf in [(lambda a: F.max_pool2d(a, 3, 2, 1), lambda a: TF.max_pool2d(a, 3, 2, 1)),
+                   (lambda a: F.avg_pool2d(a, 3, 2, 1, count_include_pad=False),
+                    lambda a: TF.avg_pool2d(a, 3, 2, 1, count_include_pad=False))]:
+        xe, xt = pair(x)
+        ge = ember.tensor(rand(2, 2, 3, 4, seed=1), requires_grad=True)
+        gt = torch.tensor(rand(2, 2, 3, 4, seed=1), requires_grad=True)
+        (gxe,) = ember.autograd.grad(ef(xe), xe, ge, create_graph=True)
+        (gxt,) = torch.autograd.grad(tf(xt), xt, gt, create_graph=True)
+        close(gxe, gxt)
+        w = rand(*x.shape, seed=2)
+        (gxe * ember.tensor(w)).sum().backward()
+        (gxt * torch.tensor(w)).sum().backward()
+        close(ge.grad, gt.grad)
+
+
+def test_max_pool_propagates_nan_like_torch():
+    x = rand(1, 1, 4, 4)
+    x[0, 0, 1, 2] = np.nan
+    ye, ie = F.max_pool2d(ember.tensor(x), 2, return_indices=True)
+    yt, it = TF.max_pool2d(torch.tensor(x), 2, return_indices=True)
+    np.testing.assert_array_equal(np.isnan(ye.numpy()), np.isnan(yt.numpy()))
+    np.testing.assert_array_equal(ie.numpy(), it.numpy())
+
+
+def test_unbatched_pools_and_conv_transpose():
+    x = rand(3, 8, 9)
+    check_fn(lambda a: F.max_pool2d(a, 2), lambda a: TF.max_pool2d(a, 2), [x])
+    check_fn(lambda a: F.avg_pool2d(a, 3, 1, 1), lambda a: TF.avg_pool2d(a, 3, 1, 1), [x])
+    check_fn(lambda a: F.adaptive_avg_pool2d(a, 4), lambda a: TF.adaptive_avg_pool2d(a, 4), [x])
+    check_fn(F.conv_transpose2d, TF.conv_transpose2d, [x, rand(3, 2, 2, 2, seed=1)], stride=2)

@@ -83,8 +83,12 @@ class ScaledDotProductAttention(Function):
             from ..nn import functional as F
             s = q.matmul(k.transpose(-2, -1)) * ctx.scale
             if ctx.bias is not None:
-                s = s + wrap(ctx.bias)
-            P = F.softmax(s, dim=-1).nan_to_num(0.0)
+                xp = array_module(ctx.bias)
+                dead = xp.isneginf(ctx.bias).all(axis=-1, keepdims=True)      # fully masked rows
+                s = s + wrap(xp.where(dead, xp.zeros((), ctx.bias.dtype), ctx.bias))
+                P = F.softmax(s, dim=-1) * wrap((~dead).astype(ctx.P.dtype))
+            else:
+                P = F.softmax(s, dim=-1)
         if ctx.keep is not None:
             keep = wrap(ctx.keep.astype(ctx.P.dtype) * ctx.P.dtype.type(1.0 / (1.0 - ctx.dropout_p)))
             D = P * keep

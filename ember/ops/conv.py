@@ -72,7 +72,7 @@ def _windows(xpad, kernel, stride, dilation, out):
     shape = xpad.shape[:lead] + tuple(out) + tuple(kernel)
     strides = (st[:lead] + tuple(st[lead + i] * stride[i] for i in range(nd))
                + tuple(st[lead + i] * dilation[i] for i in range(nd)))
-    return xp.lib.stride_tricks.as_strided(xpad, shape, strides, writeable=False)
+    return xp.lib.stride_tricks.as_strided(xpad, shape, strides)
 
 
 def _offset_slices(kidx, stride, dilation, out):
@@ -276,29 +276,39 @@ class MaxPoolNd(Function):
                for i in range(nd)]
         fill = -xp.inf if X.dtype.kind == "f" else xp.iinfo(X.dtype).min
         xpad = _pad_array(X, pads, fill)
-        best = None
-        arg = None
-        for j, kidx in enumerate(itertools.product(*[range(k) for k in kernel])):
-            v = xpad[(Ellipsis,) + _offset_slices(kidx, stride, dilation, out)]
-            if best is None:
-                best = v.copy()
-                arg = xp.zeros(v.shape, dtype=xp.int64)
-                continue
-            better = v > best
-            if X.dtype.kind == "f":
-                better |= xp.isnan(v) & ~xp.isnan(best)
-            best = xp.where(better, v, best)
-            arg = xp.where(better, j, arg)
-        # flat index of the max within the input plane
-        kcoord = xp.unravel_index(arg, tuple(kernel)) if nd > 1 else (arg,)
-        flat = xp.zeros(arg.shape, dtype=xp.int64)
+        offsets = list(itertools.product(*[range(k) for k in kernel]))
+        views = [xpad[(Ellipsis,) + _offset_slices(k, stride, dilation, out)] for k in offsets]
+        # 1. the max: a running elementwise maximum over the K kernel offsets (NaN propagates)
+        best = views[0].copy()
+        for v in views[1:]:
+            xp.maximum(best, v, out=best)
+        has_nan = X.dtype.kind == "f" and bool(xp.isnan(best).any())
+        # 2. where it was: the first offset (in scan order, like torch) whose value equals the max.
+        #    masks[j] marks the windows whose max sits at offset j; `off` accumulates its flat offset.
+        inner = [math.prod(in_sp[i + 1:]) for i in range(nd)]
+        masks, found = [], None
+        off = xp.zeros(best.shape, dtype=xp.int64)
+        for kidx, v in zip(offsets, views):
+            eq = v == best
+            if has_nan:
+                eq |= xp.isnan(v) & xp.isnan(best)
+            if found is None:
+                found = eq.copy()
+            else:
+                eq &= ~found
+                found |= eq
+            masks.append(eq)
+            delta = sum(kidx[i] * dilation[i] * inner[i] for i in range(nd))
+            if delta:
+                off += eq * delta
+        # flat index (within the unpadded input plane) of each window's first element, plus the offset
+        flat = off
         for i in range(nd):
-            shape = [1] * arg.ndim
+            shape = [1] * best.ndim
             shape[2 + i] = out[i]
             o = xp.arange(out[i], dtype=xp.int64).reshape(shape)
-            coord = o * stride[i] - pads[i][0] + kcoord[i] * dilation[i]
-            flat = flat * in_sp[i] + coord
-        ctx.arg = arg
+            flat += (o * stride[i] - pads[i][0]) * inner[i]
+        ctx.masks = masks
         ctx.params = (tuple(X.shape), kernel, stride, pads, dilation, out)
         ctx.flat = flat
         if indices_out is not None:        # the caller asked for return_indices
@@ -308,7 +318,7 @@ class MaxPoolNd(Function):
     @staticmethod
     def backward(ctx, gy):
         shape, kernel, stride, pads, dilation, out = ctx.params
-        gx = MaxPoolScatter.apply(gy, ctx.arg, ctx.flat, shape, kernel, stride, pads, dilation, out)
+        gx = MaxPoolScatter.apply(gy, ctx.masks, ctx.flat, shape, kernel, stride, pads, dilation, out)
         return gx, None, None, None, None, None
 
 
@@ -317,15 +327,14 @@ class MaxPoolScatter(Function):
     _grad_fn_name = "MaxPool2DWithIndicesBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, gy, arg, flat, shape, kernel, stride, pads, dilation, out):
+    def forward(ctx, gy, masks, flat, shape, kernel, stride, pads, dilation, out):
         G = gy._data
         xp = array_module(G)
         nd = len(kernel)
         padded = [shape[2 + i] + pads[i][0] + pads[i][1] for i in range(nd)]
         gx = xp.zeros(tuple(shape[:2]) + tuple(padded), dtype=G.dtype)
-        zero = xp.zeros((), dtype=G.dtype)
-        for j, kidx in enumerate(itertools.product(*[range(k) for k in kernel])):
-            gx[(Ellipsis,) + _offset_slices(kidx, stride, dilation, out)] += xp.where(arg == j, G, zero)
+        for kidx, m in zip(itertools.product(*[range(k) for k in kernel]), masks):
+            gx[(Ellipsis,) + _offset_slices(kidx, stride, dilation, out)] += G * m
         ctx.flat = flat
         return _pad_array(gx, [(-lo, -hi) for lo, hi in pads])
 
