@@ -224,10 +224,8 @@ def clamp_max(input, max):
 def where(condition, input=None, other=None):
     if input is None and other is None:
         return nonzero(condition, as_tuple=True)
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        input = _t(input)
-        if isinstance(other, float) and input.dtype.is_floating_point is False:
-            input = input.to(get_default_dtype())
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # two numbers: torch's scalar dtype
+        input = wrap(array_module(condition._data).asarray(input, dtype=result_type(input, other).np))
     return P.Where.apply(condition, input, other)
 
 

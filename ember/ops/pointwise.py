@@ -36,11 +36,8 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
+        _check_sub(a, b)
         xa, xb = arrays2(a, b)
-        if getattr(xa, "dtype", None) == np.bool_ and (getattr(xb, "dtype", None) == np.bool_
-                                                        or isinstance(xb, bool)):
-            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
-                               "Use the `^` or `logical_xor()` operator instead.")
         ctx.alpha = alpha
         if alpha != 1:
             xb = xb * alpha
@@ -51,12 +48,24 @@ class Sub(Function):
         return g, (-g if ctx.alpha == 1 else g * -ctx.alpha), None
 
 
+def _check_sub(a, b):
+    """torch refuses ``-`` on bools (tensors or Python bools): it points to ``^`` / ``~`` instead."""
+    na, nb = (x._data.dtype == np.bool_ if is_tensor(x) else isinstance(x, (bool, np.bool_)) for x in (a, b))
+    if na and nb:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    if na or nb:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+                           "to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
 class RSub(Function):
     """b - a (a Python number on the left):  d/da = -1"""
     _grad_fn_name = "RsubBackward1"
 
     @staticmethod
     def forward(ctx, a, b):
+        _check_sub(a, b)
         xa, xb = arrays2(a, b)
         return xb - xa
 
@@ -101,15 +110,22 @@ class Div(Function):
             if not (dt.is_floating_point or dt.is_complex):  # int / int -> float, as torch
                 f = get_default_dtype().np
                 xa, xb = _asarray(xa, f), _asarray(xb, f)
-            return xa / xb
+            with np.errstate(divide="ignore", invalid="ignore"):  # x/0 = inf, 0/0 = nan, silently
+                return xa / xb
         xp = array_module(a._data if is_tensor(a) else b._data)
+        if rounding_mode in ("floor", "trunc") and _is_int(xa, xb):
+            if (xp.asarray(xb) == 0).any():  # integers have no inf: torch refuses
+                raise RuntimeError("ZeroDivisionError")
+            if rounding_mode == "floor":
+                return xp.floor_divide(xa, xb)
+            dt = np.result_type(xa, xb)  # Python ints stay weak (int32 tensor // 2 is int32)
+            q = (xp.abs(xa) // xp.abs(xb)).astype(dt, copy=False)  # exact integer truncation toward zero
+            return xp.where((xp.asarray(xa) < 0) != (xp.asarray(xb) < 0), -q, q).astype(dt, copy=False)
         with np.errstate(divide="ignore", invalid="ignore"):
             if rounding_mode == "floor":
-                return xp.floor_divide(xa, xb) if _is_int(xa, xb) else xp.floor(xa / xb)
+                return xp.floor(xa / xb)
             if rounding_mode == "trunc":
-                q = xa / xb
-                out = xp.trunc(q)
-                return out.astype(np.result_type(xa, xb)) if _is_int(xa, xb) else out
+                return xp.trunc(xa / xb)
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                            f"'{rounding_mode}'")
 
@@ -161,11 +177,12 @@ class Pow(Function):
         x, _ = arrays2(a, e)
         if isinstance(e, int) and not isinstance(e, bool) and e < 0 and x.dtype.kind in "iu":
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        if e == 2:
-            return x * x
-        if e == 0.5:
-            return array_module(x).sqrt(x)
-        return x ** e
+        with np.errstate(all="ignore"):
+            if e == 2:
+                return x * x
+            if e == 0.5:
+                return array_module(x).sqrt(x)
+            return x ** e
 
     @staticmethod
     def backward(ctx, g):
@@ -185,7 +202,7 @@ class PowTensor(Function):
     @staticmethod
     def forward(ctx, a, b):
         xa, xb = arrays2(a, b)
-        out = xa ** xb
+        out = _int_pow(xa, xb) if _is_int(xa, xb) else _float_pow(xa, xb)
         ctx.save_for_backward(a if is_tensor(a) else None, b, wrap(out) if is_tensor(a) else None)
         ctx.a = a
         return out
@@ -207,13 +224,33 @@ def where_(c, x, y):
     return Where.apply(c, x, y)
 
 
+def _float_pow(xa, xb):
+    with np.errstate(all="ignore"):
+        return xa ** xb
+
+
+def _int_pow(xa, xb):
+    """Integer powers with torch's answer for negative exponents: 1 for base 1, ±1 for base -1, else 0."""
+    xp = array_module(xb if hasattr(xb, "dtype") else xa)
+    neg = xp.asarray(xb) < 0
+    if not neg.any():
+        return xa ** xb
+    out = xa ** xp.where(neg, 0, xb)
+    one = xp.asarray(xa) == 1
+    minus = xp.asarray(xa) == -1
+    odd = (xp.asarray(xb) % 2) != 0
+    neg_val = xp.where(one, 1, xp.where(minus, xp.where(odd, -1, 1), 0))
+    return xp.where(neg, neg_val, out).astype(out.dtype, copy=False)
+
+
 # ---- unary math -------------------------------------------------------------------------------------
 def _unary(name, torch_name, fwd, bwd, save="input", doc=""):
     """Build a one-input Function: ``fwd(xp, x)`` on arrays, ``bwd(g, x, out)`` with Tensor ops."""
 
     def forward(ctx, a):
         x = float_result(a._data)
-        out = fwd(array_module(x), x)
+        with np.errstate(all="ignore"):  # log(0) = -inf, sqrt(-1) = nan, silently, as in torch
+            out = fwd(array_module(x), x)
         if save == "input":
             ctx.save_for_backward(a)
         elif save == "output":
@@ -339,7 +376,7 @@ def _piecewise(name, torch_name, fn):
                                                                                       a._data, *args))})
 
 
-Sign = _piecewise("Sign", "SignBackward0", lambda xp, x: xp.sign(x))
+Sign = _piecewise("Sign", "SignBackward0", lambda xp, x: xp.sign(x) if x.dtype.kind != "b" else x.copy())
 Floor = _piecewise("Floor", "FloorBackward0", lambda xp, x: xp.floor(x) if x.dtype.kind in "fc" else x.copy())
 Ceil = _piecewise("Ceil", "CeilBackward0", lambda xp, x: xp.ceil(x) if x.dtype.kind in "fc" else x.copy())
 Trunc = _piecewise("Trunc", "TruncBackward0", lambda xp, x: xp.trunc(x) if x.dtype.kind in "fc" else x.copy())
@@ -366,7 +403,8 @@ class Cast(Function):
 
 
 class Clamp(Function):
-    """clamp(a, lo, hi):  d/da = 1 where lo <= a <= hi else 0;  d/dlo, d/dhi where they win"""
+    """clamp(a, lo, hi) = min(max(a, lo), hi):  d/da = 1 where lo <= a <= hi else 0;
+    d/dlo = 1 where a < lo < hi;  d/dhi = 1 where a > hi or hi < lo"""
     _grad_fn_name = "ClampBackward1"
 
     @staticmethod
@@ -401,8 +439,11 @@ class Clamp(Function):
             m2 = a <= hi
             mask = m2 if mask is None else mask & m2
         ga = g * mask if ctx.needs_input_grad[0] else None
-        glo = g * (a < lo) if lo_t is not None and ctx.needs_input_grad[1] else None
-        ghi = g * (a > hi) if hi_t is not None and ctx.needs_input_grad[2] else None
+        glo = ghi = None
+        if lo_t is not None and ctx.needs_input_grad[1]:  # lo wins where a < lo, unless hi < lo overrides it
+            glo = g * ((a < lo) & (lo < hi)) if hi is not None else g * (a < lo)
+        if hi_t is not None and ctx.needs_input_grad[2]:  # hi wins where a > hi, and everywhere when hi < lo
+            ghi = g * ((a > hi) | (hi < lo)) if lo is not None else g * (a > hi)
         return ga, glo, ghi
 
 
