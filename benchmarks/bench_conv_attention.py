@@ -6,6 +6,7 @@ Each case builds the same module in both libraries (weights copied) and times fo
 3. MultiheadAttention(512, 8 heads, batch_first) self-attention on (32, 50, 512), need_weights=False;
 4. LSTM(128 -> 256) over (50, 32, 128).
 Prints milliseconds (best of several runs) and the ratio ember / torch.
+``--device cuda`` runs both on the GPU (Ember through CuPy), synchronising before each clock read.
 """
 import argparse
 import time
@@ -15,12 +16,14 @@ import numpy as np
 import ember
 
 
-def best_of(fn, repeat=5):
+def best_of(fn, repeat=5, sync=lambda: None):
     fn()  # warm up
+    sync()
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - t0)
     return min(times)
 
@@ -28,8 +31,12 @@ def best_of(fn, repeat=5):
 def copy_params(dst, src):
     for (n, p), (m, q) in zip(dst.named_parameters(), src.named_parameters()):
         assert n == m
-        p._data[...] = q.detach().numpy()
+        p._data[...] = q.detach().numpy()      # both still on the CPU here
         p._bump()
+
+
+def to_device(model, dev):
+    (model.mha if isinstance(model, SelfAttention) else model).to(dev)
 
 
 def fwd_bwd(model, x):
@@ -73,25 +80,33 @@ def cases(lib):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
     args = ap.parse_args()
+    dev = args.device
     try:
         import torch
     except ImportError:
         torch = None
     rng = np.random.default_rng(0)
+    print(f"device: {dev}")
     print(f"{'case (forward + backward)':42s} {'ember ms':>10s} {'torch ms':>10s} {'ratio':>7s}")
     ember_cases = cases(ember)
     torch_cases = cases(torch) if torch is not None else [None] * len(ember_cases)
+    e_sync = ember.cuda.synchronize if dev == "cuda" else (lambda: None)
+    t_sync = torch.cuda.synchronize if (dev == "cuda" and torch is not None) else (lambda: None)
     for (name, make_e, shape), tc in zip(ember_cases, torch_cases):
         x = rng.standard_normal(shape, dtype=np.float32)
         me = make_e()
-        te = best_of(fwd_bwd(me, ember.from_numpy(x.copy())), args.repeat)
+        if tc is not None:
+            mt = tc[1]()
+            copy_params(me, mt)
+            to_device(mt, dev)
+        to_device(me, dev)
+        te = best_of(fwd_bwd(me, ember.from_numpy(x.copy()).to(dev)), args.repeat, e_sync)
         if tc is None:
             print(f"{name:42s} {te * 1e3:10.2f} {'-':>10s} {'-':>7s}")
             continue
-        mt = tc[1]()
-        copy_params(me, mt)
-        tt = best_of(fwd_bwd(mt, torch.from_numpy(x.copy())), args.repeat)
+        tt = best_of(fwd_bwd(mt, torch.from_numpy(x.copy()).to(dev)), args.repeat, t_sync)
         print(f"{name:42s} {te * 1e3:10.2f} {tt * 1e3:10.2f} {te / tt:7.2f}")
 
 

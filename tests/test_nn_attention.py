@@ -476,3 +476,50 @@ def test_sdpa_double_backward_matches_composed_torch():
     gq_t.sum().backward()
     for a, b in [(qe, qt), (ke, kt), (ve, vt)]:
         close(a.grad, b.grad)
+
+
+# ----------------------------------------------------------------------------- CUDA (CuPy) runs the same code
+@pytest.mark.skipif(not ember.cuda.is_available(), reason="needs CuPy and a GPU")
+def test_cuda_matches_cpu_for_spatial_and_sequence_layers():
+    """Every Function here is written with xp, so on a CuPy array it must give the CPU numbers."""
+    cases = [
+        (lambda x, w: F.conv2d(x, w, stride=2, padding=1, groups=2), [rand(2, 4, 9, 9), rand(6, 2, 3, 3, seed=1)]),
+        (lambda x, w: F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1),
+         [rand(2, 3, 5, 5), rand(3, 4, 3, 3, seed=1)]),
+        (lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), [rand(2, 3, 9, 8)]),
+        (lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False), [rand(2, 3, 9, 8)]),
+        (lambda x: F.adaptive_avg_pool2d(x, (3, 5)), [rand(2, 3, 9, 8)]),
+        (lambda x: F.adaptive_max_pool2d(x, (3, 5)), [rand(2, 3, 9, 8)]),
+        (lambda x: F.interpolate(x, scale_factor=2, mode="bilinear"), [rand(2, 3, 5, 4)]),
+        (lambda x: F.pad(x, (1, 2, 2, 1), mode="reflect"), [rand(2, 3, 5, 4)]),
+        (lambda x: F.fold(F.unfold(x, 2, stride=1), (5, 4), 2), [rand(2, 3, 5, 4)]),
+        (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+         [rand(2, 2, 5, 4), rand(2, 2, 5, 4, seed=1), rand(2, 2, 5, 3, seed=2)]),
+    ]
+    for fn, arrays in cases:
+        results = []
+        for dev in ("cpu", "cuda"):
+            ts = [ember.tensor(a).to(dev).requires_grad_() for a in arrays]
+            y = fn(*ts)
+            assert y.device.type == dev
+            (y * y).sum().backward()
+            results.append([y.detach().cpu().numpy()] + [t.grad.cpu().numpy() for t in ts])
+        for a, b in zip(*results):
+            np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+    ember.manual_seed(0)
+    mha = nn.MultiheadAttention(8, 2, batch_first=True)
+    lstm = nn.LSTM(8, 6, bidirectional=True, batch_first=True)
+    x = rand(2, 5, 8)
+    outs = []
+    for dev in ("cpu", "cuda"):
+        mha.to(dev)
+        lstm.to(dev)
+        xe = ember.tensor(x).to(dev).requires_grad_()
+        y, w = mha(xe, xe, xe)
+        z = lstm(y)[0]
+        (z.sum() + w.sum()).backward()
+        outs.append([z.detach().cpu().numpy(), xe.grad.cpu().numpy(), mha.in_proj_weight.grad.cpu().numpy()])
+        mha.zero_grad()
+        lstm.zero_grad()
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)

@@ -66,7 +66,7 @@ class ScaledDotProductAttention(Function):
         keep = None
         d = p
         if dropout_p > 0.0:
-            keep = rng.random(p.shape, dtype=p.dtype) >= dropout_p
+            keep = xp.asarray(rng.random(p.shape, dtype=p.dtype) >= dropout_p)   # drawn on the host
             d = p * keep * p.dtype.type(1.0 / (1.0 - dropout_p))
         ctx.save_for_backward(q, k, v)
         ctx.P, ctx.keep, ctx.bias = p, keep, bias
