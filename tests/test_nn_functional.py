@@ -65,7 +65,7 @@ def test_erf_accuracy_float32():
     x = np.linspace(-6, 6, 200001).astype(np.float32)
     got = ops.erf(x)
     assert got.dtype == np.float32
-    assert np.abs(got - serf(x.astype(np.float64))).max() < 5e-7
+    assert np.abs(got - serf(x.astype(np.float64))).max() < 2.5e-7
 
 
 def test_erf_known_values():
@@ -270,6 +270,9 @@ def test_layer_norm_parity():
     parity(lambda a, c, d: F.layer_norm(a, (6, 5), c, d),
            lambda a, c, d: torch.nn.functional.layer_norm(a, (6, 5), c, d), x, w, b, atol=1e-5)
     parity(lambda a: F.layer_norm(a, (5,)), lambda a: torch.nn.functional.layer_norm(a, (5,)), x, atol=1e-5)
+    big, wb, bb = randn(300, 512), randn(512), randn(512)   # several row blocks, the last one partial
+    parity(lambda a, c, d: F.layer_norm(a, (512,), c, d),
+           lambda a, c, d: torch.nn.functional.layer_norm(a, (512,), c, d), big, wb, bb, atol=1e-4, rtol=1e-4)
 
 
 def test_layer_norm_gradcheck():

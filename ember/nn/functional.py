@@ -1002,9 +1002,9 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     else:
         loss = input - target * (input + eps).log()
     if full:
-        t = target
+        t = ember.where(target > 1, target, ember.ones_like(target))  # the term is 0 for t <= 1: avoid log 0
         stirling = t * t.log() - t + 0.5 * (2 * math.pi * t).log()
-        loss = loss + ember.where(t > 1, stirling, ember.zeros_like(stirling))
+        loss = loss + ember.where(target > 1, stirling, ember.zeros_like(stirling))
     return _apply_reduction(loss, reduction)
 
 
