@@ -4,7 +4,8 @@ Needs PyTorch installed: the list of names comes from the real ``torch``. A name
 a program run by ``ember run`` can use it -- ``torch.nn.X`` resolves through the import hook to an Ember
 object (not to a stand-in for a missing module). Public names are a module's ``__all__`` when it has one,
 else the names ``dir()`` shows without a leading underscore (less imported helpers such as ``typing``
-names and foreign modules); for ``torch.Tensor``, its attributes without a leading underscore.
+names and foreign modules), plus in both cases the module's own submodules (``torch.fft``, ``torch.nn.init``);
+for ``torch.Tensor``, its attributes without a leading underscore.
 
 Options: ``--missing`` lists only what is missing; ``--summary`` prints only the percentages;
 ``--json FILE`` also writes ``{namespace: {"provided": [...], "missing": [...]}}``.
@@ -34,20 +35,19 @@ def public_names(torch, namespace):
     if namespace == "torch.Tensor":
         return sorted(n for n in dir(torch.Tensor) if not n.startswith("_"))
     mod = importlib.import_module(namespace)
-    if getattr(mod, "__all__", None):
-        return sorted(set(mod.__all__))
-    names = []
+    has_all = bool(getattr(mod, "__all__", None))
+    names = set(mod.__all__) if has_all else set()
     for n in dir(mod):
         if n.startswith("_") or n in _NOT_API:
             continue
         obj = getattr(mod, n, None)
         if isinstance(obj, types.ModuleType):
-            if obj.__name__ == f"{namespace}.{n}":  # its own submodules (torch.nn.init) are API
-                names.append(n)
+            if obj.__name__ == f"{namespace}.{n}":  # its own submodules (torch.fft, torch.nn.init) are API
+                names.add(n)
             continue
-        if getattr(obj, "__module__", None) in ("typing", "typing_extensions", "collections.abc", "abc"):
-            continue
-        names.append(n)
+        if has_all or getattr(obj, "__module__", None) in ("typing", "typing_extensions", "collections.abc", "abc"):
+            continue  # with an __all__, the other names are helpers
+        names.add(n)
     return sorted(names)
 
 
