@@ -99,6 +99,17 @@ def _warn_size(input, target):
             "Please ensure they have the same size.", stacklevel=3)
 
 
+def _check_broadcast(a, b):
+    """torch's message when two shapes cannot broadcast."""
+    a, b = tuple(a), tuple(b)
+    n = max(len(a), len(b))
+    pa, pb = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    for k, (x, y) in enumerate(zip(pa, pb)):
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at "
+                               f"non-singleton dimension {k}")
+
+
 def _as_tensor_like(x, ref):
     if isinstance(x, ember.Tensor):
         return x
@@ -667,6 +678,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """sum((x1 / max(||x1||, eps)) * (x2 / max(||x2||, eps)), dim)."""
+    _check_broadcast(x1.shape, x2.shape)
     x1, x2 = ember.broadcast_tensors(x1, x2)
     n1 = x1.norm(2, dim, keepdim=True).clamp(min=eps)
     n2 = x2.norm(2, dim, keepdim=True).clamp(min=eps)
@@ -675,6 +687,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """||x1 - x2 + eps||_p over the last dimension."""
+    _check_broadcast(x1.shape, x2.shape)
     d = max(x1.dim(), x2.dim())
     return (x1 - x2 + eps).norm(p, d - 1, keepdim=keepdim)
 
@@ -686,9 +699,9 @@ def _check_class_target(input, target, weight, nll=False):
     """torch's checks for class-index targets (nll_loss_nd)."""
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
-    if input.dim() != 1 and input.shape[0] != target.shape[0] if target.dim() else input.dim() != 1:
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
-                         f"({target.shape[0] if target.dim() else 1}).")
+    tb = target.shape[0] if target.dim() else 0
+    if input.dim() != 1 and input.shape[0] != tb:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({tb}).")
     if input.dim() <= 2:
         if target.dim() > 1:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
@@ -704,7 +717,7 @@ def _check_class_target(input, target, weight, nll=False):
     else:
         if tuple(target.shape[1:]) != tuple(input.shape[2:]):
             raise RuntimeError(f"Expected target size {[input.shape[0]] + list(input.shape[2:])}, "
-                               f"got {target.shape}")
+                               f"got {list(target.shape)}")
     if target.dtype not in (ember.int64, ember.uint8):
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_scalar_name(target.dtype)}")
     C = input.shape[1] if input.dim() > 1 else input.shape[0]
@@ -724,8 +737,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     if target.shape == input.shape and target.dtype.is_floating_point:
         if target.dtype != input.dtype:
-            raise RuntimeError(f"expected scalar type {_scalar_name(input.dtype)} but found "
-                               f"{_scalar_name(target.dtype)}")
+            target = target.to(input.dtype)
         if ignore_index >= 0:
             raise RuntimeError("ignore_index is not supported for floating point target")
         return _ops.CrossEntropy.apply(input, target, weight, ignore_index, reduction, float(label_smoothing))
@@ -761,6 +773,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     reduction = _reduction(reduction, size_average, reduce)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    for extra in (weight, pos_weight):
+        if extra is not None:
+            _check_broadcast(extra.shape, input.shape)
     return _ops.BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight, reduction)
 
 
@@ -777,6 +792,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     """(x - y)^2, reduced."""
     _warn_size(input, target)
     reduction = _reduction(reduction, size_average, reduce)
+    _check_broadcast(input.shape, target.shape)
     x, y = ember.broadcast_tensors(input, target)
     if weight is not None:
         return _weighted((x - y).pow(2), weight, input, reduction)
@@ -787,6 +803,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     """|x - y|, reduced."""
     _warn_size(input, target)
     reduction = _reduction(reduction, size_average, reduce)
+    _check_broadcast(input.shape, target.shape)
     x, y = ember.broadcast_tensors(input, target)
     if weight is not None:
         return _weighted((x - y).abs(), weight, input, reduction)
@@ -799,6 +816,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     reduction = _reduction(reduction, size_average, reduce)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    _check_broadcast(input.shape, target.shape)
     x, y = ember.broadcast_tensors(input, target)
     return _ops.SmoothL1Loss.apply(x, y, reduction, float(beta))
 
@@ -809,6 +827,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     reduction = _reduction(reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    _check_broadcast(input.shape, target.shape)
     x, y = ember.broadcast_tensors(input, target)
     if weight is None:
         return _ops.HuberLoss.apply(x, y, reduction, float(delta))
@@ -853,7 +872,11 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     t = target.reshape(-1)
     N, C = x.shape
     if t.shape[0] != N:
-        raise RuntimeError(f"inconsistent target size, expected {N} but got {list(target.shape)}")
+        raise RuntimeError(f"multi_margin_loss: target tensor should be 1-D with size equal to the number of "
+                           f"input samples (batch size). Expected target size [{N}], but got "
+                           f"{list(target.shape)}. Input has shape {list(input.shape)}.")
+    if weight is not None and weight.numel() != C:
+        raise RuntimeError(f"inconsistent weight size, expected {C} but got {list(weight.shape)}")
     if t.numel() and (int(t._data.min()) < 0 or int(t._data.max()) >= C):
         raise RuntimeError("target out of range")
     xy = x.gather(1, t.unsqueeze(1))

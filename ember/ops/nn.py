@@ -143,7 +143,11 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        y, _, _ = _softmax_arrays(x._data, dim)
+        xa = x._data
+        xp = array_module(xa)
+        y = xa - xa.max(axis=dim, keepdims=True)     # the only full-size allocation
+        xp.exp(y, out=y)
+        y /= y.sum(axis=dim, keepdims=True)
         ctx.dim, ctx.y = dim, y
         ctx.save_for_backward(x)
         return y
