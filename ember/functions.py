@@ -32,10 +32,17 @@ class return_types:
     aminmax = namedtuple("aminmax", ["min", "max"])
 
 
-for _n, _t in vars(return_types).items():
+def _return_type_repr(self):
+    """torch's layout: ``torch.return_types.max(\nvalues=tensor(...),\nindices=tensor(...))``."""
+    body = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self))
+    return f"torch.return_types.{type(self).__name__}(\n{body})"
+
+
+for _n, _t in list(vars(return_types).items()):
     if isinstance(_t, type) and issubclass(_t, tuple):
         _t.__module__ = "torch.return_types"
         _t.__qualname__ = _n
+        _t.__repr__ = _return_type_repr
 
 
 def _t(x, like=None):
@@ -434,7 +441,10 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=N
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    """Standard deviation: the square root of ``var`` (same ``correction`` rules)."""
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    return R.Std.apply(input, dim, _correction(unbiased, correction), keepdim)
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):

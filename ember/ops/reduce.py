@@ -195,19 +195,38 @@ class Var(Function):
         dims = norm_dims(dim, x.ndim)
         n = int(np.prod([x.shape[d] for d in dims])) if dims else 1
         ctx.save_for_backward(a)
-        ctx.dims, ctx.keepdim, ctx.denom = dims, keepdim, max(n - correction, 0)
-        xp = array_module(x)
+        ctx.dims, ctx.keepdim, ctx.denom = dims, keepdim, n - correction
+        # NumPy, like torch, divides by max(n - correction, 0): no degrees of freedom left gives inf (0/0 nan)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out = x.var(axis=dims, ddof=correction, keepdims=keepdim) if n - correction > 0 else \
-                xp.full([s for i, s in enumerate(x.shape) if i not in dims or keepdim] if not keepdim else
-                        [1 if i in dims else s for i, s in enumerate(x.shape)], np.nan, dtype=x.dtype)
+            out = x.var(axis=dims, ddof=correction, keepdims=keepdim)
         return out.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
         centered = a - a.mean(dim=ctx.dims, keepdim=True)
-        return _keep(g, a.shape, ctx.dims, ctx.keepdim) * centered * (2.0 / ctx.denom), None, None, None
+        scale = 2.0 / ctx.denom if ctx.denom else float("inf")
+        return _keep(g, a.shape, ctx.dims, ctx.keepdim) * centered * scale, None, None, None
+
+
+class Std(Function):
+    """std(a) = sqrt(var(a)):  d/da = (a - mean) / ((n - correction) * std)"""
+    _grad_fn_name = "StdBackward0"
+
+    @staticmethod
+    def forward(ctx, a, dim=None, correction=1, keepdim=False):
+        out = Var.forward(ctx, a, dim, correction, keepdim)
+        with np.errstate(invalid="ignore"):
+            out = array_module(out).sqrt(out)
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        centered = a - a.mean(dim=ctx.dims, keepdim=True)
+        std = _keep(wrap(ctx.out), a.shape, ctx.dims, ctx.keepdim)
+        return _keep(g, a.shape, ctx.dims, ctx.keepdim) * centered / (std * ctx.denom), None, None, None
 
 
 class LogSumExp(Function):
@@ -292,8 +311,8 @@ def where_(c, x, y):
 
 
 class Norm(Function):
-    """p-norm over dims:  d/da = a |a|^(p-2) / norm^(p-1)  (p=2: a / norm; p=inf: to the max entries)"""
-    _grad_fn_name = "NormBackward1"
+    """p-norm over dims:  d/da = sign(a) |a|^(p-1) / norm^(p-1)  (p=2: a / norm; p=inf: to the max entries)"""
+    _grad_fn_name = "LinalgVectorNormBackward0"  # torch 2 routes Tensor.norm through linalg.vector_norm
 
     @staticmethod
     def forward(ctx, a, p=2, dim=None, keepdim=False):
@@ -332,9 +351,10 @@ class Norm(Function):
             mask = (a.abs() == out).to(g.dtype)
             return gk * a.sign() * mask / mask.sum(dim=ctx.dims, keepdim=True), None, None, None
         if p == 0:
-            return gk * 0, None, None, None
+            return gk.expand(a.shape) * 0, None, None, None
         safe = where_(out == 0, out * 0 + 1, out)
-        return gk * a * a.abs() ** (p - 2) / safe ** (p - 1) * (out != 0), None, None, None
+        scaled = where_(a == 0, a * 0, a.sign() * a.abs() ** (p - 1))  # sign(a)|a|^(p-1), 0 at a = 0 (p < 1 too)
+        return gk * scaled / safe ** (p - 1) * (out != 0), None, None, None
 
 
 def sum_(a, dim=None, keepdim=False, dtype=None):
