@@ -66,7 +66,12 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=50, help="timed steps (default: 50)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps first (default: 10)")
     parser.add_argument("--all", action="store_true", help="benchmark every optimizer, not just Adam")
+    parser.add_argument("--block", type=int, default=None,
+                        help="elements per cache block in Ember's kernels (default: ember.optim's own)")
     args = parser.parse_args(argv)
+    from ember.optim import optimizer as _optimizer
+    if args.block:
+        _optimizer._BLOCK = args.block
     try:
         import torch
         threads = torch.get_num_threads()
@@ -74,8 +79,9 @@ def main(argv=None):
         torch, threads = None, 0
 
     n = sum(int(np.prod(s)) for s in SHAPES)
-    print(f"{n:,} float32 parameters in {len(SHAPES)} tensors; median of {args.steps} steps "
-          f"(torch: {threads} threads)" if torch else "(PyTorch not installed: Ember times only)")
+    print(f"{n:,} float32 parameters in {len(SHAPES)} tensors; median of {args.steps} steps; "
+          f"ember block {_optimizer._BLOCK}; "
+          + (f"torch {torch.__version__}: {threads} threads" if torch else "PyTorch not installed"))
     print(f"{'optimizer':10s} {'ember ms':>10s} {'torch ms':>10s} {'ratio':>7s}")
     for name in (CONFIGS if args.all else ["Adam"]):
         e_time, t_time = bench(name, args.steps, args.warmup, torch)

@@ -20,10 +20,8 @@ How the updates are computed here:
   hands each optimizer's *kernel* (a plain function over equally-shaped arrays) a few reusable
   scratch buffers, so a step allocates nothing large.
 """
-import os
 import warnings
 from collections import OrderedDict, defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from copy import deepcopy
 from itertools import chain
 
@@ -35,36 +33,9 @@ from ..device import array_module
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
            "register_optimizer_step_post_hook"]
 
-# Elements per block: ~8 block-sized arrays (param, grad, state, scratch) fit a 2 MB L2 cache.
-_BLOCK = 16384
+# Elements per block: ~8 block-sized float32 arrays (param, grad, states, scratch) fit a 2 MB L2 cache.
+_BLOCK = 32768
 _N_SCRATCH = 4
-# A thread gets at least this many elements: below it, waking threads costs more than it saves.
-_MIN_PER_THREAD = 8 * _BLOCK
-_pool = None
-
-
-def _num_threads():
-    try:
-        return max(1, min(len(os.sched_getaffinity(0)), 8))
-    except AttributeError:  # not on Linux
-        return max(1, min(os.cpu_count() or 1, 8))
-
-
-def _thread_pool():
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_num_threads() - 1, thread_name_prefix="ember-optim")
-    return _pool
-
-
-def _forget_pool():
-    """A forked child (DataLoader worker) has no copies of the parent's threads: start afresh."""
-    global _pool
-    _pool = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
 
 
 class _RequiredParameter:
@@ -393,15 +364,14 @@ class Optimizer:
         return loss
 
     # ------------------------------------------------------------------------- block machinery
-    def _scratch(self, xp, dtype, shape, worker=0):
-        """``_N_SCRATCH`` scratch arrays: reusable block-sized ones (``shape=None``, one set per
-        worker thread) or new ``shape``-sized ones."""
+    def _scratch(self, xp, dtype, shape):
+        """``_N_SCRATCH`` scratch arrays: reusable block-sized ones (``shape=None``) or new ``shape``-sized ones."""
         if shape is not None:  # whole-array kernel (GPU: its memory pool recycles the buffers)
             return [xp.empty(shape, dtype=dtype) for _ in range(_N_SCRATCH)]
         cache = self.__dict__.setdefault("_scratch_cache", {})
-        bufs = cache.get((dtype, worker))
+        bufs = cache.get(dtype)
         if bufs is None:
-            bufs = cache[(dtype, worker)] = [np.empty(_BLOCK, dtype=dtype) for _ in range(_N_SCRATCH)]
+            bufs = cache[dtype] = [np.empty(_BLOCK, dtype=dtype) for _ in range(_N_SCRATCH)]
         return bufs
 
     def _foreach_block(self, kernel, p, grad, states, *consts):
@@ -410,11 +380,9 @@ class Optimizer:
         ``grad`` is read, never written; ``states`` are ndarrays shaped like ``p`` (moment buffers),
         updated in place, or ``None``.  On NumPy, when the parameter and its states are
         C-contiguous, the flat arrays are cut into ``_BLOCK``-element slices so one block's operands
-        stay in cache across all the kernel's passes, and a large tensor's blocks are shared out
-        among CPU threads (NumPy releases the GIL inside ufuncs; the updates are elementwise, so the
-        result does not depend on the split).  Otherwise (GPU arrays, strided parameters) the kernel
-        runs once over the whole arrays.  Complex tensors are viewed as (real, imag) pairs, as
-        torch does.
+        stay in cache across all the kernel's passes.  Otherwise (GPU arrays, strided parameters)
+        the kernel runs once over the whole arrays.  Complex tensors are viewed as (real, imag)
+        pairs, as torch does.
         """
         data = p._data
         xp = array_module(data)
@@ -429,29 +397,19 @@ class Optimizer:
         if xp is np and data.flags.c_contiguous and all(s is None or s.flags.c_contiguous for s in states):
             flats = [data.reshape(-1), np.ascontiguousarray(grad).reshape(-1)]
             flats += [None if s is None else s.reshape(-1) for s in states]
-            n = data.size
-            workers = min(_num_threads(), n // _MIN_PER_THREAD)
-            if workers <= 1:
-                self._run_blocks(kernel, flats, 0, n, 0, consts)
-            else:
-                per = -(-n // (workers * _BLOCK)) * _BLOCK   # whole blocks per thread
-                pool = _thread_pool()
-                futures = [pool.submit(self._run_blocks, kernel, flats, lo, min(lo + per, n), i, consts)
-                           for i, lo in enumerate(range(per, n, per), start=1)]
-                self._run_blocks(kernel, flats, 0, per, 0, consts)
-                for f in futures:
-                    f.result()
+            self._run_blocks(kernel, flats, consts)
         else:
             kernel(xp, data, grad, *states, self._scratch(xp, dtype, data.shape), *consts)
         p._bump()
 
-    def _run_blocks(self, kernel, flats, lo, hi, worker, consts):
-        """The kernel over ``[lo, hi)`` of the flat arrays, one ``_BLOCK`` at a time."""
-        scratch = self._scratch(np, flats[0].dtype, None, worker)
-        for start in range(lo, hi, _BLOCK):
-            stop = min(start + _BLOCK, hi)
-            k = stop - start
-            kernel(np, *[None if a is None else a[start:stop] for a in flats], [s[:k] for s in scratch], *consts)
+    def _run_blocks(self, kernel, flats, consts):
+        """The kernel over the flat arrays, one ``_BLOCK``-element slice at a time."""
+        scratch = self._scratch(np, flats[0].dtype, None)
+        n = flats[0].size
+        for start in range(0, n, _BLOCK):
+            stop = min(start + _BLOCK, n)
+            S = scratch if stop - start == _BLOCK else [s[:stop - start] for s in scratch]
+            kernel(np, *[None if a is None else a[start:stop] for a in flats], S, *consts)
 
     # --------------------------------------------------------------------------- state dicts
     def state_dict(self):
