@@ -249,8 +249,9 @@ class CrossEntropy(Function):
             if reduction == "none":
                 return loss
             tot = loss.sum(dtype=loss.dtype)
-            return tot / max(ctx.denom, 0) if reduction == "mean" and ctx.denom else (
-                tot if reduction == "sum" else tot * np.nan)
+            if reduction == "sum":
+                return tot
+            return tot / ctx.denom if ctx.denom else tot * np.nan      # mean over N * d1 * ...
         ctx.prob = False
         ts, valid = _class_targets(xp, ta, C, ignore_index)
         ti = xp.expand_dims(ts, c)
@@ -322,8 +323,7 @@ class CrossEntropy(Function):
         xp = _xp(x)
         ga = gv._data
         ae = xp.expand_dims(ctx.a, c)
-        coef = ae * ga if ga.ndim else ae * ga.item() if ga.size == 1 else ae * ga
-        gx = ctx.p * coef
+        gx = ctx.p * (ae * ga)
         picked = xp.take_along_axis(gx, ctx.ti, axis=c)
         tw = xp.expand_dims(ctx.wt * (1 - ctx.eps), c) * ga
         xp.put_along_axis(gx, ctx.ti, picked - tw, axis=c)
