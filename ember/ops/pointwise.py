@@ -359,7 +359,7 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g * wrap(ctx.out > 0)
+        return Where.apply(wrap(ctx.out > 0), g, 0.0)  # where, not g * mask: no -0. entries
 
 
 class _ZeroGrad(Function):
