@@ -20,6 +20,10 @@ its adjoint (a col2im), and the adjoint's backward is the average pool again.
 """
 import itertools
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 
 from ..autograd import Function
 from ..device import array_module
@@ -33,6 +37,38 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- array helpers
+_SLAB_MIN_ELEMENTS = 1 << 17     # below this, one thread is as fast as many
+_pool = None
+
+
+def _threads():
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def for_batch_slabs(n, work, elements, xp=np):
+    """Call ``work(lo, hi)`` for slabs of the batch axis, on every CPU core at once.
+
+    NumPy releases the GIL inside its loops, so threads that each handle a slab of samples (writing
+    into their own rows of a preallocated output) run truly in parallel.  Small jobs, CuPy arrays and
+    one-core machines get a single call ``work(0, n)``.
+    """
+    global _pool
+    t = min(_threads(), n)
+    if xp is not np or t < 2 or elements < _SLAB_MIN_ELEMENTS:
+        work(0, n)
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="ember-conv")
+    step = -(-n // t)
+    futures = [_pool.submit(work, lo, min(lo + step, n)) for lo in range(step, n, step)]
+    work(0, min(step, n))
+    for f in futures:
+        f.result()
+
+
 def conv_output_size(size, k, stride, pad_lo, pad_hi, dilation):
     """Output length of a window sweep: floor((size + pads - d*(k-1) - 1) / s) + 1."""
     return (size + pad_lo + pad_hi - dilation * (k - 1) - 1) // stride + 1
@@ -83,6 +119,7 @@ def _offset_slices(kidx, stride, dilation, out):
 
 def im2col(x, kernel, stride, pads, dilation):
     """(N, C, *in) -> columns (N, C*K, L): the window view, copied into matrix form."""
+    xp = array_module(x)
     nd = len(kernel)
     xpad = _pad_array(x, pads)
     out = [conv_output_size(x.shape[2 + i], kernel[i], stride[i], pads[i][0], pads[i][1], dilation[i])
@@ -90,8 +127,13 @@ def im2col(x, kernel, stride, pads, dilation):
     win = _windows(xpad, kernel, stride, dilation, out)          # (N, C, *out, *k)
     perm = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
     N, C = x.shape[:2]
-    cols = win.transpose(perm).reshape(N, C * math.prod(kernel), math.prod(out))
-    return cols, out
+    cols = xp.empty((N, C) + tuple(kernel) + tuple(out), dtype=x.dtype)
+
+    def work(lo, hi):
+        cols[lo:hi] = win[lo:hi].transpose(perm)
+
+    for_batch_slabs(N, work, cols.size, xp)
+    return cols.reshape(N, C * math.prod(kernel), math.prod(out)), out
 
 
 def col2im(cols, channels, in_spatial, kernel, stride, pads, dilation, out):
@@ -103,9 +145,13 @@ def col2im(cols, channels, in_spatial, kernel, stride, pads, dilation, out):
     padded = [in_spatial[i] + pads[i][0] + pads[i][1] for i in range(nd)]
     # a window sweep may stop short of the padded end; it never overruns it
     img = xp.zeros((N, channels) + tuple(padded), dtype=cols.dtype)
-    for kidx in itertools.product(*[range(k) for k in kernel]):
-        img[(slice(None), slice(None)) + _offset_slices(kidx, stride, dilation, out)] += \
-            cols[(slice(None), slice(None)) + kidx]
+
+    def work(lo, hi):
+        for kidx in itertools.product(*[range(k) for k in kernel]):
+            img[(slice(lo, hi), slice(None)) + _offset_slices(kidx, stride, dilation, out)] += \
+                cols[(slice(lo, hi), slice(None)) + kidx]
+
+    for_batch_slabs(N, work, cols.size, xp)
     return _pad_array(img, [(-lo, -hi) for lo, hi in pads])
 
 
@@ -259,6 +305,24 @@ class Col2Im(Function):
 
 
 # ----------------------------------------------------------------------------- max pooling
+def _max_pool_flat_indices(masks, kernel, stride, pads, dilation, in_sp, out):
+    """Flat index (within the unpadded input plane) of each window's max, from the offset masks."""
+    xp = array_module(masks[0])
+    nd = len(kernel)
+    inner = [math.prod(in_sp[i + 1:]) for i in range(nd)]
+    flat = xp.zeros(masks[0].shape, dtype=xp.int64)
+    for kidx, m in zip(itertools.product(*[range(k) for k in kernel]), masks):
+        delta = sum(kidx[i] * dilation[i] * inner[i] for i in range(nd))
+        if delta:
+            flat += m * delta
+    for i in range(nd):                   # + the flat index of each window's first element
+        shape = [1] * flat.ndim
+        shape[2 + i] = out[i]
+        o = xp.arange(out[i], dtype=xp.int64).reshape(shape)
+        flat += (o * stride[i] - pads[i][0]) * inner[i]
+    return flat
+
+
 class MaxPoolNd(Function):
     """y = max over each window; indices = flat position of the max in the (unpadded) input plane.
 
@@ -277,48 +341,41 @@ class MaxPoolNd(Function):
         fill = -xp.inf if X.dtype.kind == "f" else xp.iinfo(X.dtype).min
         xpad = _pad_array(X, pads, fill)
         offsets = list(itertools.product(*[range(k) for k in kernel]))
-        views = [xpad[(Ellipsis,) + _offset_slices(k, stride, dilation, out)] for k in offsets]
-        # 1. the max: a running elementwise maximum over the K kernel offsets (NaN propagates)
-        best = views[0].copy()
-        for v in views[1:]:
-            xp.maximum(best, v, out=best)
-        has_nan = X.dtype.kind == "f" and bool(xp.isnan(best).any())
-        # 2. where it was: the first offset (in scan order, like torch) whose value equals the max.
-        #    masks[j] marks the windows whose max sits at offset j; `off` accumulates its flat offset.
-        inner = [math.prod(in_sp[i + 1:]) for i in range(nd)]
-        masks, found = [], None
-        off = xp.zeros(best.shape, dtype=xp.int64)
-        for kidx, v in zip(offsets, views):
-            eq = v == best
-            if has_nan:
-                eq |= xp.isnan(v) & xp.isnan(best)
-            if found is None:
-                found = eq.copy()
-            else:
-                eq &= ~found
-                found |= eq
-            masks.append(eq)
-            delta = sum(kidx[i] * dilation[i] * inner[i] for i in range(nd))
-            if delta:
-                off += eq * delta
-        # flat index (within the unpadded input plane) of each window's first element, plus the offset
-        flat = off
-        for i in range(nd):
-            shape = [1] * best.ndim
-            shape[2 + i] = out[i]
-            o = xp.arange(out[i], dtype=xp.int64).reshape(shape)
-            flat += (o * stride[i] - pads[i][0]) * inner[i]
+        N = X.shape[0]
+        best = xp.empty(X.shape[:2] + tuple(out), dtype=X.dtype)
+        masks = [xp.empty(best.shape, dtype=bool) for _ in offsets]
+
+        def work(lo, hi):
+            views = [xpad[(slice(lo, hi), Ellipsis) + _offset_slices(k, stride, dilation, out)] for k in offsets]
+            b = best[lo:hi]
+            # 1. the max: a running elementwise maximum over the K kernel offsets (NaN propagates)
+            b[...] = views[0]
+            for v in views[1:]:
+                xp.maximum(b, v, out=b)
+            has_nan = X.dtype.kind == "f" and bool(xp.isnan(b).any())
+            # 2. where it was: the first offset (scan order, like torch) whose value equals the max
+            found = None
+            for v, m in zip(views, masks):
+                eq = m[lo:hi]
+                xp.equal(v, b, out=eq)
+                if has_nan:
+                    eq |= xp.isnan(v) & xp.isnan(b)
+                if found is None:
+                    found = eq.copy()
+                else:
+                    eq &= ~found
+                    found |= eq
+
+        for_batch_slabs(N, work, xpad.size, xp)
         ctx.masks = masks
         ctx.params = (tuple(X.shape), kernel, stride, pads, dilation, out)
-        ctx.flat = flat
         if indices_out is not None:        # the caller asked for return_indices
-            indices_out.append(flat)
+            indices_out.append(_max_pool_flat_indices(masks, kernel, stride, pads, dilation, in_sp, out))
         return best
 
     @staticmethod
     def backward(ctx, gy):
-        shape, kernel, stride, pads, dilation, out = ctx.params
-        gx = MaxPoolScatter.apply(gy, ctx.masks, ctx.flat, shape, kernel, stride, pads, dilation, out)
+        gx = MaxPoolScatter.apply(gy, ctx.masks, *ctx.params)
         return gx, None, None, None, None, None
 
 
@@ -327,33 +384,47 @@ class MaxPoolScatter(Function):
     _grad_fn_name = "MaxPool2DWithIndicesBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, gy, masks, flat, shape, kernel, stride, pads, dilation, out):
+    def forward(ctx, gy, masks, shape, kernel, stride, pads, dilation, out):
         G = gy._data
         xp = array_module(G)
         nd = len(kernel)
         padded = [shape[2 + i] + pads[i][0] + pads[i][1] for i in range(nd)]
         gx = xp.zeros(tuple(shape[:2]) + tuple(padded), dtype=G.dtype)
-        for kidx, m in zip(itertools.product(*[range(k) for k in kernel]), masks):
-            gx[(Ellipsis,) + _offset_slices(kidx, stride, dilation, out)] += G * m
-        ctx.flat = flat
+
+        def work(lo, hi):
+            for kidx, m in zip(itertools.product(*[range(k) for k in kernel]), masks):
+                gx[(slice(lo, hi), Ellipsis) + _offset_slices(kidx, stride, dilation, out)] += G[lo:hi] * m[lo:hi]
+
+        for_batch_slabs(shape[0], work, gx.size, xp)
+        ctx.masks = masks
+        ctx.params = (shape, kernel, stride, pads, dilation, out)
         return _pad_array(gx, [(-lo, -hi) for lo, hi in pads])
 
     @staticmethod
     def backward(ctx, ggx):
+        shape, kernel, stride, pads, dilation, out = ctx.params
+        flat = _max_pool_flat_indices(ctx.masks, kernel, stride, pads, dilation, shape[2:], out)
         N, C = ggx.shape[:2]
-        idx = wrap(ctx.flat.reshape(N, C, -1))
-        g = ggx.reshape(N, C, -1).gather(2, idx).reshape(ctx.flat.shape)
-        return g, None, None, None, None, None, None, None, None
+        g = ggx.reshape(N, C, -1).gather(2, wrap(flat.reshape(N, C, -1))).reshape(flat.shape)
+        return g, None, None, None, None, None, None, None
 
 
-# ----------------------------------------------------------------------------- average pooling
 def _window_sum(xpad, kernel, stride, out):
+    """Sum of every window (stride s, no dilation): K strided adds, batch slabs in parallel."""
     xp = array_module(xpad)
-    acc = None
     ones = (1,) * len(kernel)
-    for kidx in itertools.product(*[range(k) for k in kernel]):
-        v = xpad[(Ellipsis,) + _offset_slices(kidx, stride, ones, out)]
-        acc = v.copy() if acc is None else xp.add(acc, v, out=acc)
+    acc = xp.empty(xpad.shape[:-len(kernel)] + tuple(out), dtype=xpad.dtype)
+
+    def work(lo, hi):
+        a = acc[lo:hi]
+        for j, kidx in enumerate(itertools.product(*[range(k) for k in kernel])):
+            v = xpad[(slice(lo, hi), Ellipsis) + _offset_slices(kidx, stride, ones, out)]
+            if j == 0:
+                a[...] = v
+            else:
+                xp.add(a, v, out=a)
+
+    for_batch_slabs(xpad.shape[0], work, xpad.size, xp)
     return acc
 
 
@@ -391,8 +462,12 @@ class AvgPoolNdAdjoint(Function):
         share = G / divisor
         padded = [in_sp[i] + pads[i][0] + pads[i][1] for i in range(nd)]
         gx = xp.zeros(G.shape[:2] + tuple(padded), dtype=G.dtype)
-        for kidx in itertools.product(*[range(k) for k in kernel]):
-            gx[(Ellipsis,) + _offset_slices(kidx, stride, (1,) * nd, out)] += share
+
+        def work(lo, hi):
+            for kidx in itertools.product(*[range(k) for k in kernel]):
+                gx[(slice(lo, hi), Ellipsis) + _offset_slices(kidx, stride, (1,) * nd, out)] += share[lo:hi]
+
+        for_batch_slabs(G.shape[0], work, gx.size, xp)
         ctx.params = (kernel, stride, pads, divisor)
         return _pad_array(gx, [(-lo, -hi) for lo, hi in pads])
 
