@@ -59,7 +59,7 @@ Tensor.flip = lambda self, *dims: F.flip(self, M._shape_arg(dims))
 Tensor.repeat = lambda self, *reps: M.Repeat.apply(self, M._shape_arg(reps))
 Tensor.tile = lambda self, *reps: M.Repeat.apply(self, (1,) * (self.ndim - len(M._shape_arg(reps))) +
                                                  M._shape_arg(reps))
-Tensor.T = property(lambda self: F.permute(self, tuple(range(self.ndim - 1, -1, -1))) if self.ndim != 2 else F.t(self))
+Tensor.T = property(lambda self: F.permute(self, tuple(range(self.ndim - 1, -1, -1))))
 Tensor.mT = property(lambda self: F.transpose(self, -2, -1))
 Tensor.H = property(lambda self: F.t(self).conj())
 Tensor.mH = property(lambda self: F.transpose(self, -2, -1).conj())
@@ -381,3 +381,17 @@ Tensor.transpose_ = _transpose_
 Tensor.apply_ = lambda self, fn: _write(self, np.vectorize(fn, otypes=[self._data.dtype])(self._data)) or self
 Tensor.map_ = lambda self, other, fn: _write(self, np.vectorize(fn, otypes=[self._data.dtype])(
     self._data, other._data)) or self
+
+
+def _softmax(self, dim, dtype=None):
+    from .nn.functional import softmax
+    return softmax(self, dim, dtype=dtype)
+
+
+def _log_softmax(self, dim, dtype=None):
+    from .nn.functional import log_softmax
+    return log_softmax(self, dim, dtype=dtype)
+
+
+Tensor.softmax = _softmax
+Tensor.log_softmax = _log_softmax
