@@ -610,3 +610,32 @@ def test_functional_ext_names_visible():
     for name in ("conv2d", "max_pool2d", "scaled_dot_product_attention", "pad"):
         assert callable(getattr(F, name))
         assert name in F.__all__
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax", "cross_entropy", "layer_norm", "gelu", "gelu_tanh"])
+def test_large_inputs_blocked_and_threaded_paths_match_torch(op):
+    """Inputs above the size where the fused kernels split rows/elements into blocks and across cores."""
+    torch = pytest.importorskip("torch")
+    x = randn(700, 513) * 2                       # 359k elements; 513 columns -> uneven row blocks
+    tF = torch.nn.functional
+    t = RNG.integers(0, 513, 700)
+    w, b = randn(513), randn(513)
+    fns = {
+        "softmax": (lambda a: F.softmax(a, -1), lambda a: tF.softmax(a, -1)),
+        "log_softmax": (lambda a: F.log_softmax(a, 1), lambda a: tF.log_softmax(a, 1)),
+        "cross_entropy": (lambda a: F.cross_entropy(a, ember.tensor(t), reduction="none"),
+                          lambda a: tF.cross_entropy(a, torch.tensor(t), reduction="none")),
+        "layer_norm": (lambda a: F.layer_norm(a, (513,), ember.tensor(w), ember.tensor(b)),
+                       lambda a: tF.layer_norm(a, (513,), torch.tensor(w), torch.tensor(b))),
+        "gelu": (lambda a: F.gelu(a), lambda a: tF.gelu(a)),
+        "gelu_tanh": (lambda a: F.gelu(a, approximate="tanh"), lambda a: tF.gelu(a, approximate="tanh")),
+    }
+    e_fn, t_fn = fns[op]
+    parity(e_fn, t_fn, x, rtol=1e-4, atol=2e-5)
+
+
+def test_layer_norm_large_weight_grads_match_torch():
+    torch = pytest.importorskip("torch")
+    x, w, b = randn(800, 384), randn(384), randn(384)
+    parity(lambda a, c, d: F.layer_norm(a, (384,), c, d),
+           lambda a, c, d: torch.nn.functional.layer_norm(a, (384,), c, d), x, w, b, rtol=1e-4, atol=1e-4)

@@ -71,6 +71,46 @@ def _blocks(n, size=_BLOCK):
     return (slice(i, min(i + size, n)) for i in range(0, n, size))
 
 
+try:  # the core's shared worker pool (NumPy releases the GIL inside its loops, so slabs run in parallel)
+    from .._parallel import num_threads as _num_threads, thread_pool as _thread_pool
+except ImportError:  # pragma: no cover
+    _thread_pool = None
+
+    def _num_threads():
+        return 1
+
+_PARALLEL_MIN = 1 << 18   # elements: below this the thread hand-off costs more than it saves
+
+
+def _split(n, work, size):
+    """Run ``work(lo, hi)`` over range(n) cut into one contiguous slab per core (when the job of ``size``
+    elements is big enough); returns the list of the slabs' results."""
+    T = _num_threads() if _thread_pool is not None and size >= _PARALLEL_MIN else 1
+    if T < 2 or n < 2:
+        return [work(0, n)]
+    step = -(-n // T)
+    futures = [_thread_pool().submit(work, lo, min(lo + step, n)) for lo in range(step, n, step)]
+    first = work(0, min(step, n))
+    return [first] + [f.result() for f in futures]
+
+
+def _rows(a, dim):
+    """A (M, C) C-contiguous NumPy view of ``a`` when ``dim`` is its last axis, else None (CuPy, other axes)."""
+    if array_module(a) is not np or a.ndim == 0 or dim not in (-1, a.ndim - 1):
+        return None
+    return np.ascontiguousarray(a).reshape(-1, a.shape[-1])
+
+
+def _over_rows(M, C, kernel):
+    """Call ``kernel(lo, hi)`` on blocks of ~64K elements of whole rows, the rows split across cores;
+    returns the kernels' results in a flat list."""
+    R = max(1, _BLOCK * 4 // max(C, 1))
+
+    def slab(lo, hi):
+        return [kernel(i, min(i + R, hi)) for i in range(lo, hi, R)]
+    return [r for part in _split(M, slab, M * C) for r in part]
+
+
 def _erf_coefs(scale):
     """Coefficients of erf(scale * x) = tanh(x Q(x^2)), Q(y) = sum c_k scale^(2k+1) y^k, and the clip bound."""
     return [c * scale ** (2 * k + 1) for k, c in enumerate(_ERF_C)], _ERF_LIM / scale
@@ -115,15 +155,31 @@ def erf(a, scale=1.0):
 # softmax family
 # --------------------------------------------------------------------------------------------------
 def _softmax_arrays(x, dim, normalize=True):
-    """(softmax, shifted x - max, the normaliser sum exp(x - max)) in three passes plus two reductions.
-    With ``normalize=False`` (no backward will need it) the first item is left unnormalised."""
-    xp = array_module(x)
-    z = x - x.max(axis=dim, keepdims=True)       # fresh buffer, shifted so exp never overflows
-    e = xp.exp(z)
-    s = e.sum(axis=dim, keepdims=True)
-    if normalize:
-        e /= s                                  # e is now the softmax
-    return e, z, s
+    """(softmax, shifted x - max, the normaliser sum exp(x - max) with keepdims) in three passes plus two
+    reductions. With ``normalize=False`` (no backward will need it) the first item is left unnormalised."""
+    x2 = _rows(x, dim)
+    if x2 is None:
+        xp = array_module(x)
+        z = x - x.max(axis=dim, keepdims=True)       # fresh buffer, shifted so exp never overflows
+        e = xp.exp(z)
+        s = e.sum(axis=dim, keepdims=True)
+        if normalize:
+            e /= s                                  # e is now the softmax
+        return e, z, s
+    z, e = np.empty_like(x2), np.empty_like(x2)
+    s = np.empty((x2.shape[0], 1), x2.dtype)
+
+    def kernel(lo, hi):
+        xb, zb, eb = x2[lo:hi], z[lo:hi], e[lo:hi]
+        np.subtract(xb, xb.max(axis=1, keepdims=True), out=zb)
+        np.exp(zb, out=eb)
+        sb = eb.sum(axis=1, keepdims=True)
+        s[lo:hi] = sb
+        if normalize:
+            eb /= sb
+    _over_rows(*x2.shape, kernel)
+    shape = x.shape
+    return e.reshape(shape), z.reshape(shape), s.reshape(shape[:-1] + (1,))
 
 
 def _rowdot(a, b, dim):
@@ -144,10 +200,22 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         xa = x._data
-        xp = array_module(xa)
-        y = xa - xa.max(axis=dim, keepdims=True)     # the only full-size allocation
-        xp.exp(y, out=y)
-        y /= y.sum(axis=dim, keepdims=True)
+        x2 = _rows(xa, dim)
+        if x2 is None:
+            xp = array_module(xa)
+            y = xa - xa.max(axis=dim, keepdims=True)     # the only full-size allocation
+            xp.exp(y, out=y)
+            y /= y.sum(axis=dim, keepdims=True)
+        else:                                           # same three passes, by row blocks on every core
+            y2 = np.empty_like(x2)
+
+            def kernel(lo, hi):
+                xb, yb = x2[lo:hi], y2[lo:hi]
+                np.subtract(xb, xb.max(axis=1, keepdims=True), out=yb)
+                np.exp(yb, out=yb)
+                yb /= yb.sum(axis=1, keepdims=True)
+            _over_rows(*x2.shape, kernel)
+            y = y2.reshape(xa.shape)
         ctx.dim, ctx.y = dim, y
         ctx.save_for_backward(x)
         return y
@@ -160,10 +228,20 @@ class Softmax(Function):
             y = Softmax.apply(x, dim)
             return y * (g - (g * y).sum(dim, keepdim=True)), None
         y, ga = ctx.y, g._data
-        s = _rowdot(ga, y, dim)
-        out = ga - s
-        out *= y
-        return _wrap(out), None
+        g2 = _rows(ga, dim)
+        if g2 is None:
+            out = ga - _rowdot(ga, y, dim)
+            out *= y
+            return _wrap(out), None
+        y2 = y.reshape(g2.shape)
+        out = np.empty_like(g2)
+
+        def kernel(lo, hi):
+            gb, yb, ob = g2[lo:hi], y2[lo:hi], out[lo:hi]
+            np.subtract(gb, np.einsum("ij,ij->i", gb, yb)[:, None], out=ob)
+            ob *= yb
+        _over_rows(*g2.shape, kernel)
+        return _wrap(out.reshape(ga.shape)), None
 
 
 class LogSoftmax(Function):
@@ -189,9 +267,20 @@ class LogSoftmax(Function):
             x, = ctx.saved_tensors
             return g - Softmax.apply(x, dim) * g.sum(dim, keepdim=True), None
         ga = g._data
-        out = ctx.p * ga.sum(axis=dim, keepdims=True)
-        array_module(ga).subtract(ga, out, out=out)
-        return _wrap(out), None
+        g2 = _rows(ga, dim)
+        if g2 is None:
+            out = ctx.p * ga.sum(axis=dim, keepdims=True)
+            array_module(ga).subtract(ga, out, out=out)
+            return _wrap(out), None
+        p2 = ctx.p.reshape(g2.shape)
+        out = np.empty_like(g2)
+
+        def kernel(lo, hi):
+            gb, ob = g2[lo:hi], out[lo:hi]
+            np.multiply(p2[lo:hi], gb.sum(axis=1, keepdims=True), out=ob)
+            np.subtract(gb, ob, out=ob)
+        _over_rows(*g2.shape, kernel)
+        return _wrap(out.reshape(ga.shape)), None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -425,10 +514,12 @@ def _normalize_tensor(x, dims, eps):
 
 
 class LayerNorm(Function):
-    """y = (x - mean) / sqrt(var + eps) * w + b over the last ``nd`` dims (biased var); saves mean and rstd.
+    """y = (x - mean) / sqrt(var + eps) * w + b over the last ``nd`` dims (biased var); saves xhat and rstd.
 
     With xhat the normalised input, gxhat = g * w, n the normalised size:
         dx = rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)),  dw = sum(g * xhat),  db = sum(g)
+    On NumPy both directions run over blocks of whole rows (each block's passes stay in cache), the rows
+    split across cores.
     """
     _grad_fn_name = "NativeLayerNormBackward0"
 
@@ -438,17 +529,34 @@ class LayerNorm(Function):
         D = 1
         for s in xa.shape[xa.ndim - nd:]:
             D *= s
-        x2 = xa.reshape(-1, D)
-        xhat, mean, rstd, _ = _normalize(x2, (1,), eps)
-        if weight is not None:
-            y = xhat * weight._data.reshape(-1)
-            if bias is not None:
-                y += bias._data.reshape(-1)
-        elif bias is not None:
-            y = xhat + bias._data.reshape(-1)
+        w = weight._data.reshape(-1) if weight is not None else None
+        b = bias._data.reshape(-1) if bias is not None else None
+        if array_module(xa) is not np:
+            xhat, _, rstd, _ = _normalize(xa.reshape(-1, D), (1,), eps)
+            y = xhat * w if w is not None else xhat.copy()
+            if b is not None:
+                y += b
         else:
-            y = xhat.copy() if any(ctx.needs_input_grad) else xhat   # xhat is kept for backward
-        ctx.xhat, ctx.mean, ctx.rstd, ctx.nd, ctx.eps, ctx.D = xhat, mean, rstd, nd, eps, D
+            x2 = np.ascontiguousarray(xa).reshape(-1, D)
+            xhat, y = np.empty_like(x2), np.empty_like(x2)
+            rstd = np.empty((x2.shape[0], 1), x2.dtype)
+
+            def kernel(lo, hi):
+                xb, hb, yb = x2[lo:hi], xhat[lo:hi], y[lo:hi]
+                np.subtract(xb, xb.mean(axis=1, keepdims=True), out=hb)
+                r = 1.0 / np.sqrt(np.einsum("ij,ij->i", hb, hb)[:, None] / D + eps)
+                rstd[lo:hi] = r
+                hb *= r
+                if w is not None:
+                    np.multiply(hb, w, out=yb)
+                    if b is not None:
+                        yb += b
+                elif b is not None:
+                    np.add(hb, b, out=yb)
+                else:
+                    yb[...] = hb
+            _over_rows(x2.shape[0], D, kernel)
+        ctx.xhat, ctx.rstd, ctx.nd, ctx.eps, ctx.D = xhat, rstd, nd, eps, D
         ctx.save_for_backward(x, weight, bias)
         return y.reshape(xa.shape)
 
@@ -456,66 +564,60 @@ class LayerNorm(Function):
     def backward(ctx, g):
         x, weight, bias = ctx.saved_tensors
         nd, D = ctx.nd, ctx.D
-        if is_grad_enabled():
-            dims = tuple(range(x.dim() - nd, x.dim()))
-            xhat = _normalize_tensor(x, dims, ctx.eps)
-            gxhat = g * weight if weight is not None else g
-            n = float(D)
-            gx = ((gxhat - gxhat.mean(dims, keepdim=True) - xhat * (gxhat * xhat).mean(dims, keepdim=True))
-                  * ((x - x.mean(dims, keepdim=True)).pow(2).mean(dims, keepdim=True) + ctx.eps).rsqrt()) \
-                if ctx.needs_input_grad[0] else None
-            lead = tuple(range(x.dim() - nd))
-            gw = (g * xhat).sum(lead) if weight is not None and ctx.needs_input_grad[1] else None
-            gb = g.sum(lead) if bias is not None and ctx.needs_input_grad[2] else None
-            del n
-            return gx, gw, gb, None, None
-        g2 = g._data.reshape(-1, D)
-        xhat = ctx.xhat
-        xp = array_module(g2)
+        need_x = ctx.needs_input_grad[0]
         need_w = weight is not None and ctx.needs_input_grad[1]
         need_b = bias is not None and ctx.needs_input_grad[2]
-        gw = gb = gx = None
-        if xp is not np:
-            if need_w:
-                gw = _wrap((g2 * xhat).sum(axis=0).reshape(weight.shape))
-            if need_b:
-                gb = _wrap(g2.sum(axis=0).reshape(bias.shape))
-            if ctx.needs_input_grad[0]:
-                gxhat = g2 * weight._data.reshape(-1) if weight is not None else g2
-                gx = _wrap(_normalize_backward(gxhat, xhat, ctx.rstd, (1,)).reshape(x.shape))
+        if is_grad_enabled():
+            dims = tuple(range(x.dim() - nd, x.dim()))
+            lead = tuple(range(x.dim() - nd))
+            xhat = _normalize_tensor(x, dims, ctx.eps)
+            gxhat = g * weight if weight is not None else g
+            rstd = ((x - x.mean(dims, keepdim=True)).pow(2).mean(dims, keepdim=True) + ctx.eps).rsqrt()
+            gx = (gxhat - gxhat.mean(dims, keepdim=True) - xhat * (gxhat * xhat).mean(dims, keepdim=True)) * rstd \
+                if need_x else None
+            gw = (g * xhat).sum(lead) if need_w else None
+            gb = g.sum(lead) if need_b else None
             return gx, gw, gb, None, None
-        # NumPy: blocks of rows, so g, xhat and the scratch row block stay in cache for all ~8 passes
-        g2 = np.ascontiguousarray(g2)
-        M = g2.shape[0]
+        g2 = g._data.reshape(-1, D)
+        xhat, rstd = ctx.xhat, ctx.rstd
         w = weight._data.reshape(-1) if weight is not None else None
-        dx = np.empty_like(g2) if ctx.needs_input_grad[0] else None
-        dw = np.zeros(D, g2.dtype) if need_w else None
-        db = np.zeros(D, g2.dtype) if need_b else None
-        R = max(1, _BLOCK * 4 // max(D, 1))
-        tmp = np.empty((min(R, M), D), g2.dtype)
-        for i in range(0, M, R):
-            gb_, hb = g2[i:i + R], xhat[i:i + R]
-            t = tmp[:gb_.shape[0]]
+        if array_module(g2) is not np:
+            gw = _wrap((g2 * xhat).sum(axis=0).reshape(weight.shape)) if need_w else None
+            gb = _wrap(g2.sum(axis=0).reshape(bias.shape)) if need_b else None
+            gx = None
+            if need_x:
+                gxhat = g2 * w if w is not None else g2
+                gx = _wrap(_normalize_backward(gxhat, xhat, rstd, (1,)).reshape(x.shape))
+            return gx, gw, gb, None, None
+        g2 = np.ascontiguousarray(g2)
+        dx = np.empty_like(g2) if need_x else None
+
+        def kernel(lo, hi):
+            gb_, hb = g2[lo:hi], xhat[lo:hi]
+            t = np.empty_like(gb_)
+            dw = db = None
             if need_w:
                 np.multiply(gb_, hb, out=t)
-                dw += t.sum(axis=0)
+                dw = t.sum(axis=0)
             if need_b:
-                db += gb_.sum(axis=0)
-            if dx is not None:
+                db = gb_.sum(axis=0)
+            if need_x:
                 if w is not None:
                     np.multiply(gb_, w, out=t)                  # gxhat
                 else:
                     t[...] = gb_
                 a = t.sum(axis=1, keepdims=True) / D
-                b = np.einsum("ij,ij->i", t, hb)[:, None] / D
-                ob = dx[i:i + R]
-                np.multiply(hb, b, out=ob)
+                c = np.einsum("ij,ij->i", t, hb)[:, None] / D
+                ob = dx[lo:hi]
+                np.multiply(hb, c, out=ob)
                 np.subtract(t, ob, out=ob)
                 ob -= a
-                ob *= ctx.rstd[i:i + R]
-        gx = _wrap(dx.reshape(x.shape)) if dx is not None else None
-        gw = _wrap(dw.reshape(weight.shape)) if need_w else None
-        gb = _wrap(db.reshape(bias.shape)) if need_b else None
+                ob *= rstd[lo:hi]
+            return dw, db
+        parts = _over_rows(g2.shape[0], D, kernel)
+        gx = _wrap(dx.reshape(x.shape)) if need_x else None
+        gw = _wrap(np.sum([p[0] for p in parts], axis=0).astype(g2.dtype).reshape(weight.shape)) if need_w else None
+        gb = _wrap(np.sum([p[1] for p in parts], axis=0).astype(g2.dtype).reshape(bias.shape)) if need_b else None
         return gx, gw, gb, None, None
 
 
@@ -721,28 +823,34 @@ class Gelu(Function):
             xa = np.ascontiguousarray(xa)
             flat = xa.reshape(-1)
             y, keep = np.empty_like(flat), np.empty_like(flat)
-            tmp = np.empty(min(_BLOCK, flat.size), xa.dtype)
-            coefs, lim = _erf_coefs(_SQRT1_2)
-            for sl in _blocks(flat.size):
-                xb, kb, yb, tb = flat[sl], keep[sl], y[sl], tmp[:sl.stop - sl.start]
-                if tanh:                                  # t = tanh(sqrt(2/pi) x (1 + 0.044715 x^2))
-                    np.multiply(xb, xb, out=tb)
-                    tb *= 0.044715 * _SQRT_2_PI
-                    tb += _SQRT_2_PI
-                    np.multiply(tb, xb, out=kb)
-                    np.tanh(kb, out=kb)
-                    np.add(kb, 1.0, out=yb)
-                else:                                     # Phi = erf(x / sqrt 2) / 2 + 1/2
-                    _erf_block(xb, kb, tb, coefs, lim)
-                    kb *= 0.5
-                    kb += 0.5
-                    np.multiply(kb, 2.0, out=yb)
-                yb *= xb
-                yb *= 0.5
+            _split(flat.size, lambda lo, hi: Gelu._forward_slab(flat, y, keep, lo, hi, tanh), flat.size)
             y, keep = y.reshape(xa.shape), keep.reshape(xa.shape)
         ctx.keep, ctx.approximate = keep, approximate
         ctx.save_for_backward(x)
         return y
+
+    @staticmethod
+    def _forward_slab(flat, y, keep, lo, hi, tanh):
+        """y and Phi(x) (or t) for elements lo:hi, in cache-sized blocks."""
+        tmp = np.empty(min(_BLOCK, hi - lo), flat.dtype)
+        coefs, lim = _erf_coefs(_SQRT1_2)
+        for blk in _blocks(hi - lo):
+            sl = slice(lo + blk.start, lo + blk.stop)
+            xb, kb, yb, tb = flat[sl], keep[sl], y[sl], tmp[:sl.stop - sl.start]
+            if tanh:                                  # t = tanh(sqrt(2/pi) x (1 + 0.044715 x^2))
+                np.multiply(xb, xb, out=tb)
+                tb *= 0.044715 * _SQRT_2_PI
+                tb += _SQRT_2_PI
+                np.multiply(tb, xb, out=kb)
+                np.tanh(kb, out=kb)
+                np.add(kb, 1.0, out=yb)
+            else:                                     # Phi = erf(x / sqrt 2) / 2 + 1/2
+                _erf_block(xb, kb, tb, coefs, lim)
+                kb *= 0.5
+                kb += 0.5
+                np.multiply(kb, 2.0, out=yb)
+            yb *= xb
+            yb *= 0.5
 
     @staticmethod
     def backward(ctx, g):
@@ -768,10 +876,18 @@ class Gelu(Function):
         gf = np.ascontiguousarray(ga).reshape(-1)
         kf = keep.reshape(-1)
         out = np.empty_like(xf)
-        tmp = np.empty(min(_BLOCK, xf.size), xf.dtype)
-        for sl in _blocks(xf.size):
+        tanh = ctx.approximate == "tanh"
+        _split(xf.size, lambda lo, hi: Gelu._backward_slab(xf, kf, gf, out, lo, hi, tanh), xf.size)
+        return _wrap(out.reshape(xa.shape)), None
+
+    @staticmethod
+    def _backward_slab(xf, kf, gf, out, lo, hi, tanh):
+        """dy/dx * g for elements lo:hi, in cache-sized blocks."""
+        tmp = np.empty(min(_BLOCK, hi - lo), xf.dtype)
+        for blk in _blocks(hi - lo):
+            sl = slice(lo + blk.start, lo + blk.stop)
             xb, kb, ob, tb = xf[sl], kf[sl], out[sl], tmp[:sl.stop - sl.start]
-            if ctx.approximate == "tanh":   # (1 + t)/2 + x (1 - t^2) sqrt(2/pi) (1 + 3c x^2) / 2
+            if tanh:   # (1 + t)/2 + x (1 - t^2) sqrt(2/pi) (1 + 3c x^2) / 2
                 np.multiply(kb, kb, out=ob)
                 np.subtract(1.0, ob, out=ob)
                 np.multiply(xb, xb, out=tb)
@@ -790,7 +906,6 @@ class Gelu(Function):
                 ob *= _INV_SQRT_2PI
                 ob += kb
             ob *= gf[sl]
-        return _wrap(out.reshape(xa.shape)), None
 
 
 # --------------------------------------------------------------------------------------------------
