@@ -523,3 +523,11 @@ def test_cuda_matches_cpu_for_spatial_and_sequence_layers():
         lstm.zero_grad()
     for a, b in zip(*outs):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+
+def test_dtype_mismatch_errors_like_torch():
+    q = ember.randn(2, 3, 4)
+    with pytest.raises(RuntimeError, match="query.dtype: float key.dtype: double and value.dtype: float instead"):
+        F.scaled_dot_product_attention(q, q.double(), q)
+    with pytest.raises(ValueError, match=r"RNN input dtype \(torch.float64\) does not match weight dtype"):
+        nn.LSTM(3, 4)(ember.randn(2, 1, 3, dtype=ember.float64))

@@ -421,3 +421,13 @@ def test_unbatched_pools_and_conv_transpose():
     check_fn(lambda a: F.avg_pool2d(a, 3, 1, 1), lambda a: TF.avg_pool2d(a, 3, 1, 1), [x])
     check_fn(lambda a: F.adaptive_avg_pool2d(a, 4), lambda a: TF.adaptive_avg_pool2d(a, 4), [x])
     check_fn(F.conv_transpose2d, TF.conv_transpose2d, [x, rand(3, 2, 2, 2, seed=1)], stride=2)
+
+
+def test_conv_dtype_mismatch_errors_like_torch():
+    x = ember.randn(1, 3, 8, 8, dtype=ember.float64)
+    with pytest.raises(RuntimeError, match="expected scalar type Double but found Float"):
+        F.conv2d(x, ember.randn(4, 3, 3, 3))
+    with pytest.raises(RuntimeError, match=r"Input type \(double\) and bias type \(float\) should be the same"):
+        nn.Conv2d(3, 4, 3)(x)
+    y = nn.Conv2d(3, 4, 3).double()(x)
+    assert y.dtype == ember.float64

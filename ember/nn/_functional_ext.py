@@ -38,6 +38,20 @@ def _ntuple(v, n, name="argument"):
     return (int(v),) * n
 
 
+def _cname(dtype):
+    """torch's C++ name of a dtype, as its error messages print it (float, double, long ...)."""
+    return {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+            "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+            "uint8": "unsigned char", "bool": "bool"}.get(dtype.name, dtype.name)
+
+
+def _check_conv_dtypes(x, weight, bias):
+    if bias is not None and bias.dtype != x.dtype:
+        raise RuntimeError(f"Input type ({_cname(x.dtype)}) and bias type ({_cname(bias.dtype)}) should be the same")
+    if weight.dtype != x.dtype:
+        raise RuntimeError(f"expected scalar type {x.dtype.scalar_name} but found {weight.dtype.scalar_name}")
+
+
 def _shape_str(t):
     return "[" + ", ".join(str(s) for s in t.shape) + "]"
 
@@ -93,6 +107,7 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
         raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
                            f"Kernel size: ({' x '.join(map(str, eff))}). "
                            "Kernel size can't be greater than actual input size")
+    _check_conv_dtypes(x, weight, bias)
     if bias is not None and (bias.dim() != 1 or bias.shape[0] != weight.shape[0]):
         raise RuntimeError(f"Given weight of size {_shape_str(weight)}, expected bias to be 1-dimensional with "
                            f"{weight.shape[0]} elements, but got bias of size {_shape_str(bias)} instead")
@@ -134,6 +149,7 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
                                f"output_padding_height: {output_padding[0]} output_padding_width: "
                                f"{output_padding[-1]} stride_height: {stride[0]} stride_width: {stride[-1]} "
                                f"dilation_height: {dilation[0]} dilation_width: {dilation[-1]}")
+    _check_conv_dtypes(x, weight, bias)
     k = weight.shape[2:]
     out = tuple((x.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (k[i] - 1)
                 + output_padding[i] + 1 for i in range(nd))
@@ -603,10 +619,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                            f"{_shape_str(key)} and value {_shape_str(value)}")
     if query.dtype != key.dtype or query.dtype != value.dtype:
         raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got query.dtype: "
-                           f"{query.dtype} key.dtype: {key.dtype} and value.dtype: {value.dtype} instead.")
+                           f"{_cname(query.dtype)} key.dtype: {_cname(key.dtype)} and value.dtype: "
+                           f"{_cname(value.dtype)} instead.")
     if attn_mask is not None and attn_mask.dtype.name != "bool" and attn_mask.dtype != query.dtype:
         raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match query dtype, but got "
-                           f"attn_mask.dtype: {attn_mask.dtype} and  query.dtype: {query.dtype} instead.")
+                           f"attn_mask.dtype: {_cname(attn_mask.dtype)} and  query.dtype: {_cname(query.dtype)} "
+                           "instead.")
     if enable_gqa and query.dim() >= 3 and key.shape[-3] != query.shape[-3]:
         hq, hk = query.shape[-3], key.shape[-3]
         if hq % hk != 0:

@@ -25,13 +25,13 @@ __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell"
 
 
 # ----------------------------------------------------------------------------- one step of each cell
-def _rnn_step(xw, h, w_hh, b_hh, act):
-    return act(xw + F.linear(h, w_hh, b_hh))
+def _rnn_step(xw, h, w_hh_t, act):
+    return act(xw + h.matmul(w_hh_t))
 
 
-def _lstm_step(xw, state, w_hh, b_hh, w_hr):
+def _lstm_step(xw, state, w_hh_t, w_hr):
     h, c = state
-    i, f, g, o = (xw + F.linear(h, w_hh, b_hh)).chunk(4, dim=-1)
+    i, f, g, o = (xw + h.matmul(w_hh_t)).chunk(4, dim=-1)
     c = f.sigmoid() * c + i.sigmoid() * g.tanh()
     h = o.sigmoid() * c.tanh()
     if w_hr is not None:
@@ -178,23 +178,24 @@ class RNNBase(Module):
             for direction in range(D):
                 w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_params(layer, direction)
                 idx = layer * D + direction
-                xw = F.linear(x, w_ih, b_ih).unbind(0)          # all time steps projected at once
+                if self.mode == "GRU":           # b_hh sits inside r * (W_hn h + b_hn): keep it per step
+                    xw = F.linear(x, w_ih, b_ih).unbind(0)
+                else:                            # both biases folded into the one input projection
+                    xw = F.linear(x, w_ih, None if b_ih is None else b_ih + b_hh).unbind(0)
+                w_hh_t = w_hh.t()
                 steps = range(len(xw) - 1, -1, -1) if direction == 1 else range(len(xw))
-                if lstm:
-                    state = (hx[0][idx], hx[1][idx])
-                else:
-                    state = hx[idx]
+                state = (hx[0][idx], hx[1][idx]) if lstm else hx[idx]
                 ys = [None] * len(xw)
+                act = (lambda v: v.tanh()) if self.mode == "RNN_TANH" else (lambda v: v.relu())
                 for t in steps:
                     if lstm:
-                        state = _lstm_step(xw[t], state, w_hh, b_hh, w_hr)
+                        state = _lstm_step(xw[t], state, w_hh_t, w_hr)
                         ys[t] = state[0]
                     elif self.mode == "GRU":
                         state = _gru_step(xw[t], state, w_hh, b_hh)
                         ys[t] = state
                     else:
-                        act = (lambda v: v.tanh()) if self.mode == "RNN_TANH" else (lambda v: v.relu())
-                        state = _rnn_step(xw[t], state, w_hh, b_hh, act)
+                        state = _rnn_step(xw[t], state, w_hh_t, act)
                         ys[t] = state
                 outs.append(ember.stack(ys, 0))
                 if lstm:
@@ -373,7 +374,7 @@ class RNNCell(RNNCellBase):
             act = lambda v: v.relu()  # noqa: E731
         else:
             raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
-        h = _rnn_step(F.linear(x, self.weight_ih, self.bias_ih), h, self.weight_hh, self.bias_hh, act)
+        h = act(F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh))
         return h if batched else h.squeeze(0)
 
 
@@ -397,7 +398,10 @@ class LSTMCell(RNNCellBase):
             hx = (z, z)
         elif not batched:
             hx = (hx[0].unsqueeze(0), hx[1].unsqueeze(0))
-        h, c = _lstm_step(F.linear(x, self.weight_ih, self.bias_ih), hx, self.weight_hh, self.bias_hh, None)
+        xw = F.linear(x, self.weight_ih, self.bias_ih)
+        if self.bias_hh is not None:
+            xw = xw + self.bias_hh
+        h, c = _lstm_step(xw, hx, self.weight_hh.t(), None)
         if not batched:
             h, c = h.squeeze(0), c.squeeze(0)
         return h, c
