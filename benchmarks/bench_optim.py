@@ -68,12 +68,16 @@ def main(argv=None):
     parser.add_argument("--all", action="store_true", help="benchmark every optimizer, not just Adam")
     parser.add_argument("--block", type=int, default=None,
                         help="elements per cache block in Ember's kernels (default: ember.optim's own)")
+    parser.add_argument("--torch-threads", type=int, default=None,
+                        help="intra-op threads for PyTorch (default: its own choice, one per core)")
     args = parser.parse_args(argv)
     from ember.optim import optimizer as _optimizer
     if args.block:
         _optimizer._BLOCK = args.block
     try:
         import torch
+        if args.torch_threads:
+            torch.set_num_threads(args.torch_threads)
         threads = torch.get_num_threads()
     except ImportError:
         torch, threads = None, 0
