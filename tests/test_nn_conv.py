@@ -431,3 +431,12 @@ def test_conv_dtype_mismatch_errors_like_torch():
         nn.Conv2d(3, 4, 3)(x)
     y = nn.Conv2d(3, 4, 3).double()(x)
     assert y.dtype == ember.float64
+
+
+@pytest.mark.parametrize("kw", [dict(size=(5, 7), mode="bicubic"), dict(scale_factor=2.5, mode="bicubic"),
+                                dict(size=(20, 9), mode="bicubic", align_corners=True),
+                                dict(size=(5, 7), mode="bilinear", antialias=True),
+                                dict(size=(30, 40), mode="bilinear", antialias=True),
+                                dict(scale_factor=0.3, mode="bicubic", antialias=True)])
+def test_interpolate_bicubic_and_antialias(kw):
+    check_fn(lambda a: F.interpolate(a, **kw), lambda a: TF.interpolate(a, **kw), [rand(2, 3, 13, 17)])

@@ -441,6 +441,9 @@ _Upsample = {("nearest", 1): _C._named(_C.AxisLinear, "UpsampleNearest1DBackward
              ("nearest-exact", 2): _C._named(_C.AxisLinear, "UpsampleNearestExact2DBackward0"),
              ("linear", 1): _C._named(_C.AxisLinear, "UpsampleLinear1DBackward0"),
              ("bilinear", 2): _C._named(_C.AxisLinear, "UpsampleBilinear2DBackward0"),
+             ("bicubic", 2): _C._named(_C.AxisLinear, "UpsampleBicubic2DBackward0"),
+             ("bilinear-aa", 2): _C._named(_C.AxisLinear, "UpsampleBilinear2DAaBackward0"),
+             ("bicubic-aa", 2): _C._named(_C.AxisLinear, "UpsampleBicubic2DAaBackward0"),
              ("trilinear", 3): _C._named(_C.AxisLinear, "UpsampleTrilinear3DBackward0")}
 
 
@@ -461,9 +464,52 @@ def _linear_matrix(n_in, n_out, scale, align_corners, dtype):
     return m.astype(dtype)
 
 
+def _cubic_matrix(n_in, n_out, scale, align_corners, dtype):
+    """(n_out, n_in) weights of torch's bicubic convolution (A = -0.75), edge indices clamped."""
+    o = np.arange(n_out, dtype=np.float32)
+    if align_corners:
+        src = o * (np.float32((n_in - 1) / (n_out - 1)) if n_out > 1 else np.float32(0))
+    else:
+        src = (o + np.float32(0.5)) * np.float32(scale) - np.float32(0.5)
+    x0 = np.floor(src)
+    t = np.clip(src - x0, 0, 1).astype(np.float32)
+    A = np.float32(-0.75)
+    conv1 = lambda v: ((A + 2) * v - (A + 3)) * v * v + 1            # noqa: E731  |v| <= 1
+    conv2 = lambda v: ((A * v - 5 * A) * v + 8 * A) * v - 4 * A       # noqa: E731  1 < |v| < 2
+    weights = (conv2(t + 1), conv1(t), conv1(1 - t), conv2(2 - t))
+    j = np.arange(n_in)[None, :]
+    m = np.zeros((n_out, n_in), np.float32)
+    for k, w in enumerate(weights):
+        idx = np.clip(x0.astype(np.int64) + k - 1, 0, n_in - 1)
+        m += w[:, None] * (j == idx[:, None])
+    return m.astype(dtype)
+
+
+def _antialias_matrix(n_in, n_out, scale, cubic, dtype):
+    """(n_out, n_in) weights of torch's anti-aliased resampling: when shrinking, the triangle (or cubic,
+    a = -0.5) filter is stretched by the scale so every input pixel contributes; rows sum to 1."""
+    support = (2.0 if cubic else 1.0) * (scale if scale >= 1.0 else 1.0)
+    invscale = 1.0 / scale if scale >= 1.0 else 1.0
+    center = scale * (np.arange(n_out) + 0.5)
+    xmin = np.maximum((center - support + 0.5).astype(np.int64), 0)
+    xmax = np.minimum((center + support + 0.5).astype(np.int64), n_in)
+    j = np.arange(n_in)[None, :]
+    x = np.abs((j - center[:, None] + 0.5) * invscale)
+    if cubic:
+        a = -0.5
+        w = np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
+                     np.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+    else:
+        w = np.maximum(1 - x, 0.0)
+    w = np.where((j >= xmin[:, None]) & (j < xmax[:, None]), w, 0.0)
+    total = w.sum(axis=1, keepdims=True)
+    return (w / np.where(total == 0, 1, total)).astype(dtype)
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """Resize the spatial dims: mode 'nearest' | 'nearest-exact' | 'linear' | 'bilinear' | 'trilinear' | 'area'.
+    """Resize the spatial dims: mode 'nearest' | 'nearest-exact' | 'linear' | 'bilinear' | 'bicubic' |
+    'trilinear' | 'area'; ``antialias=True`` (bilinear, bicubic) low-pass filters when shrinking.
 
     Every mode is separable, so it is one (out_i, in_i) matrix per axis applied by one Function.
     """
@@ -498,7 +544,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         mats = tuple(_adaptive_matrix(in_sp[i], out[i], dtype, xp) for i in range(nd))
         fn = _AdaptiveAvgPool2D if nd == 2 else _C._named(_C.AxisLinear, f"AdaptiveAvgPool{nd}DBackward0")
         return fn.apply(input, mats)
-    key = (mode, nd)
+    if antialias and mode not in ("bilinear", "bicubic"):
+        raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D tensor as input")
+    key = (mode + ("-aa" if antialias else ""), nd)
     if key not in _Upsample:
         raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs "
                                   f"{ {'linear': 3, 'bilinear': 4, 'trilinear': 5}.get(mode, '?') }D input"
@@ -517,6 +565,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             src = np.minimum(np.floor((np.arange(n_out, dtype=np.float32) + np.float32(0.5)) * scale)
                              .astype(np.int64), n_in - 1)
             m = _index_matrix(src, n_in, dtype, xp)
+        elif antialias:
+            if align_corners:
+                scale = np.float32((n_in - 1) / (n_out - 1)) if n_out > 1 else np.float32(0)
+            m = xp.asarray(_antialias_matrix(n_in, n_out, float(scale), mode == "bicubic", dtype))
+        elif mode == "bicubic":
+            m = xp.asarray(_cubic_matrix(n_in, n_out, scale, bool(align_corners), dtype))
         else:
             m = xp.asarray(_linear_matrix(n_in, n_out, scale, bool(align_corners), dtype))
         mats.append(m)
