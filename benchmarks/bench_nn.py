@@ -4,7 +4,7 @@ Forward + backward of each primitive on a (4096, 1024) float32 input (override w
 softmax, log_softmax, cross_entropy (log_softmax + nll fused), layer_norm (with affine weight and bias),
 gelu (erf) and gelu (tanh). The upstream gradient is a fixed random tensor, so both libraries run exactly
 one forward and one backward pass. Prints best-of-N milliseconds and the ratio ember / torch
-(torch is warmed up first and uses its default thread count).
+(torch is warmed up first and uses its default thread count; the two run alternately, rep by rep).
 """
 import argparse
 import time
@@ -15,14 +15,18 @@ import ember
 import ember.nn.functional as F
 
 
-def best_of(fn, repeat):
-    fn()  # warm up (allocator, first-call dispatch)
-    times = []
+def best_of(fns, repeat):
+    """Best time of each function, running them alternately so that both libraries see the same machine
+    load (other processes on a shared box slow whichever one happens to run during a spike)."""
+    for fn in fns:
+        fn()  # warm up (allocator, first-call dispatch)
+    times = [[] for _ in fns]
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        for fn, ts in zip(fns, times):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+    return [min(ts) for ts in times]
 
 
 def cases(lib, Fn, x, g, t, w, b):
@@ -78,11 +82,11 @@ def main():
           + (f"; torch {torch.__version__} with {torch.get_num_threads()} threads" if torch else ""))
     print(f"{'op':<15}{'ember ms':>10}{'torch ms':>10}{'ratio':>8}")
     for name, fn in e.items():
-        te = best_of(fn, args.repeat)
         if name in tc:
-            tt = best_of(tc[name], args.repeat)
+            te, tt = best_of([fn, tc[name]], args.repeat)
             print(f"{name:<15}{te * 1e3:>10.1f}{tt * 1e3:>10.1f}{te / tt:>7.2f}x")
         else:
+            te, = best_of([fn], args.repeat)
             print(f"{name:<15}{te * 1e3:>10.1f}{'-':>10}{'-':>8}")
 
 

@@ -1,7 +1,6 @@
 """ember.nn.functional and the fused Functions of ember/ops/nn.py: values (NumPy / hand), torch parity
 (outputs and grads, float32), gradcheck (float64) for every Function, torch's errors."""
 import math
-import warnings
 
 import numpy as np
 import pytest

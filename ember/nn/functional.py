@@ -226,7 +226,7 @@ def celu(input, alpha=1.0, inplace=False):
 def gelu(input, approximate="none"):
     """x * Phi(x) (erf form) or its tanh approximation."""
     if approximate not in ("none", "tanh"):
-        raise RuntimeError(f"approximate argument must be either none or tanh.")
+        raise RuntimeError("approximate argument must be either none or tanh.")
     return _ops.Gelu.apply(input, approximate)
 
 
@@ -517,7 +517,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     ``input`` is split into bags at ``offsets``. Padding entries are left out of every bag."""
     _check_indices(input, "embedding_bag")
     if mode not in ("sum", "mean", "max"):
-        raise ValueError(f"mode has to be one of sum, mean or max")
+        raise ValueError("mode has to be one of sum, mean or max")
     if per_sample_weights is not None and mode != "sum":
         raise ValueError(
             f"embedding_bag: per_sample_weights was not None. per_sample_weights is only supported for "

@@ -3,7 +3,10 @@
 Why fuse? Composing ``softmax`` from ``exp``, ``sum`` and ``div`` works, but every step walks the whole array
 and allocates a new one; NumPy's ``exp``/``tanh`` run on one core, so the number of passes *is* the cost.
 Each forward here makes as few passes as it can (``out=``, in-place updates, reused buffers) and saves what
-its backward needs, so the backward is a handful of passes too.
+its backward needs, so the backward is a handful of passes too. On NumPy the heavy ones (softmax,
+log_softmax, cross_entropy, layer_norm, gelu) go further: they walk the array in cache-sized blocks (all
+passes of a block hit L2, not RAM) and hand contiguous slabs of rows to the core's thread pool, since NumPy
+releases the GIL inside its loops. Blocks are vectorized; no Python loop ever touches single elements.
 
 Conventions (the same for every class below):
 
