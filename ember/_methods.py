@@ -147,10 +147,11 @@ Tensor.__getitem__ = lambda self, key: M.index(self, key)
 
 def _setitem(self, key, value):
     """``x[key] = value``: written into x's memory; recorded in the graph when x or value needs grad."""
-    k, _ = M._norm_key(key)
+    k, advanced = M._norm_key(key)
     if _recording(self, value):
         # IndexPut copies its input before writing, so the old value needs no extra copy here
-        _inplace_result(self, M.IndexPut.apply(_pre_inplace(self, copy=False), k, value))
+        put = M.IndexPutAdvanced if advanced else M.IndexPut  # torch: IndexPutBackward0 / CopySlices
+        _inplace_result(self, put.apply(_pre_inplace(self, copy=False), k, value))
         return
     v = value._data if isinstance(value, Tensor) else value
     if isinstance(value, Tensor) and v.dtype != self._data.dtype:

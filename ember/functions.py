@@ -701,7 +701,9 @@ moveaxis = movedim
 
 
 def squeeze(input, dim=None):
-    return M.Squeeze.apply(input, dim)
+    if dim is None:
+        return M.SqueezeAll.apply(input, None)
+    return (M.Squeeze if isinstance(dim, int) else M.SqueezeDims).apply(input, dim)
 
 
 def unsqueeze(input, dim):
@@ -949,11 +951,18 @@ def gather(input, dim, index, *, sparse_grad=False):
 
 
 def take_along_dim(input, indices, dim=None):
+    """gather along ``dim`` after broadcasting input and indices against each other (except along ``dim``)."""
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
-    shape = np.broadcast_shapes(tuple(input.shape[:dim]) + (1,) + tuple(input.shape[dim + 1:]) if dim != -1 else
-                                tuple(input.shape[:-1]) + (1,), tuple(indices.shape))
-    return gather(input, dim, indices)
+    from .ops._util import _check_broadcast
+    d = norm_dim(dim, input.ndim)
+    si, sx = list(input.shape), list(indices.shape)
+    si[d] = sx[d] = 1
+    _check_broadcast(si, sx)
+    common = list(np.broadcast_shapes(tuple(si), tuple(sx)))
+    bi, bx = list(common), list(common)
+    bi[d], bx[d] = input.shape[d], indices.shape[d]
+    return gather(input.expand(bi), d, indices.expand(bx))
 
 
 def take(input, index):
@@ -962,7 +971,7 @@ def take(input, index):
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     s = src if src is not None else value
-    return M.Scatter.apply(input, dim, index, s, reduce)
+    return (M.Scatter if isinstance(s, Tensor) else M.ScatterValue).apply(input, dim, index, s, reduce)
 
 
 def scatter_add(input, dim, index, src):
@@ -1008,7 +1017,7 @@ def index_fill(input, dim, index, value):
 
 def index_put(input, indices, values, accumulate=False):
     key, _ = M._norm_key(tuple(indices))
-    return M.IndexPut.apply(input, key, values, accumulate)
+    return M.IndexPutAdvanced.apply(input, key, values, accumulate)
 
 
 def masked_fill(input, mask, value):

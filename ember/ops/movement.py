@@ -100,7 +100,8 @@ class Permute(Function):
     @staticmethod
     def forward(ctx, a, dims):
         n = a._data.ndim
-        dims = tuple(norm_dim(d, n) for d in dims)
+        if len(dims) == n:
+            dims = tuple(norm_dim(d, n) for d in dims)
         if len(dims) != n or len(set(dims)) != n:
             raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
                                f"length of the desired ordering of dimensions i.e. input.dim() = {n} is not equal "
@@ -186,6 +187,16 @@ class Squeeze(Function):
     @staticmethod
     def backward(ctx, g):
         return g.reshape(ctx.shape), None
+
+
+class SqueezeAll(Squeeze):
+    """squeeze(a) with no dim (torch names this node differently)"""
+    _grad_fn_name = "SqueezeBackward0"
+
+
+class SqueezeDims(Squeeze):
+    """squeeze(a, (d0, d1, ...))"""
+    _grad_fn_name = "SqueezeBackward2"
 
 
 class Unsqueeze(Function):
@@ -345,14 +356,7 @@ def _check_bounds(x, key):
     except IndexError as e:
         msg = str(e)
         if "out of bounds" in msg and "axis" in msg:
-            parts = msg.split()
-            try:
-                idx = parts[1]
-                ax = int(parts[parts.index("axis") + 1])
-                size = int(parts[-1])
-                raise IndexError(f"index {idx} is out of bounds for dimension {ax} with size {size}") from None
-            except (ValueError, IndexError):
-                pass
+            msg = msg.replace("for axis", "for dimension")  # NumPy's words -> torch's
         raise IndexError(msg) from None
 
 
@@ -380,8 +384,8 @@ class Slice(Function):
         x = a._data
         ctx.shape, ctx.key = x.shape, key
         out = _check_bounds(x, key)
-        if not hasattr(out, "shape") or out.__class__ is not x.__class__:
-            out = array_module(x).asarray(out)
+        if out.__class__ is not x.__class__:  # all ints gave a NumPy scalar: a trailing ... keeps a 0-d view
+            out = x[key + (Ellipsis,)] if not any(k is Ellipsis for k in key) else array_module(x).asarray(out)
         return view_of(a, out) if out.base is not None else wrap(out)
 
     @staticmethod
@@ -417,14 +421,41 @@ class IndexGrad(Function):
         return index(gg, ctx.key), None, None
 
 
+class SliceUnsqueeze(Slice):
+    _grad_fn_name = "UnsqueezeBackward0"
+
+
+class SliceAlias(Slice):
+    _grad_fn_name = "AliasBackward0"
+
+
+def _basic_node(shape, k):
+    """The node torch records for basic indexing: that of the last step that changes something
+    (an int selects, a ``None`` unsqueezes, a slice that is not the whole axis slices)."""
+    if len(k) == 1 and k[0] == slice(None):
+        return Slice
+    n_real = sum(1 for i in k if i is not None and i is not Ellipsis)
+    last, d = SliceAlias, 0
+    for i in k:
+        if i is Ellipsis:
+            d += len(shape) - n_real
+        elif i is None:
+            last = SliceUnsqueeze
+        elif isinstance(i, slice):
+            if d < len(shape) and i.indices(shape[d]) != (0, shape[d], 1):
+                last = Slice
+            d += 1
+        else:
+            last, d = Select, d + 1
+    return last
+
+
 def index(a, key):
     """``a[key]`` — the entry point used by ``Tensor.__getitem__``."""
     k, advanced = _norm_key(key)
     if advanced:
         return Index.apply(a, k)
-    if len(k) == 1 and isinstance(k[0], (int, np.integer)):
-        return Select.apply(a, k)
-    return Slice.apply(a, k)
+    return _basic_node(a._data.shape, k).apply(a, k)
 
 
 class IndexPut(Function):
@@ -449,6 +480,11 @@ class IndexPut(Function):
             ga = g if ctx.acc else IndexPut.apply(g, ctx.key, 0.0)
         gv = index(g, ctx.key) if ctx.needs_input_grad[2] else None
         return ga, None, gv, None
+
+
+class IndexPutAdvanced(IndexPut):
+    """index_put / ``a[tensor_index] = v`` (torch names the node after index_put)"""
+    _grad_fn_name = "IndexPutBackward0"
 
 
 class Gather(Function):
@@ -522,6 +558,11 @@ class Scatter(Function):
         ga = Scatter.apply(g, ctx.d, idx, 0.0) if ctx.needs_input_grad[0] else None
         gs = g.gather(ctx.d, idx) if ctx.src_t and ctx.needs_input_grad[3] else None
         return ga, None, None, gs, None
+
+
+class ScatterValue(Scatter):
+    """scatter(a, d, idx, value) with a number (torch's second overload)"""
+    _grad_fn_name = "ScatterBackward1"
 
 
 class ScatterAdd(Function):
