@@ -585,3 +585,25 @@ def test_load_a_pytorch_checkpoint_file(tmp_path):
         topt.step()
         eopt.step()
     _assert_params_close(tp, ep2, init=_arrays())
+
+
+def test_tensor_lr_matches_torch():
+    """A 0-d tensor lr works (and a scheduler fills it in place); a multi-element one is refused."""
+    torch = pytest.importorskip("torch")
+    ep, tp = ember.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    eopt, topt = optim.Adam([ep], lr=ember.tensor(0.01)), torch.optim.Adam([tp], lr=torch.tensor(0.01))
+    esched = optim.lr_scheduler.StepLR(eopt, 2)
+    tsched = torch.optim.lr_scheduler.StepLR(topt, 2)
+    lr_tensor = eopt.param_groups[0]["lr"]
+    for _ in range(5):
+        ep.grad, tp.grad = ember.tensor([1.0, -1.0]), torch.tensor([1.0, -1.0])
+        eopt.step()
+        topt.step()
+        esched.step()
+        tsched.step()
+    assert eopt.param_groups[0]["lr"] is lr_tensor
+    assert lr_tensor.item() == pytest.approx(topt.param_groups[0]["lr"].item(), rel=1e-6)
+    np.testing.assert_allclose(ep.detach().numpy(), tp.detach().numpy(), rtol=1e-6)
+    for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam"):
+        with pytest.raises(ValueError, match="Tensor lr must be 1-element"):
+            getattr(optim, name)([ember.zeros(2, requires_grad=True)], lr=ember.tensor([0.1, 0.2]))

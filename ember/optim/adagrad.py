@@ -1,5 +1,6 @@
 """Adagrad (torch.optim.Adagrad)."""
-from .optimizer import Optimizer, _advance, _ensure_tensor_steps, _grad_in, _new_step, _scalar, _state_like
+from .optimizer import (Optimizer, _advance, _check_tensor_lr, _ensure_tensor_steps, _grad_in, _new_step,
+                        _scalar, _state_like)
 
 __all__ = ["Adagrad"]
 
@@ -42,6 +43,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
                  foreach=None, *, maximize=False, differentiable=False, fused=None):
+        _check_tensor_lr(lr)
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= lr_decay:

@@ -1,6 +1,6 @@
 """Adam: adaptive moment estimation (torch.optim.Adam)."""
-from .optimizer import (Optimizer, _advance, _ensure_tensor_steps, _grad_in, _lerp_, _new_step,
-                        _scalar, _state_like)
+from .optimizer import (Optimizer, _advance, _check_tensor_lr, _ensure_tensor_steps, _grad_in, _lerp_,
+                        _new_step, _scalar, _state_like)
 
 __all__ = ["Adam"]
 
@@ -63,6 +63,7 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
                  decoupled_weight_decay=False):
+        _check_tensor_lr(lr)
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:

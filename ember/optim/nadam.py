@@ -1,6 +1,6 @@
 """NAdam: Adam with Nesterov momentum (torch.optim.NAdam)."""
-from .optimizer import (Optimizer, _advance, _ensure_tensor_steps, _grad_in, _lerp_, _new_step, _scalar,
-                        _state_like)
+from .optimizer import (Optimizer, _advance, _check_tensor_lr, _ensure_tensor_steps, _grad_in, _lerp_,
+                        _new_step, _scalar, _state_like)
 
 __all__ = ["NAdam"]
 
@@ -62,6 +62,7 @@ class NAdam(Optimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False):
+        _check_tensor_lr(lr)
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:

@@ -129,6 +129,12 @@ def _typename(obj):
     return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
 
 
+def _check_tensor_lr(lr):
+    """torch accepts a 1-element tensor as ``lr`` (so it can change without rebuilding the optimizer)."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+
+
 def _scalar(x):
     """A hyperparameter as a Python number (torch accepts 1-element tensors for ``lr`` etc.)."""
     return x.item() if isinstance(x, Tensor) else x

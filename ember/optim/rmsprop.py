@@ -1,6 +1,6 @@
 """RMSprop (torch.optim.RMSprop)."""
-from .optimizer import (Optimizer, _advance, _ensure_tensor_steps, _grad_in, _lerp_, _new_step, _scalar,
-                        _state_like)
+from .optimizer import (Optimizer, _advance, _check_tensor_lr, _ensure_tensor_steps, _grad_in, _lerp_,
+                        _new_step, _scalar, _state_like)
 
 __all__ = ["RMSprop"]
 
@@ -60,6 +60,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
+        _check_tensor_lr(lr)
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:

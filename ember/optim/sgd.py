@@ -1,5 +1,5 @@
 """Stochastic gradient descent, optionally with (Nesterov) momentum (torch.optim.SGD)."""
-from .optimizer import Optimizer, _grad_in, _scalar, _state_like
+from .optimizer import Optimizer, _check_tensor_lr, _grad_in, _scalar, _state_like
 
 __all__ = ["SGD"]
 
@@ -56,6 +56,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
+        _check_tensor_lr(lr)
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
