@@ -13,9 +13,14 @@ Backward (dO given), the chain rule through each line, bottom to top:
     dQ = dS K * scale,   dK = dS^T Q * scale,   dB = dS
 Only P (and the dropout mask) are kept from the forward, so nothing of size L x S is recomputed.
 """
+import math
+
+import numpy as np
+
 from ..autograd import Function
 from ..device import array_module
 from .._tensor import wrap
+from .conv import for_batch_slabs
 
 __all__ = ["ScaledDotProductAttention", "attention_bias"]
 
@@ -57,22 +62,51 @@ class ScaledDotProductAttention(Function):
         Q, K, V = q._data, k._data, v._data
         xp = array_module(Q)
         L, S = Q.shape[-2], K.shape[-2]
-        s = Q @ xp.swapaxes(K, -1, -2)
-        s *= s.dtype.type(scale)
         bias = attention_bias(xp, L, S, attn_mask, is_causal, Q.dtype)
-        if bias is not None:
-            s = s + bias
-        p = _softmax_rows(s)
+        lead = Q.shape[:-2]
+        fits = bias is None or np.broadcast_shapes(bias.shape, lead + (L, S)) == lead + (L, S)
+        if Q.ndim >= 3 and K.shape[:-2] == lead and V.shape[:-2] == lead and fits:
+            # the (batch x heads) problems are independent: solve slabs of them on all cores
+            B = math.prod(lead)
+            Qf, Kf, Vf = (a.reshape((B,) + a.shape[-2:]) for a in (Q, K, V))
+            bf = bias
+            if bias is not None and bias.ndim > 2 and any(d != 1 for d in bias.shape[:-2]):
+                bf = xp.broadcast_to(bias, lead + (L, S)).reshape(B, L, S)
+            per_sample = bf is not None and bf.ndim == 3 and bf.shape[0] == B
+            p = xp.empty((B, L, S), dtype=Q.dtype)
+            out = xp.empty((B, L, V.shape[-1]), dtype=Q.dtype) if dropout_p == 0.0 else None
+
+            def work(lo, hi):
+                s = Qf[lo:hi] @ xp.swapaxes(Kf[lo:hi], -1, -2)
+                s *= s.dtype.type(scale)
+                if bf is not None:
+                    s += bf[lo:hi] if per_sample else bf.reshape(bf.shape[-2:])
+                p[lo:hi] = _softmax_rows(s)
+                if out is not None:
+                    xp.matmul(p[lo:hi], Vf[lo:hi], out=out[lo:hi])
+
+            for_batch_slabs(B, work, B * L * S, xp)
+            p = p.reshape(lead + (L, S))
+            if out is not None:
+                out = out.reshape(lead + (L, V.shape[-1]))
+        else:
+            s = Q @ xp.swapaxes(K, -1, -2)
+            s *= s.dtype.type(scale)
+            if bias is not None:
+                s = s + bias
+            p = _softmax_rows(s)
+            out = None
         keep = None
-        d = p
         if dropout_p > 0.0:
             keep = xp.asarray(rng.random(p.shape, dtype=p.dtype) >= dropout_p)   # drawn on the host
-            d = p * keep * p.dtype.type(1.0 / (1.0 - dropout_p))
+            out = (p * keep * p.dtype.type(1.0 / (1.0 - dropout_p))) @ V
+        elif out is None:
+            out = p @ V
         ctx.save_for_backward(q, k, v)
         ctx.P, ctx.keep, ctx.bias = p, keep, bias
         ctx.dropout_p, ctx.scale = dropout_p, scale
         ctx.mask_grad = attn_mask is not None and attn_mask._data.dtype != bool
-        return d @ V
+        return out
 
     @staticmethod
     def backward(ctx, dO):
