@@ -378,6 +378,10 @@ def test_zero_grad():
     assert p.grad is None
     opt.step()  # no grads: nothing happens
     assert p.tolist() == [1.0, 2.0]
+    (p ** 3).sum().backward(create_graph=True)  # a gradient that is itself in a graph
+    assert p.grad.grad_fn is not None
+    opt.zero_grad(set_to_none=False)
+    assert p.grad.grad_fn is None and not p.grad.requires_grad and p.grad.tolist() == [0.0, 0.0]
 
 
 def test_step_with_closure_runs_with_grad_enabled_and_returns_loss():
