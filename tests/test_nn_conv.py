@@ -440,3 +440,30 @@ def test_conv_dtype_mismatch_errors_like_torch():
                                 dict(scale_factor=0.3, mode="bicubic", antialias=True)])
 def test_interpolate_bicubic_and_antialias(kw):
     check_fn(lambda a: F.interpolate(a, **kw), lambda a: TF.interpolate(a, **kw), [rand(2, 3, 13, 17)])
+
+
+def test_padding_resampling_and_fold_modules_match_torch():
+    x = rand(2, 4, 6, 5)
+    pairs = [
+        (nn.ZeroPad2d(1), torch.nn.ZeroPad2d(1)), (nn.ZeroPad1d((1, 2)), torch.nn.ZeroPad1d((1, 2))),
+        (nn.ConstantPad2d((1, 2, 3, 0), 3.5), torch.nn.ConstantPad2d((1, 2, 3, 0), 3.5)),
+        (nn.ConstantPad1d(2, -1.0), torch.nn.ConstantPad1d(2, -1.0)),
+        (nn.ReflectionPad2d((1, 1, 2, 0)), torch.nn.ReflectionPad2d((1, 1, 2, 0))),
+        (nn.ReflectionPad1d(2), torch.nn.ReflectionPad1d(2)),
+        (nn.ReplicationPad2d(2), torch.nn.ReplicationPad2d(2)), (nn.ReplicationPad1d(1), torch.nn.ReplicationPad1d(1)),
+        (nn.CircularPad2d(1), torch.nn.CircularPad2d(1)), (nn.CircularPad1d((2, 1)), torch.nn.CircularPad1d((2, 1))),
+        (nn.Upsample(scale_factor=2), torch.nn.Upsample(scale_factor=2)),
+        (nn.Upsample(size=(3, 4), mode="bilinear", align_corners=True),
+         torch.nn.Upsample(size=(3, 4), mode="bilinear", align_corners=True)),
+        (nn.UpsamplingNearest2d(scale_factor=3), torch.nn.UpsamplingNearest2d(scale_factor=3)),
+        (nn.UpsamplingBilinear2d(size=7), torch.nn.UpsamplingBilinear2d(size=7)),
+        (nn.PixelShuffle(2), torch.nn.PixelShuffle(2)),
+        (nn.Unfold((2, 3), dilation=1, padding=1, stride=2), torch.nn.Unfold((2, 3), dilation=1, padding=1, stride=2)),
+    ]
+    for e, t in pairs:
+        assert repr(e) == repr(t)
+        check_fn(e, t, [x[:, :, 0] if type(t).__name__.endswith("1d") else x])
+    check_fn(nn.PixelUnshuffle(2), torch.nn.PixelUnshuffle(2), [rand(2, 3, 6, 4)])
+    fe, ft = nn.Fold((4, 5), 2), torch.nn.Fold((4, 5), 2)
+    assert repr(fe) == repr(ft)
+    check_fn(fe, ft, [rand(2, 8, 12)])

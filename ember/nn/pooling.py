@@ -1,4 +1,5 @@
-"""Pooling layers: summarise each window of the input by its max or its mean.
+"""Pooling layers: summarise each window of the input by its max or its mean
+(and, beside them, the other window/resampling layers: padding, upsampling, pixel shuffle, (un)fold).
 
 MaxPool keeps the strongest response in each window (and can return where it was);
 AvgPool takes the mean; the adaptive versions choose the windows so that the output has a
@@ -8,7 +9,11 @@ from .module import Module
 from . import functional as F
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
+           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+           # window/resampling layers that sit beside pooling: padding, upsampling, pixel shuffle, (un)fold
+           "ConstantPad1d", "ConstantPad2d", "ZeroPad1d", "ZeroPad2d", "ReflectionPad1d", "ReflectionPad2d",
+           "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Upsample",
+           "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle", "Unfold", "Fold"]
 
 
 class _MaxPoolNd(Module):
@@ -128,3 +133,203 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPool):
 
     def forward(self, input):
         return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+# ----------------------------------------------------------------------------- padding layers
+def _pad_tuple(padding, nd):
+    if isinstance(padding, int):
+        return (padding,) * (2 * nd)
+    padding = tuple(padding)
+    if len(padding) != 2 * nd:
+        raise ValueError(f"expected a padding of {2 * nd} values (or one int), got {padding}")
+    return padding
+
+
+class _ConstantPadNd(Module):
+    _nd = 1
+
+    def __init__(self, padding, value):
+        super().__init__()
+        self.padding = _pad_tuple(padding, self._nd)
+        self.value = value
+
+    def forward(self, input):
+        return F.pad(input, self.padding, "constant", self.value)
+
+    def extra_repr(self):
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ConstantPad1d(_ConstantPadNd):
+    """Pad the last dim with a constant: padding = (left, right) or one int."""
+    _nd = 1
+
+
+class ConstantPad2d(_ConstantPadNd):
+    """Pad the last two dims with a constant: padding = (left, right, top, bottom) or one int."""
+    _nd = 2
+
+
+class ZeroPad1d(ConstantPad1d):
+    """Pad the last dim with zeros."""
+
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class ZeroPad2d(ConstantPad2d):
+    """Pad the last two dims with zeros."""
+
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class _ModePadNd(Module):
+    _nd = 1
+    _mode = "reflect"
+
+    def __init__(self, padding):
+        super().__init__()
+        self.padding = _pad_tuple(padding, self._nd)
+
+    def forward(self, input):
+        return F.pad(input, self.padding, self._mode)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class ReflectionPad1d(_ModePadNd):
+    """Mirror the last dim at its edges (the edge itself is not repeated)."""
+    _nd, _mode = 1, "reflect"
+
+
+class ReflectionPad2d(_ModePadNd):
+    """Mirror the last two dims at their edges."""
+    _nd, _mode = 2, "reflect"
+
+
+class ReplicationPad1d(_ModePadNd):
+    """Repeat the edge value of the last dim."""
+    _nd, _mode = 1, "replicate"
+
+
+class ReplicationPad2d(_ModePadNd):
+    """Repeat the edge values of the last two dims."""
+    _nd, _mode = 2, "replicate"
+
+
+class CircularPad1d(_ModePadNd):
+    """Wrap the last dim around (periodic padding)."""
+    _nd, _mode = 1, "circular"
+
+
+class CircularPad2d(_ModePadNd):
+    """Wrap the last two dims around."""
+    _nd, _mode = 2, "circular"
+
+
+# ----------------------------------------------------------------------------- resampling layers
+class Upsample(Module):
+    """Resize by ``size`` or ``scale_factor`` with F.interpolate's modes."""
+
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None):
+        super().__init__()
+        self.name = type(self).__name__
+        self.size = size
+        if isinstance(scale_factor, tuple):
+            self.scale_factor = tuple(float(f) for f in scale_factor)
+        else:
+            self.scale_factor = float(scale_factor) if scale_factor else None
+        self.mode = mode
+        self.align_corners = align_corners
+        self.recompute_scale_factor = recompute_scale_factor
+
+    def forward(self, input):
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                             recompute_scale_factor=self.recompute_scale_factor)
+
+    def extra_repr(self):
+        info = ("scale_factor=" + repr(self.scale_factor)) if self.scale_factor is not None else \
+            ("size=" + repr(self.size))
+        return info + ", mode=" + repr(self.mode)
+
+
+class UpsamplingNearest2d(Upsample):
+    """Nearest-neighbour 2-d upsampling."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """Bilinear 2-d upsampling with align_corners=True."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+class PixelShuffle(Module):
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r)."""
+
+    def __init__(self, upscale_factor):
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, input):
+        return F.pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self):
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W)."""
+
+    def __init__(self, downscale_factor):
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, input):
+        return F.pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self):
+        return f"downscale_factor={self.downscale_factor}"
+
+
+class Unfold(Module):
+    """Sliding windows as columns: (N, C, H, W) -> (N, C*kh*kw, L)."""
+
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        self.kernel_size, self.dilation, self.padding, self.stride = kernel_size, dilation, padding, stride
+
+    def forward(self, input):
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, padding={self.padding}, "
+                f"stride={self.stride}")
+
+
+class Fold(Module):
+    """Columns back to an image, summing overlaps: (N, C*kh*kw, L) -> (N, C, H, W)."""
+
+    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__()
+        self.output_size, self.kernel_size = output_size, kernel_size
+        self.dilation, self.padding, self.stride = dilation, padding, stride
+
+    def forward(self, input):
+        return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self):
+        return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, dilation={self.dilation}, "
+                f"padding={self.padding}, stride={self.stride}")
