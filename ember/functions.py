@@ -1088,7 +1088,13 @@ def dot(input, other):
     return L.Dot.apply(input, other)
 
 
-inner = dot
+def inner(input, other):
+    """Sum over the last dims: shape ``input.shape[:-1] + other.shape[:-1]`` (a number times a tensor if 0-d)."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    k = input.shape[-1]
+    out = input.reshape(-1, k) @ other.reshape(-1, k).t()
+    return out.reshape(tuple(input.shape[:-1]) + tuple(other.shape[:-1]))
 
 
 def vdot(input, other):

@@ -44,7 +44,13 @@ class Node:
 
     @property
     def next_functions(self):
-        return tuple(e if e is not None else (None, 0) for e in self._edges)
+        """One ``(node, output_nr)`` per differentiable input, ``(None, 0)`` where no gradient flows.
+
+        Like torch, Python numbers and integer/bool tensors (indices, masks) are not inputs here, except the
+        number operands of arithmetic (``x * 2``), which torch wraps into tensors (``_scalar_edges``)."""
+        k = self._fn._scalar_edges if self._fn is not None else 0
+        return tuple(e if e is not None else (None, 0) for i, (e, m) in enumerate(zip(self._edges, self._in_meta))
+                     if m is None or m.__class__ is tuple or (m == "num" and i < k))
 
     # --- the ctx API used inside forward/backward ---------------------------------------------
     def save_for_backward(self, *tensors):
@@ -149,6 +155,8 @@ class _FunctionMeta(type):
 class Function(metaclass=_FunctionMeta):
     """Base class of differentiable ops; subclass it and call ``YourOp.apply(*inputs)``."""
 
+    _scalar_edges = 0  # leading argument positions where a Python number still counts as an input
+
     @staticmethod
     def forward(ctx, *args, **kwargs):
         raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
@@ -224,7 +232,9 @@ def _connect(ctx, args, outs):
             meta.append((a._data.shape, a._data.dtype))
         else:
             edges.append(None)
-            meta.append(None)
+            # what next_functions shows: None a float tensor without grad, "num" a number, False an int tensor
+            meta.append(("num" if a.__class__ not in _TENSOR_TYPES else None if a._data.dtype.kind in "fc"
+                         else False))
     ctx._edges, ctx._in_meta = edges, meta
     if outs.__class__ is tuple:
         ctx._n_out = len(outs)

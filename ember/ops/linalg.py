@@ -11,28 +11,40 @@ from ..dtypes import result_type
 
 
 def _mm_check(a, b, name):
+    """Raise torch's error (and message) when the inner sizes of a matrix product disagree."""
     sa, sb = a.shape, b.shape
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"both arguments to {name} need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
     ka = sa[-1]
     kb = sb[-2] if b.ndim > 1 else sb[0]
-    if ka != kb:
-        if a.ndim <= 2 and b.ndim <= 2:
-            if a.ndim == 1 and b.ndim == 1:
-                raise RuntimeError(f"inconsistent tensor size, expected tensor [{ka}] and src [{kb}] to have the "
-                                   "same number of elements, but got " f"{ka} and {kb} elements respectively")
-            ra = f"{sa[0]}x{sa[1]}" if a.ndim == 2 else f"1x{sa[0]}"
-            rb = f"{sb[0]}x{sb[1]}" if b.ndim == 2 else f"{sb[0]}x1"
-            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({ra} and {rb})")
-        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{sa[0] if a.ndim > 2 else 1}, "
-                           f"{ka}] but got: [{sb[0] if b.ndim > 2 else 1}, {kb}].")
+    if ka == kb:
+        return
+    if a.ndim == 1 and b.ndim == 1:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{ka}] and src [{kb}] to have the same number "
+                           f"of elements, but got {ka} and {kb} elements respectively")
+    if b.ndim == 1 or (a.ndim >= 3 and b.ndim == 2) or (a.ndim <= 2 and b.ndim == 2):
+        rows = int(np.prod(sa[:-1])) if a.ndim > 1 else 1  # torch folds leading dims of a into rows
+        if b.ndim == 1:
+            raise RuntimeError(f"size mismatch, got input ({rows}), mat ({rows}x{ka}), vec ({kb})")
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{ka} and {sb[0]}x{sb[1]})")
+    batch = int(np.prod(np.broadcast_shapes(tuple(sa[:-2]), tuple(sb[:-2]))))
+    raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{batch}, {ka}] but got: "
+                       f"[{batch}, {kb}].")
+
+
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
 
 
 def _dtypes(a, b):
     if a._data.dtype != b._data.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}"
-                           if a._data.ndim <= 2 else
-                           f"expected scalar type {a.dtype.scalar_name} but found {b.dtype.scalar_name}")
+        if a._data.ndim == 1 and b._data.ndim == 1:
+            raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {a.dtype.scalar_name} and "
+                               f"{b.dtype.scalar_name}")
+        if a._data.ndim <= 2 and b._data.ndim <= 2:
+            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_C_NAMES[a.dtype.name]} != "
+                               f"{_C_NAMES[b.dtype.name]}")
+        raise RuntimeError(f"expected scalar type {a.dtype.scalar_name} but found {b.dtype.scalar_name}")
 
 
 class MatMul(Function):
@@ -52,11 +64,14 @@ class MatMul(Function):
         a1, b1 = a.ndim == 1, b.ndim == 1
         A = a.unsqueeze(0) if a1 else a
         B = b.unsqueeze(-1) if b1 else b
-        G = g
-        if a1:
-            G = G.unsqueeze(-2)
-        if b1:
-            G = G.unsqueeze(-1)
+        if a1 and b1:  # dot product: the gradient is 0-d
+            G = g.reshape(1, 1)
+        elif a1:
+            G = g.unsqueeze(-2)
+        elif b1:
+            G = g.unsqueeze(-1)
+        else:
+            G = g
         ga = gb = None
         if ctx.needs_input_grad[0]:
             ga = G @ B.mT
@@ -85,6 +100,11 @@ class Mv(MatMul):
     _grad_fn_name = "MvBackward0"
 
 
+class VecMat(MatMul):
+    """vector @ matrix (torch computes it as mm on an unsqueezed vector, then squeezes)"""
+    _grad_fn_name = "SqueezeBackward4"
+
+
 class UnsafeMatMul(MatMul):
     """matmul of batched/broadcast operands (torch records it as a reshape around mm)"""
     _grad_fn_name = "UnsafeViewBackward0"
@@ -97,11 +117,11 @@ def matmul(a, b):
         return Dot.apply(a, b)
     if na == 2 and nb == 1:
         return Mv.apply(a, b)
-    if na <= 2 and nb == 2:
+    if na == 1 and nb == 2:
+        return VecMat.apply(a, b)
+    if na == 2 and nb == 2:
         return Mm.apply(a, b)
-    if na == 3 and nb == 3 and a._data.shape[0] == b._data.shape[0]:
-        return Bmm.apply(a, b)
-    return UnsafeMatMul.apply(a, b)
+    return UnsafeMatMul.apply(a, b)  # batched: torch runs bmm on folded views and records the final view
 
 
 class Addmm(Function):
@@ -192,6 +212,9 @@ class Einsum(Function):
             # letters of op_i that appear nowhere else were summed away: broadcast them back
             avail = set("".join(subs))
             missing = [c for c in target if c not in avail and c != "."]
+            if "." not in target and len(set(target)) < len(target):
+                grads.append(_repeated_grad(g, subs, others, target, missing, op.shape))
+                continue
             tgt = "".join(c for c in target if c not in missing)
             gi = Einsum.apply(f"{','.join(subs)}->{tgt}", g, *others)
             if missing:
@@ -201,3 +224,20 @@ class Einsum(Function):
                 gi = gi.expand(op.shape)
             grads.append(gi)
         return tuple(grads)
+
+
+def _repeated_grad(g, subs, others, target, missing, shape):
+    """Gradient of an operand written with a repeated letter (``ii->i``: a diagonal is read).
+
+    Compute it over the distinct letters, then scatter it back onto that diagonal of a zero tensor."""
+    from .movement import IndexGrad
+    u = "".join(dict.fromkeys(target))  # distinct letters, in order
+    gu = Einsum.apply(f"{','.join(subs)}->{''.join(c for c in u if c not in missing)}", g, *others)
+    for pos, c in enumerate(u):
+        if c in missing:
+            gu = gu.unsqueeze(pos)
+    sizes = [shape[target.index(c)] for c in u]
+    gu = gu.expand(sizes)
+    key = tuple(np.arange(sizes[u.index(c)]).reshape([-1 if k == u.index(c) else 1 for k in range(len(u))])
+                for c in target)
+    return IndexGrad.apply(gu, tuple(shape), key)

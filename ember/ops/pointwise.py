@@ -16,6 +16,7 @@ from ..dtypes import result_type, to_dtype, get_default_dtype
 class Add(Function):
     """a + alpha*b:  d/da = 1,  d/db = alpha"""
     _grad_fn_name = "AddBackward0"
+    _scalar_edges = 2  # x * 2: torch wraps the number into a tensor input
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
@@ -33,6 +34,7 @@ class Add(Function):
 class Sub(Function):
     """a - alpha*b:  d/da = 1,  d/db = -alpha"""
     _grad_fn_name = "SubBackward0"
+    _scalar_edges = 2  # x * 2: torch wraps the number into a tensor input
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
@@ -77,6 +79,7 @@ class RSub(Function):
 class Mul(Function):
     """a * b:  d/da = b,  d/db = a"""
     _grad_fn_name = "MulBackward0"
+    _scalar_edges = 2  # x * 2: torch wraps the number into a tensor input
 
     @staticmethod
     def forward(ctx, a, b):
@@ -98,6 +101,7 @@ class Mul(Function):
 class Div(Function):
     """a / b:  d/da = 1/b,  d/db = -a/b^2   (true division: integers give floats)"""
     _grad_fn_name = "DivBackward0"
+    _scalar_edges = 2  # x * 2: torch wraps the number into a tensor input
 
     @staticmethod
     def forward(ctx, a, b, rounding_mode=None):
@@ -454,6 +458,7 @@ def _is_nan(v):
 class Where(Function):
     """where(c, x, y):  d/dx = c,  d/dy = not c"""
     _grad_fn_name = "WhereBackward0"
+    _scalar_edges = 3
 
     @staticmethod
     def forward(ctx, cond, x, y):

@@ -1,0 +1,167 @@
+"""Matrix products vs torch: values, batch broadcasting, grads, node names, errors; gradcheck of every Function."""
+import numpy as np
+import pytest
+
+import ember
+from ember.autograd import gradcheck
+from ember.ops import linalg as L
+from conftest import assert_same, to_torch
+
+torch = pytest.importorskip("torch")
+
+rng = np.random.default_rng(3)
+
+
+def pair(shape, dtype=np.float64):
+    e = ember.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
+    return e, to_torch(torch, e)
+
+
+def check(fe, ft, *shapes, names=True, rtol=1e-6, atol=1e-8):
+    ps = [pair(s) for s in shapes]
+    es, ts = [p[0] for p in ps], [p[1] for p in ps]
+    oe, ot = fe(*es), ft(*ts)
+    assert_same(oe, ot, rtol, atol)
+    if names:
+        assert type(oe.grad_fn).__name__ == type(ot.grad_fn).__name__
+    g = rng.standard_normal(tuple(ot.shape))
+    oe.backward(ember.tensor(g))
+    ot.backward(torch.tensor(g))
+    for e, t in zip(es, ts):
+        assert_same(e.grad, t.grad, rtol, atol)
+
+
+MATMUL_SHAPES = [
+    ((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)), ((5, 2, 3), (5, 3, 4)), ((5, 2, 3), (3, 4)),
+    ((2, 3), (5, 3, 4)), ((3,), (5, 3, 4)), ((5, 2, 3), (3,)), ((2, 1, 2, 3), (4, 3, 2)), ((1, 2, 3), (5, 3, 4)),
+]
+
+
+@pytest.mark.parametrize("sa,sb", MATMUL_SHAPES, ids=str)
+def test_matmul_vs_torch(sa, sb):
+    # torch's node for broadcast batches depends on strides and requires_grad; names checked where fixed
+    names = len(sa) <= 2 and len(sb) <= 2 or sa == (5, 2, 3)
+    check(lambda a, b: a @ b, lambda a, b: a @ b, sa, sb, names=names)
+    check(lambda a, b: ember.matmul(a, b), lambda a, b: torch.matmul(a, b), sa, sb, names=names)
+
+
+def test_mm_bmm_dot_mv_outer():
+    check(lambda a, b: ember.mm(a, b), lambda a, b: torch.mm(a, b), (2, 3), (3, 4))
+    check(lambda a, b: a.mm(b), lambda a, b: a.mm(b), (2, 3), (3, 4))
+    check(lambda a, b: ember.bmm(a, b), lambda a, b: torch.bmm(a, b), (2, 2, 3), (2, 3, 4))
+    check(lambda a, b: ember.dot(a, b), lambda a, b: torch.dot(a, b), (4,), (4,))
+    check(lambda a, b: ember.mv(a, b), lambda a, b: torch.mv(a, b), (2, 4), (4,))
+    check(lambda a, b: ember.outer(a, b), lambda a, b: torch.outer(a, b), (2,), (3,), names=False)
+    check(lambda a, b: ember.inner(a, b), lambda a, b: torch.inner(a, b), (3,), (3,))
+    check(lambda a, b: ember.inner(a, b), lambda a, b: torch.inner(a, b), (2, 3), (4, 3))
+    check(lambda a, b: ember.kron(a, b), lambda a, b: torch.kron(a, b), (2, 2), (2, 3), names=False)
+    check(lambda a, b: ember.tensordot(a, b, 1), lambda a, b: torch.tensordot(a, b, 1), (2, 3), (3, 4), names=False)
+    check(lambda a, b: ember.cross(a, b, dim=1), lambda a, b: torch.linalg.cross(a, b, dim=1), (2, 3), (2, 3), names=False)
+
+
+@pytest.mark.parametrize("beta,alpha", [(1, 1), (0.5, 2.0), (0, 1)])
+@pytest.mark.parametrize("cshape", [(2, 4), (4,), (1, 4), (2, 1)])
+def test_addmm(beta, alpha, cshape):
+    check(lambda c, a, b: ember.addmm(c, a, b, beta=beta, alpha=alpha),
+          lambda c, a, b: torch.addmm(c, a, b, beta=beta, alpha=alpha), cshape, (2, 3), (3, 4))
+
+
+def test_baddbmm_addmv():
+    check(lambda c, a, b: ember.baddbmm(c, a, b, beta=0.5, alpha=2), lambda c, a, b: torch.baddbmm(c, a, b, beta=0.5, alpha=2),
+          (2, 2, 4), (2, 2, 3), (2, 3, 4), names=False)
+    check(lambda c, a, b: ember.addmv(c, a, b), lambda c, a, b: torch.addmv(c, a, b), (2,), (2, 3), (3,), names=False)
+
+
+EINSUMS = [
+    ("ij,jk->ik", [(2, 3), (3, 4)]), ("ij,jk", [(2, 3), (3, 4)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 4)]),
+    ("ii->i", [(3, 3)]), ("ii", [(3, 3)]), ("ij->ji", [(2, 3)]), ("ij->", [(2, 3)]), ("i,i->", [(3,), (3,)]),
+    ("i,j->ij", [(2,), (3,)]), ("...ij,...jk->...ik", [(2, 2, 3), (2, 3, 4)]), ("bhqd,bhkd->bhqk", [(1, 2, 3, 4), (1, 2, 5, 4)]),
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]), ("ij->j", [(3, 4)]), ("i j , j k -> i k", [(2, 3), (3, 4)]),
+]
+
+
+@pytest.mark.parametrize("eq,shapes", EINSUMS, ids=[e[0] for e in EINSUMS])
+def test_einsum(eq, shapes):
+    check(lambda *xs: ember.einsum(eq, *xs), lambda *xs: torch.einsum(eq, *xs), *shapes, names=False)
+    check(lambda *xs: ember.einsum(eq, list(xs)), lambda *xs: torch.einsum(eq, list(xs)), *shapes, names=False)
+
+
+def test_matmul_errors_match_torch():
+    cases = [((3, 784), (20, 10)), ((3,), (4,)), ((2, 3), (4,)), ((5, 2, 3), (5, 4, 2)), ((2, 3), (2, 3)),
+             ((3,), (4, 5)), ((5, 2, 3), (4, 2)), ((2, 3), (5, 4, 2)), ((5, 2, 3), (4,)), ((2, 1, 2, 3), (4, 4, 2))]
+    for sa, sb in cases:
+        with pytest.raises(RuntimeError) as te:
+            torch.ones(sa) @ torch.ones(sb)
+        with pytest.raises(RuntimeError) as ee:
+            ember.ones(sa) @ ember.ones(sb)
+        assert str(ee.value) == str(te.value)
+    for sa, sb in [((2, 3), (3, 2)), ((2, 2, 3), (2, 3, 2)), ((3,), (3,))]:
+        with pytest.raises(RuntimeError) as te:
+            torch.ones(sa) @ torch.ones(sb, dtype=torch.float64)
+        with pytest.raises(RuntimeError) as ee:
+            ember.ones(sa) @ ember.ones(sb, dtype=ember.float64)
+        assert str(ee.value) == str(te.value)
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(3x784 and 20x10\)"):
+        ember.ones(3, 784) @ ember.ones(20, 10)
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(3x784 and 20x10\)"):
+        ember.addmm(ember.ones(10), ember.ones(3, 784), ember.ones(20, 10))
+    with pytest.raises(RuntimeError):
+        ember.mm(ember.ones(3), ember.ones(3, 2))
+    with pytest.raises(RuntimeError):
+        ember.bmm(ember.ones(2, 3, 4), ember.ones(3, 4, 2))
+    with pytest.raises(RuntimeError):
+        ember.dot(ember.ones(2, 2), ember.ones(2))
+    with pytest.raises(RuntimeError) as ee:
+        ember.ones(2, 3) @ ember.ones(3, 2, dtype=ember.float64)
+    with pytest.raises(RuntimeError) as te:
+        torch.ones(2, 3) @ torch.ones(3, 2, dtype=torch.float64)
+    assert str(ee.value) == str(te.value)
+
+
+def test_matmul_dtypes():
+    assert_same(ember.tensor([[1, 2], [3, 4]]) @ ember.tensor([[1], [1]]), torch.tensor([[1, 2], [3, 4]]) @ torch.tensor([[1], [1]]))
+    assert (ember.ones(2, 3) @ ember.ones(3, 2)).dtype is ember.float32
+
+
+def test_linear_layer_grad_fn_chain():
+    """x @ W.t() + b through addmm, like nn.Linear: the node torch records."""
+    x, tx = pair((4, 3))
+    w, tw = pair((2, 3))
+    b, tb = pair((2,))
+    oe, ot = ember.addmm(b, x, w.t()), torch.addmm(tb, tx, tw.t())
+    assert type(oe.grad_fn).__name__ == "AddmmBackward0" == type(ot.grad_fn).__name__
+    names_e = [type(f).__name__ for f, _ in oe.grad_fn.next_functions]
+    names_t = [type(f).__name__ for f, _ in ot.grad_fn.next_functions]
+    assert names_e == names_t
+
+
+# ---- gradcheck of every Function in ember/ops/linalg.py ---------------------------------------------------
+def g64(*shapes):
+    return [ember.tensor(rng.standard_normal(s), dtype=ember.float64, requires_grad=True) for s in shapes]
+
+
+GRADCHECK = [
+    ("MatMul", lambda a, b: L.MatMul.apply(a, b), [(2, 3), (3, 2)]),
+    ("MatMul_vec", lambda a, b: L.MatMul.apply(a, b), [(3,), (3, 2)]),
+    ("Mm", lambda a, b: L.Mm.apply(a, b), [(2, 3), (3, 4)]),
+    ("Bmm", lambda a, b: L.Bmm.apply(a, b), [(2, 2, 3), (2, 3, 2)]),
+    ("Dot", lambda a, b: L.Dot.apply(a, b), [(3,), (3,)]), ("VecMat", lambda a, b: L.VecMat.apply(a, b), [(3,), (3, 2)]), ("Mv", lambda a, b: L.Mv.apply(a, b), [(2, 3), (3,)]),
+    ("UnsafeMatMul", lambda a, b: L.UnsafeMatMul.apply(a, b), [(2, 1, 2, 3), (3, 3, 2)]),
+    ("UnsafeMatMul_vec", lambda a, b: L.UnsafeMatMul.apply(a, b), [(3,), (2, 3, 2)]),
+    ("Addmm", lambda c, a, b: L.Addmm.apply(c, a, b, 0.5, 2.0), [(2,), (2, 3), (3, 2)]),
+    ("Addmm_full", lambda c, a, b: L.Addmm.apply(c, a, b), [(2, 2), (2, 3), (3, 2)]),
+    ("Einsum", lambda a, b: L.Einsum.apply("bij,jk->bk", a, b), [(2, 2, 3), (3, 2)]),
+    ("Einsum_three", lambda a, b, c: L.Einsum.apply("ij,jk,k->i", a, b, c), [(2, 3), (3, 2), (2,)]),
+    ("Einsum_diag", lambda a: L.Einsum.apply("ii->i", a), [(3, 3)]),
+]
+
+
+@pytest.mark.parametrize("name,fn,shapes", GRADCHECK, ids=[g[0] for g in GRADCHECK])
+def test_gradcheck(name, fn, shapes):
+    assert gradcheck(fn, g64(*shapes))
+
+
+def test_every_linalg_function_is_gradchecked():
+    from ember.autograd import Function
+    names = {n for n, v in vars(L).items() if isinstance(v, type) and issubclass(v, Function) and v is not Function}
+    assert names <= {g[0].split("_")[0] for g in GRADCHECK}, names
