@@ -638,3 +638,11 @@ def test_layer_norm_large_weight_grads_match_torch():
     x, w, b = randn(800, 384), randn(384), randn(384)
     parity(lambda a, c, d: F.layer_norm(a, (384,), c, d),
            lambda a, c, d: torch.nn.functional.layer_norm(a, (384,), c, d), x, w, b, rtol=1e-4, atol=1e-4)
+
+
+def test_erf_and_gelu_at_huge_and_nan_inputs():
+    x = np.array([-3e38, -1e20, -50.0, 50.0, 1e20, 3e38, np.nan], np.float32)
+    np.testing.assert_array_equal(ops.erf(x)[:6], [-1, -1, -1, 1, 1, 1])
+    assert np.isnan(ops.erf(x)[6])
+    y = F.gelu(E(x[:6].copy(), grad=False)).numpy()
+    np.testing.assert_array_equal(y, np.array([0, 0, 0, 50.0, 1e20, np.inf], np.float32))  # torch: 0.5 x (1 + erf) overflows too
