@@ -646,3 +646,29 @@ def test_erf_and_gelu_at_huge_and_nan_inputs():
     assert np.isnan(ops.erf(x)[6])
     y = F.gelu(E(x[:6].copy(), grad=False)).numpy()
     np.testing.assert_array_equal(y, np.array([0, 0, 0, 50.0, 1e20, np.inf], np.float32))  # torch: 0.5 x (1 + erf) overflows too
+
+
+def test_embedding_scale_grad_by_freq_and_padding_parity():
+    torch = pytest.importorskip("torch")
+    idx = np.array([[1, 2, 1, 0], [4, 1, 0, 3]])
+    parity(lambda w: F.embedding(ember.tensor(idx), w, padding_idx=0, scale_grad_by_freq=True),
+           lambda w: torch.nn.functional.embedding(torch.tensor(idx), w, padding_idx=0, scale_grad_by_freq=True),
+           randn(5, 3))
+    assert gradgradcheck(lambda w: ops.Embedding.apply(w, ember.tensor(idx), 0, True), (D(5, 3),))
+
+
+@pytest.mark.parametrize("name,call", [
+    ("softmax_lastdim_kernel_impl", lambda x: F.softmax(x, 1)),
+    ("softmax_kernel_impl", lambda x: F.softmax(x, 0)),
+    ("log_softmax_lastdim_kernel_impl", lambda x: F.log_softmax(x, -1)),
+    ("GeluKernelImpl", lambda x: F.gelu(x)),
+    ("LayerNormKernelImpl", lambda x: F.layer_norm(x, (3,))),
+    ("silu_cpu", lambda x: F.silu(x)),
+    ("mse_cpu", lambda x: F.mse_loss(x, x)),
+])
+def test_integer_inputs_refused_like_torch(name, call):
+    x = ember.tensor([[1, 2, 3]])
+    with pytest.raises(NotImplementedError, match=f'"{name}" not implemented for \'Long\''):
+        call(x)
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+        F.dropout(x)

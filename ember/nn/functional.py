@@ -50,6 +50,13 @@ def _scalar_name(dtype):
 # --------------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------------
+def _need_float(input, kernel):
+    """torch's float-only kernels refuse integer/bool tensors with this error (and so do we, rather than
+    quietly computing in float64)."""
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_scalar_name(input.dtype)}\'')
+
+
 def _wants_grad(t):
     return ember.is_grad_enabled() and t.requires_grad
 
@@ -187,6 +194,7 @@ def relu6(input, inplace=False):
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x if x > 0 else negative_slope * x."""
+    _need_float(input, "leaky_relu_cpu")
     out = _ops.LeakyRelu.apply(input, negative_slope)
     return _write_inplace(input, out) if inplace else out
 
@@ -197,6 +205,7 @@ def leaky_relu_(input, negative_slope=0.01):
 
 def elu(input, alpha=1.0, inplace=False):
     """x if x > 0 else alpha (exp(x) - 1)."""
+    _need_float(input, "elu_cpu")
     out = _ops.Elu.apply(input, alpha, 1.0, 1.0)
     return _write_inplace(input, out) if inplace else out
 
@@ -211,12 +220,14 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(input, inplace=False):
     """scale * elu(x, alpha) with the self-normalising constants."""
+    _need_float(input, "elu_cpu")
     out = _ops.Elu.apply(input, _SELU_ALPHA, _SELU_SCALE, 1.0)
     return _write_inplace(input, out) if inplace else out
 
 
 def celu(input, alpha=1.0, inplace=False):
     """max(0, x) + min(0, alpha (exp(x / alpha) - 1))."""
+    _need_float(input, "elu_cpu")
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError")
     out = _ops.Celu.apply(input, alpha, 1.0, 1.0 / alpha)
@@ -225,6 +236,7 @@ def celu(input, alpha=1.0, inplace=False):
 
 def gelu(input, approximate="none"):
     """x * Phi(x) (erf form) or its tanh approximation."""
+    _need_float(input, "GeluKernelImpl")
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     return _ops.Gelu.apply(input, approximate)
@@ -232,18 +244,21 @@ def gelu(input, approximate="none"):
 
 def silu(input, inplace=False):
     """x * sigmoid(x)."""
+    _need_float(input, "silu_cpu")
     out = _ops.Silu.apply(input)
     return _write_inplace(input, out) if inplace else out
 
 
 def mish(input, inplace=False):
     """x * tanh(softplus(x))."""
+    _need_float(input, "mish_cpu")
     out = _ops.Mish.apply(input)
     return _write_inplace(input, out) if inplace else out
 
 
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta x)) / beta, linear above ``threshold``."""
+    _need_float(input, "softplus_cpu")
     return _ops.Softplus.apply(input, beta, threshold)
 
 
@@ -257,18 +272,21 @@ def tanh(input):
 
 def hardsigmoid(input, inplace=False):
     """clamp(x / 6 + 1/2, 0, 1)."""
+    _need_float(input, "hardsigmoid_cpu")
     out = _ops.Hardsigmoid.apply(input)
     return _write_inplace(input, out) if inplace else out
 
 
 def hardswish(input, inplace=False):
     """x * hardsigmoid(x)."""
+    _need_float(input, "hardswish_cpu")
     out = _ops.Hardswish.apply(input)
     return _write_inplace(input, out) if inplace else out
 
 
 def logsigmoid(input):
     """log(sigmoid(x)), computed stably."""
+    _need_float(input, "log_sigmoid_cpu")
     return _ops.LogSigmoid.apply(input)
 
 
@@ -349,12 +367,13 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
         dim = _softmax_dim("log_softmax", input.dim(), _stacklevel)
     if dtype is not None:
         input = input.to(dtype)
-    return _softmax_call(_ops.LogSoftmax, input, dim)
+    return _softmax_call(_ops.LogSoftmax, input, dim, "log_softmax")
 
 
-def _softmax_call(fn, input, dim):
+def _softmax_call(fn, input, dim, name="softmax"):
     """Run a softmax-family Function; a 0-d input is treated as one element along dim 0."""
     dim = _canon_dim(dim, input.dim())
+    _need_float(input, f"{name}_lastdim_kernel_impl" if dim == max(input.dim() - 1, 0) else f"{name}_kernel_impl")
     if input.dim() == 0:
         return fn.apply(input.reshape(1), 0).reshape(())
     return fn.apply(input, dim)
@@ -380,6 +399,9 @@ def dropout(input, p=0.5, training=True, inplace=False):
     _check_p(p)
     if not training or p == 0:
         return input
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                           f"{_scalar_name(input.dtype)}")
     out = _ops.Dropout.apply(input, float(p), None)
     return _write_inplace(input, out) if inplace else out
 
@@ -507,7 +529,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         raise IndexError("index out of range in self")
     if max_norm is not None:
         _renorm_rows_(weight, idx, max_norm, norm_type)
-    return _ops.Embedding.apply(weight, input, padding_idx)
+    return _ops.Embedding.apply(weight, input, padding_idx, bool(scale_grad_by_freq))
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,
@@ -610,6 +632,7 @@ def _check_normalized_shape(input, normalized_shape):
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
     """(x - mean) / sqrt(var + eps) * weight + bias over the trailing ``normalized_shape`` dims."""
+    _need_float(input, "LayerNormKernelImpl")
     ns = _check_normalized_shape(input, normalized_shape)
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != ns:
@@ -620,6 +643,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x^2) + eps) * weight over the trailing dims (eps defaults to finfo(dtype).eps)."""
+    _need_float(input, "rms_norm")
     ns = _check_normalized_shape(input, normalized_shape)
     if eps is None:
         eps = float(np.finfo(input.dtype.np).eps)
@@ -628,6 +652,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
     """Normalise each group of C / num_groups channels of each sample, then a per-channel affine map."""
+    _need_float(input, "GroupNormKernelImpl")
     if input.dim() < 2:
         raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.dim()}")
     C = input.shape[1]
@@ -641,6 +666,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                eps=1e-05):
     """Normalise each channel (axis 1) over the batch and spatial axes. Training uses the batch statistics
     and moves ``running_mean``/``running_var`` (in place) toward them; eval uses the running statistics."""
+    _need_float(input, "batch_norm")
     C = input.shape[1] if input.dim() > 1 else input.shape[0]
     if training:
         size = input.shape[0]
@@ -730,6 +756,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                   reduction="mean", label_smoothing=0.0):
     """log_softmax + nll_loss in one fused pass. ``target`` holds class indices (shape of input without the
     class axis) or class probabilities (same shape as input)."""
+    _need_float(input, "log_softmax_lastdim_kernel_impl")
     reduction = _reduction(reduction, size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
@@ -749,6 +776,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """-input[target] (weighted, ignoring ``ignore_index``) for log-probability inputs."""
+    _need_float(input, "nll_loss_out_frame")
     reduction = _reduction(reduction, size_average, reduce)
     _check_class_target(input, target, weight)
     fn = _ops.NllLoss2d if input.dim() >= 3 else _ops.NllLoss
@@ -770,6 +798,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
     """BCE of sigmoid(x) computed from the logits without ever forming sigmoid(x): stable at any |x|."""
+    _need_float(input, "log_sigmoid_cpu")
     reduction = _reduction(reduction, size_average, reduce)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
@@ -790,6 +819,7 @@ def _weighted(loss, weight, input, reduction):
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """(x - y)^2, reduced."""
+    _need_float(input, "mse_cpu")
     _warn_size(input, target)
     reduction = _reduction(reduction, size_average, reduce)
     _check_broadcast(input.shape, target.shape)
@@ -812,6 +842,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """0.5 d^2 / beta where |d| < beta, |d| - beta / 2 elsewhere."""
+    _need_float(input, "smooth_l1_cpu")
     _warn_size(input, target)
     reduction = _reduction(reduction, size_average, reduce)
     if beta < 0:
@@ -823,6 +854,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5 d^2 where |d| < delta, delta (|d| - delta / 2) elsewhere."""
+    _need_float(input, "huber_cpu")
     _warn_size(input, target)
     reduction = _reduction(reduction)
     if delta <= 0:

@@ -939,42 +939,60 @@ def _scatter_rows(xp, idx, g, V):
     return out
 
 
+def _index_counts(xp, idx, V):
+    """How often each of the V rows occurs in ``idx``."""
+    flat = idx.reshape(-1)
+    return xp.bincount(flat, minlength=V) if flat.size else xp.zeros(V, dtype=np.int64)
+
+
 class EmbeddingDenseBackward(Function):
-    """grad_weight = scatter-add of the output gradient rows into a (V, D) table (padding row zeroed).
-    Linear in g, so its own backward gathers: d/dg = gg[indices]."""
+    """grad_weight = scatter-add of the output gradient rows into a (V, D) table (padding row zeroed; with
+    scale_grad_by_freq each row divided by how often its index occurs). Linear in g, so its own backward
+    gathers: d/dg = gg[indices] (scaled the same way)."""
     _grad_fn_name = "EmbeddingDenseBackward0"
 
     @staticmethod
-    def forward(ctx, g, indices, num_weights, padding_idx):
+    def forward(ctx, g, indices, num_weights, padding_idx, scale_grad_by_freq=False):
         xp = _xp(g)
         out = _scatter_rows(xp, indices._data, g._data, num_weights)
+        if scale_grad_by_freq:
+            counts = _index_counts(xp, indices._data, num_weights)
+            out /= xp.maximum(counts, 1).astype(out.dtype)[:, None]
         if padding_idx is not None:
             out[padding_idx] = 0
         ctx.save_for_backward(indices)
-        ctx.gshape = g.shape
+        ctx.V, ctx.padding_idx, ctx.scale = num_weights, padding_idx, scale_grad_by_freq
         return out
 
     @staticmethod
     def backward(ctx, gg):
         indices, = ctx.saved_tensors
-        return Embedding.apply(gg, indices, None), None, None, None
+        if ctx.padding_idx is not None or ctx.scale:       # the same per-row factors, applied before gathering
+            xp = _xp(gg)
+            f = xp.ones(ctx.V, dtype=gg._data.dtype)
+            if ctx.scale:
+                f /= xp.maximum(_index_counts(xp, indices._data, ctx.V), 1)
+            if ctx.padding_idx is not None:
+                f[ctx.padding_idx] = 0
+            gg = gg * _wrap(f[:, None])
+        return Embedding.apply(gg, indices, None), None, None, None, None
 
 
 class Embedding(Function):
     """y = weight[indices] (rows looked up);  dweight[k] = sum of g over positions whose index is k
-    (the padding_idx row gets no gradient)."""
+    (the padding_idx row gets no gradient; scale_grad_by_freq divides row k by the count of k)."""
     _grad_fn_name = "EmbeddingBackward0"
 
     @staticmethod
-    def forward(ctx, weight, indices, padding_idx):
-        ctx.padding_idx, ctx.V = padding_idx, weight.shape[0]
+    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq=False):
+        ctx.padding_idx, ctx.V, ctx.scale = padding_idx, weight.shape[0], scale_grad_by_freq
         ctx.save_for_backward(indices)
         return weight._data[indices._data]
 
     @staticmethod
     def backward(ctx, g):
         indices, = ctx.saved_tensors
-        return EmbeddingDenseBackward.apply(g, indices, ctx.V, ctx.padding_idx), None, None
+        return EmbeddingDenseBackward.apply(g, indices, ctx.V, ctx.padding_idx, ctx.scale), None, None, None
 
 
 # --------------------------------------------------------------------------------------------------
