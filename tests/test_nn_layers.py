@@ -59,6 +59,7 @@ REPR_CASES = [
     ("Softmax", (), {}), ("Softmax", (), {"dim": 1}), ("LogSoftmax", (1,), {}), ("Softmin", (-1,), {}),
     ("Softsign", (), {}), ("Tanhshrink", (), {}), ("Softshrink", (), {}), ("Hardshrink", (0.3,), {}),
     ("Threshold", (0.1, 20), {}), ("GLU", (), {}), ("PReLU", (), {}), ("PReLU", (3,), {}),
+    ("RReLU", (), {}), ("RReLU", (0.1, 0.3, True), {}), ("Softmax2d", (), {}),
     ("Dropout", (), {}), ("Dropout", (0.1,), {}), ("Dropout1d", (), {}), ("Dropout2d", (0.2, True), {}),
     ("Dropout3d", (), {}), ("AlphaDropout", (0.2,), {}),
     ("Identity", (), {}), ("Linear", (784, 512), {}), ("Linear", (3, 4), {"bias": False}),
@@ -420,3 +421,20 @@ def test_train_eval_flags_propagate_to_layers():
     assert not model[1].training and not model[2].training
     x = ember.randn(3, 4)
     close(model(x), model(x))  # deterministic in eval
+
+
+def test_rrelu_eval_parity_and_training_slopes():
+    torch = pytest.importorskip("torch")
+    x = randn(6, 5) * 2
+    module_parity(nn.RReLU(0.1, 0.3).eval(), torch.nn.RReLU(0.1, 0.3).eval(), x)
+    ember.manual_seed(0)
+    y = nn.RReLU(0.1, 0.3)(ember.tensor(x)).numpy()
+    neg = x < 0
+    ratio = y[neg] / x[neg]
+    assert np.all((ratio >= 0.1 - 1e-6) & (ratio <= 0.3 + 1e-6)) and ratio.std() > 0.01
+    np.testing.assert_array_equal(y[~neg], x[~neg])
+
+
+def test_softmax2d_parity():
+    torch = pytest.importorskip("torch")
+    module_parity(nn.Softmax2d(), torch.nn.Softmax2d(), randn(2, 3, 4, 5))

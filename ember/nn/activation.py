@@ -6,7 +6,7 @@ from .parameter import Parameter
 
 __all__ = ["ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Softplus", "Sigmoid",
            "Tanh", "Hardtanh", "Hardsigmoid", "Hardswish", "LogSigmoid", "Softsign", "Tanhshrink", "Softshrink",
-           "Hardshrink", "Threshold", "GLU", "PReLU", "Softmax", "LogSoftmax", "Softmin"]
+           "Hardshrink", "Threshold", "GLU", "PReLU", "RReLU", "Softmax", "LogSoftmax", "Softmin", "Softmax2d"]
 
 
 class _Inplace(Module):
@@ -250,6 +250,22 @@ class PReLU(Module):
         return f"num_parameters={self.num_parameters}"
 
 
+class RReLU(Module):
+    """Randomized leaky ReLU: slope ~ U(lower, upper) per element while training, (lower + upper) / 2 in eval."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        self.lower = lower
+        self.upper = upper
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
+
+
 class Softmax(Module):
     """exp(x) / sum(exp(x)) along ``dim``: turns logits into probabilities that sum to 1."""
 
@@ -281,3 +297,12 @@ class Softmin(Softmax):
 
     def forward(self, input):
         return F.softmin(input, self.dim, _stacklevel=5)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels (dim -3) of (N, C, H, W) or (C, H, W) inputs, at each spatial position."""
+
+    def forward(self, input):
+        if input.dim() not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
+        return F.softmax(input, -3, _stacklevel=5)

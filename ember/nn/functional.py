@@ -20,7 +20,7 @@ __all__ = [
     # activations
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "celu", "gelu", "silu", "mish",
     "softplus", "sigmoid", "tanh", "hardtanh", "hardtanh_", "hardsigmoid", "hardswish", "logsigmoid",
-    "softsign", "tanhshrink", "softshrink", "hardshrink", "threshold", "glu", "prelu",
+    "softsign", "tanhshrink", "softshrink", "hardshrink", "threshold", "glu", "prelu", "rrelu",
     "softmax", "softmin", "log_softmax",
     # dropout
     "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
@@ -288,6 +288,19 @@ def logsigmoid(input):
     """log(sigmoid(x)), computed stably."""
     _need_float(input, "log_sigmoid_cpu")
     return _ops.LogSigmoid.apply(input)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Randomized leaky ReLU: negative inputs are scaled by a slope drawn from U(lower, upper) per element
+    in training, and by the fixed mean slope (lower + upper) / 2 in eval."""
+    _need_float(input, "rrelu_with_noise_cpu")
+    if training:
+        u = ember.random.get_rng().random(tuple(input.shape), dtype=np.float32)
+        slope = ember._tensor.wrap((lower + (upper - lower) * u).astype(input.dtype.np))
+        out = ember.where(input >= 0, input, input * slope)
+    else:
+        out = _ops.LeakyRelu.apply(input, (lower + upper) / 2)
+    return _write_inplace(input, out) if inplace else out
 
 
 def softsign(input):
