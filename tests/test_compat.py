@@ -121,7 +121,8 @@ FLOATISH = re.compile(r"\d\.|\d[eE][-+]\d|\b(?:inf|nan)\b")
 def fixed_lines(text, ignore=()):
     """The lines of ``text`` that do not depend on random values: no floats in them and not matching any of
     the ``ignore`` patterns (e.g. random integer labels)."""
-    return [line.rstrip() for line in text.splitlines()
+    lines = [line.rstrip() for line in text.splitlines()]
+    return [line for line in lines
             if line.strip() and not FLOATISH.search(line) and not any(re.search(p, line) for p in ignore)]
 
 
@@ -193,6 +194,31 @@ def test_missing_api_names_the_torch_path(hook):
     with pytest.raises(AttributeError) as info:  # dunders probed by tools stay plain AttributeErrors
         torch.__no_such_dunder__
     assert not isinstance(info.value, MissingTorchAPI)
+
+
+def test_missing_tensor_method_names_torch_tensor(hook):
+    torch = hook
+    x = torch.ones(3)
+    missing = sorted(n for n in ember.compat._hook.TORCH_TENSOR_ATTRS if not hasattr(ember.Tensor, n))
+    if not missing:
+        pytest.skip("Ember implements every torch.Tensor attribute")
+    name = missing[0]
+    with pytest.raises(MissingTorchAPI, match=rf"^ember does not implement torch\.Tensor\.{name} yet$"):
+        getattr(x, name)
+    with pytest.raises(AttributeError, match=r"^'Tensor' object has no attribute 'not_a_torch_method'$") as info:
+        x.not_a_torch_method
+    assert not isinstance(info.value, MissingTorchAPI)
+    assert not hasattr(x, name) and hasattr(x, "sum")
+    p = torch.nn.Parameter(torch.zeros(2))
+    with pytest.raises(MissingTorchAPI, match=name):
+        getattr(p, name)
+
+
+def test_tensor_patch_is_removed_by_uninstall(hook):
+    assert "__getattr__" in ember.Tensor.__dict__
+    ember.compat.uninstall()
+    assert "__getattr__" not in ember.Tensor.__dict__
+    ember.compat.install()
 
 
 def test_flags_on_missing_modules_stick_and_sets_forward(hook):

@@ -45,12 +45,14 @@ def install():
         for n in real:
             _saved_modules[n] = sys.modules.pop(n)
     sys.meta_path.insert(0, _hook.FINDER)
+    _hook.patch_tensor()
 
 
 def uninstall():
     """Undo :func:`install`: ``import torch`` finds real PyTorch again (if installed)."""
     while _hook.FINDER in sys.meta_path:
         sys.meta_path.remove(_hook.FINDER)
+    _hook.unpatch_tensor()
     for n in [n for n in sys.modules if _is_torch_name(n) and isinstance(sys.modules[n], TorchModule)]:
         del sys.modules[n]
     _hook._PROXIES.clear()

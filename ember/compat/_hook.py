@@ -9,6 +9,7 @@ Each answer is a :class:`TorchModule`: a thin module object named like the PyTor
 Where Ember lacks something the program touches, the answer is one error naming the PyTorch API::
 
     torch.fft.rfft(x)      ->  MissingTorchAPI: ember does not implement torch.fft.rfft yet
+    x.stft(64)             ->  MissingTorchAPI: ember does not implement torch.Tensor.stft yet
 
 ``MissingTorchAPI`` is an ``AttributeError`` (so ``hasattr(torch, "fft_thing")`` stays False) and
 ``MissingTorchModule`` an ``ImportError`` (so ``from torch.fft import rfft`` fails with the same words).
@@ -21,9 +22,10 @@ import importlib.machinery
 import sys
 import types
 
-from ._torch_modules import TORCH_MODULES
+from ._torch_modules import TORCH_MODULES, TORCH_TENSOR_ATTRS
 
-__all__ = ["MissingTorchAPI", "MissingTorchModule", "TorchModule", "TorchFinder", "ember_module_names"]
+__all__ = ["MissingTorchAPI", "MissingTorchModule", "TorchModule", "TorchFinder", "ember_module_names",
+           "patch_tensor", "unpatch_tensor"]
 
 ROOTS = ("torch", "torchvision")
 
@@ -202,3 +204,24 @@ class TorchFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 FINDER = TorchFinder()
+
+
+def _tensor_getattr(self, name):
+    """Called only when normal lookup fails: a torch.Tensor method Ember lacks gets the clear error."""
+    if name in TORCH_TENSOR_ATTRS:
+        raise MissingTorchAPI(_message(f"torch.Tensor.{name}"), name=name, obj=self)
+    raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'", name=name, obj=self)
+
+
+def patch_tensor():
+    """Give ``ember.Tensor`` a ``__getattr__`` that names missing ``torch.Tensor`` methods (unless Ember
+    defines its own ``__getattr__``, which is then left alone)."""
+    from .._tensor import Tensor
+    if "__getattr__" not in Tensor.__dict__:
+        Tensor.__getattr__ = _tensor_getattr
+
+
+def unpatch_tensor():
+    from .._tensor import Tensor
+    if Tensor.__dict__.get("__getattr__") is _tensor_getattr:
+        del Tensor.__getattr__
