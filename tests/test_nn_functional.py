@@ -672,3 +672,27 @@ def test_integer_inputs_refused_like_torch(name, call):
         call(x)
     with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
         F.dropout(x)
+
+
+GRADGRAD = {
+    "nll": lambda a: ops.NllLoss.apply(a, ember.tensor([1, 0, 2]), None, -100, "mean"),
+    "cross_entropy_prob": lambda a: ops.CrossEntropy.apply(
+        a, ember.tensor(np.full((3, 4), 0.25)), None, -100, "sum", 0.0),
+    "group_norm_noaffine": lambda a: ops.GroupNorm.apply(a, None, None, 2, 1e-5),
+    "batch_norm_eval": lambda a: ops.BatchNorm.apply(a, None, None, ember.zeros(4, dtype=ember.float64),
+                                                     ember.ones(4, dtype=ember.float64), False, 0.1, 1e-5),
+    "bce": lambda a: ops.BinaryCrossEntropy.apply(a.sigmoid(), ember.tensor(np.full((3, 4), 0.3)), None, "mean"),
+    "bce_logits": lambda a: ops.BinaryCrossEntropyWithLogits.apply(
+        a, ember.tensor(np.full((3, 4), 0.3)), None, ember.tensor([2.0, 1.0, 0.5, 1.0], dtype=ember.float64), "sum"),
+    "mse": lambda a: ops.MseLoss.apply(a, ember.tensor(np.ones((3, 4))), "mean"),
+    "elu": lambda a: ops.Elu.apply(a, 0.7, 1.0, 1.0),
+    "mish": lambda a: ops.Mish.apply(a),
+    "softplus": lambda a: ops.Softplus.apply(a, 1.0, 20.0),
+    "logsigmoid": lambda a: ops.LogSigmoid.apply(a),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRADGRAD))
+def test_double_backward(name):
+    x = _away_from(ember.tensor(RNG.standard_normal((3, 4)), dtype=ember.float64, requires_grad=True), [0])
+    assert gradgradcheck(GRADGRAD[name], (x,))
