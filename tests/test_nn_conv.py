@@ -467,3 +467,25 @@ def test_padding_resampling_and_fold_modules_match_torch():
     fe, ft = nn.Fold((4, 5), 2), torch.nn.Fold((4, 5), 2)
     assert repr(fe) == repr(ft)
     check_fn(fe, ft, [rand(2, 8, 12)])
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_conv_groups_double_backward_matches_torch(transposed):
+    if transposed:
+        x, w = rand(2, 4, 4, 5), rand(4, 3, 3, 2, seed=1)
+        ef = lambda a, b: F.conv_transpose2d(a, b, stride=2, padding=1, groups=2, dilation=(1, 2))  # noqa: E731
+        tf = lambda a, b: TF.conv_transpose2d(a, b, stride=2, padding=1, groups=2, dilation=(1, 2))  # noqa: E731
+    else:
+        x, w = rand(2, 4, 7, 6), rand(6, 2, 3, 2, seed=1)
+        ef = lambda a, b: F.conv2d(a, b, stride=2, padding=1, groups=2, dilation=(2, 1))  # noqa: E731
+        tf = lambda a, b: TF.conv2d(a, b, stride=2, padding=1, groups=2, dilation=(2, 1))  # noqa: E731
+    xe, xt = pair(x)
+    we, wt = pair(w)
+    gxe, gwe = ember.autograd.grad(ef(xe, we).pow(2).sum(), (xe, we), create_graph=True)
+    gxt, gwt = torch.autograd.grad(tf(xt, wt).pow(2).sum(), (xt, wt), create_graph=True)
+    close(gxe, gxt)
+    close(gwe, gwt)
+    (gxe.sum() + (gwe * gwe).sum()).backward()
+    (gxt.sum() + (gwt * gwt).sum()).backward()
+    close(xe.grad, xt.grad)
+    close(we.grad, wt.grad)
