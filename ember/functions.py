@@ -798,9 +798,10 @@ def split(tensor, split_size_or_sections, dim=0):
         if _bsum(sizes) != size:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size "
                                f"at dimension {d}), but got split_sizes={sizes}")
-    out, start = [], 0
+    piece = M.SplitPiece if isinstance(split_size_or_sections, int) else M.SplitWithSizesPiece
+    out, start, lead = [], 0, (slice(None),) * d
     for s in sizes:
-        out.append(narrow(tensor, d, start, s))
+        out.append(piece.apply(tensor, lead + (slice(start, start + s),)))
         start += s
     return tuple(out)
 
@@ -827,7 +828,7 @@ def chunk(input, chunks, dim=0):
 
 def unbind(input, dim=0):
     d = norm_dim(dim, input._data.ndim)
-    return tuple(select(input, d, i) for i in builtins.range(input._data.shape[d]))
+    return tuple(M.UnbindPiece.apply(input, (slice(None),) * d + (i,)) for i in builtins.range(input._data.shape[d]))
 
 
 def flip(input, dims):
@@ -843,9 +844,7 @@ def flipud(input):
 
 
 def roll(input, shifts, dims=None):
-    if dims is None:
-        return M.Roll.apply(input.flatten(), shifts, 0).view(input.shape)
-    return M.Roll.apply(input, shifts, dims)
+    return M.Roll.apply(input, shifts, dims)  # dims=None rolls the flattened tensor (NumPy's axis=None)
 
 
 def rot90(input, k=1, dims=(0, 1)):

@@ -68,12 +68,7 @@ class Node:
         out = []
         for t, v in self._saved:
             if t is not None and t._vc[0] != v:
-                kind = "" if t.grad_fn is None else f", which is output {t._output_nr} of {t.grad_fn.name()}"
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified by an inplace "
-                    f"operation: [torch.{_type_name(t)} {list(t.shape)}]{kind}, is at version {t._vc[0]}; "
-                    f"expected version {v} instead. Hint: enable anomaly detection to find the operation that "
-                    "failed to compute its gradient, with torch.autograd.set_detect_anomaly(True).")
+                raise inplace_error(t, t.grad_fn, t._output_nr, t._vc[0], v)
             out.append(t)
         return tuple(out)
 
@@ -116,6 +111,18 @@ class Node:
 
 
 FunctionCtx = Node
+
+
+def inplace_error(t, producer, output_nr, version, expected):
+    """torch's error for a saved tensor changed in place before backward (``producer``: the node that made it)."""
+    import re
+    kind = "" if producer is None else \
+        f", which is output {output_nr} of {re.sub(r'Backward[0-9]*$', '', producer.name())}"
+    return RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace operation: "
+        f"[torch.{_type_name(t)} {list(t.shape)}]{kind}, is at version {version}; expected version {expected} "
+        "instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with "
+        "torch.autograd.set_detect_anomaly(True, check_nan=False).")
 
 
 def _type_name(t):

@@ -421,6 +421,19 @@ class IndexGrad(Function):
         return index(gg, ctx.key), None, None
 
 
+class SplitPiece(Slice):
+    """One piece of ``split(n)`` / ``chunk``: a slice (torch records one multi-output node; the name matches)"""
+    _grad_fn_name = "SplitBackward0"
+
+
+class SplitWithSizesPiece(Slice):
+    _grad_fn_name = "SplitWithSizesBackward0"
+
+
+class UnbindPiece(Slice):
+    _grad_fn_name = "UnbindBackward0"
+
+
 class SliceUnsqueeze(Slice):
     _grad_fn_name = "UnsqueezeBackward0"
 

@@ -10,6 +10,7 @@ import numpy as np
 from ..autograd.function import Function
 from ._util import arrays2, float_result, Tensor, wrap, array_module, is_tensor
 from ..dtypes import result_type, to_dtype, get_default_dtype
+from ..autograd.grad_mode import STATE
 
 
 # ---- arithmetic ------------------------------------------------------------------------------------
@@ -207,13 +208,14 @@ class PowTensor(Function):
     def forward(ctx, a, b):
         xa, xb = arrays2(a, b)
         out = _int_pow(xa, xb) if _is_int(xa, xb) else _float_pow(xa, xb)
-        ctx.save_for_backward(a if is_tensor(a) else None, b, wrap(out) if is_tensor(a) else None)
+        ctx.save_for_backward(a if is_tensor(a) else None, b)
         ctx.a = a
-        return out
+        return save_output(ctx, out, (a, b))
 
     @staticmethod
     def backward(ctx, g):
-        a, b, out = ctx.saved_tensors
+        a, b = ctx.saved_tensors
+        out = saved_output(ctx, lambda ab: PowTensor.apply(*ab)) if a is not None else None
         ga = g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
         gb = None
         if ctx.needs_input_grad[1]:
@@ -247,6 +249,28 @@ def _int_pow(xa, xb):
     return xp.where(neg, neg_val, out).astype(out.dtype, copy=False)
 
 
+# ---- saving an op's output for its backward ----------------------------------------------------------
+def save_output(ctx, out, a):
+    """Keep the output (d exp = exp: backward wants it) without a reference cycle to the output tensor.
+
+    The array is kept with the output's version counter, so an in-place change of the output before
+    backward is caught, as torch catches it; the input is kept (unchecked) to recompute the output."""
+    t = wrap(out)
+    ctx.out, ctx.out_vc, ctx.inp = out, t._vc, a
+    return t
+
+
+def saved_output(ctx, recompute):
+    """The saved output as a Tensor. Under ``create_graph`` it is rebuilt from the input by ``recompute(a)``,
+    so a second derivative sees how the output depends on the input (a plain array would be a constant)."""
+    if ctx.out_vc[0] != 0:
+        from ..autograd.function import inplace_error
+        raise inplace_error(wrap(ctx.out), ctx, 0, ctx.out_vc[0], 0)
+    if STATE.enabled:
+        return recompute(ctx.inp)
+    return wrap(ctx.out)
+
+
 # ---- unary math -------------------------------------------------------------------------------------
 def _unary(name, torch_name, fwd, bwd, save="input", doc=""):
     """Build a one-input Function: ``fwd(xp, x)`` on arrays, ``bwd(g, x, out)`` with Tensor ops."""
@@ -258,7 +282,7 @@ def _unary(name, torch_name, fwd, bwd, save="input", doc=""):
         if save == "input":
             ctx.save_for_backward(a)
         elif save == "output":
-            ctx.out = out
+            return save_output(ctx, out, a)
         return out
 
     def backward(ctx, g):
@@ -266,7 +290,7 @@ def _unary(name, torch_name, fwd, bwd, save="input", doc=""):
             (a,) = ctx.saved_tensors
             return bwd(g, a, None)
         if save == "output":
-            return bwd(g, None, wrap(ctx.out))
+            return bwd(g, None, saved_output(ctx, ctx._fn.apply))
         return bwd(g, None, None)
 
     return type(name, (Function,), {"_grad_fn_name": torch_name, "__doc__": doc,
@@ -358,12 +382,12 @@ class Relu(Function):
     def forward(ctx, a):
         x = a._data
         out = array_module(x).maximum(x, 0, dtype=x.dtype) if x.dtype != np.bool_ else x.copy()
-        ctx.out = out
-        return out
+        return save_output(ctx, out, a)
 
     @staticmethod
     def backward(ctx, g):
-        return Where.apply(wrap(ctx.out > 0), g, 0.0)  # where, not g * mask: no -0. entries
+        out = saved_output(ctx, Relu.apply)
+        return Where.apply(out > 0, g, 0.0)  # where, not g * mask: no -0. entries
 
 
 class _ZeroGrad(Function):

@@ -9,6 +9,7 @@ import numpy as np
 from ..autograd.function import Function
 from ._util import norm_dims, norm_dim, wrap, array_module, float_result
 from ..dtypes import get_default_dtype, to_dtype
+from ..autograd.grad_mode import STATE
 
 
 def _keep(g, shape, dims, keepdim):
@@ -218,14 +219,16 @@ class Std(Function):
         out = Var.forward(ctx, a, dim, correction, keepdim)
         with np.errstate(invalid="ignore"):
             out = array_module(out).sqrt(out)
-        ctx.out = out
+        ctx.out, ctx.correction = out, correction
         return out
 
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
         centered = a - a.mean(dim=ctx.dims, keepdim=True)
-        std = _keep(wrap(ctx.out), a.shape, ctx.dims, ctx.keepdim)
+        std = _saved_out(ctx, lambda: Std.apply(a, ctx.dims, ctx.correction, True))
+        if not STATE.enabled:
+            std = _keep(std, a.shape, ctx.dims, ctx.keepdim)
         return _keep(g, a.shape, ctx.dims, ctx.keepdim) * centered / (std * ctx.denom), None, None, None
 
 
@@ -248,7 +251,8 @@ class LogSumExp(Function):
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
-        return _keep(g, a.shape, ctx.dims, ctx.keepdim) * (a - wrap(ctx.out)).exp(), None, None
+        out = _saved_out(ctx, lambda: LogSumExp.apply(a, ctx.dims, True))  # ctx.out kept its reduced dims
+        return _keep(g, a.shape, ctx.dims, ctx.keepdim) * (a - out).exp(), None, None
 
 
 class Cumsum(Function):
@@ -301,13 +305,19 @@ class Cumprod(Function):
             tri = wrap(np.triu(np.ones((n, n), dtype=bool)))
             res = (prods * gm.unsqueeze(-2) * tri).sum(-1)
             return res.movedim(-1, d), None, None
-        out = wrap(ctx.out)
+        out = _saved_out(ctx, lambda: a.cumprod(d))
         return (g * out).flip(d).cumsum(d).flip(d) / a, None, None
 
 
 def where_(c, x, y):
     from .pointwise import Where
     return Where.apply(c, x, y)
+
+
+def _saved_out(ctx, recompute):
+    """The forward's output for backward: the kept array, or under ``create_graph`` the output recomputed
+    with Tensor ops, so that second derivatives see its dependence on the input."""
+    return recompute() if STATE.enabled else wrap(ctx.out)
 
 
 class Norm(Function):
@@ -340,7 +350,9 @@ class Norm(Function):
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
         p = ctx.p
-        out = _keep(wrap(ctx.out), a.shape, ctx.dims, ctx.keepdim)
+        out = _saved_out(ctx, lambda: Norm.apply(a, p, ctx.dims, True))
+        if not STATE.enabled:
+            out = _keep(out, a.shape, ctx.dims, ctx.keepdim)
         gk = _keep(g, a.shape, ctx.dims, ctx.keepdim)
         if p == 2:
             safe = where_(out == 0, out * 0 + 1, out)
