@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import ember
 from test_compat import assert_same_output, fixed_lines, run_all
 
 LESSONS = Path(__file__).resolve().parents[1] / "examples" / "lessons"
@@ -23,6 +24,16 @@ DETERMINISTIC = {"003_exercise_transformer_encoder.py", "004_view_reshape_stride
 IGNORE = {"001_build_the_neural_network.py": [r"^Predicted class: tensor\(\[\d\]\)$",
                                               r"^\s+(requires_grad=True|grad_fn=<\w+>)\)$"],
           "002_cross_entropy_by_hand.py": [r"^tensor\(\[\d", r"^\s+\d+, \d"]}
+
+
+# lesson 001 picks 'cuda' when Ember sees a GPU (CuPy); PyTorch here may be a CPU build
+DEVICE = "cuda" if ember.cuda.is_available() else "cpu"
+
+
+def as_cpu(text):
+    """Output of a run on 'cuda' as the same run on 'cpu' would print it (for comparing with CPU PyTorch)."""
+    text = text.replace("Using cuda device", "Using cpu device")
+    return re.sub(r"device='cuda:0', |, device='cuda:0'", "", text)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +69,7 @@ def test_lesson_runs_and_matches_pytorch(runs, name):
         assert_same_output(ours, torch_out, what=name)
     else:
         ignore = IGNORE.get(name, ())
-        assert fixed_lines(ours, ignore) == fixed_lines(torch_out, ignore)
+        assert fixed_lines(as_cpu(ours), ignore) == fixed_lines(as_cpu(torch_out), ignore)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -95,13 +106,13 @@ NeuralNetwork(
 
 def test_001_model_repr_as_pytorch(runs):
     o = out(runs, "001_build_the_neural_network.py")
-    assert o.startswith("Using cpu device\n" + NEURAL_NETWORK_REPR + "\n")
+    assert o.startswith(f"Using {DEVICE} device\n" + NEURAL_NETWORK_REPR + "\n")
     assert "Model structure:  " + NEURAL_NETWORK_REPR + " \n\n\n" in o
 
 
 def test_001_layer_shapes_and_prediction(runs):
     o = out(runs, "001_build_the_neural_network.py")
-    assert re.search(r"^Predicted class: tensor\(\[\d\]\)$", o, re.M)
+    assert re.search(r"^Predicted class: tensor\(\[\d\](, device='cuda:0')?\)$", o, re.M)
     for size in ("First Linear weights size: torch.Size([512, 784]) ", "First Linear weights size: torch.Size([512]) ",
                  "torch.Size([3, 28, 28])", "torch.Size([3, 784])", "torch.Size([3, 20])"):
         assert size + "\n" in o, size
