@@ -168,44 +168,51 @@ class RNNBase(Module):
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), get("weight_hr")
 
     def _run(self, input, hx, unbatched):
-        """Run all layers/directions on (L, N, In) input (time-major); returns (output, final states)."""
+        """Run all layers/directions on (L, N, In) input (time-major); returns (output, final states).
+
+        The sequence is kept as a Python list of per-step (N, features) tensors from layer to layer and
+        stacked once at the end, so the backward never scatters a step's gradient into a full-sequence
+        buffer (which would cost O(L^2)).
+        """
         D = 2 if self.bidirectional else 1
         lstm = self.mode == "LSTM"
-        x = input
+        xs = list(input.unbind(0))
         finals_h, finals_c = [], []
+        act = (lambda v: v.tanh()) if self.mode == "RNN_TANH" else (lambda v: v.relu())
         for layer in range(self.num_layers):
             outs = []
             for direction in range(D):
                 w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_params(layer, direction)
                 idx = layer * D + direction
-                if self.mode == "GRU":           # b_hh sits inside r * (W_hn h + b_hn): keep it per step
-                    xw = F.linear(x, w_ih, b_ih).unbind(0)
-                else:                            # both biases folded into the one input projection
-                    xw = F.linear(x, w_ih, None if b_ih is None else b_ih + b_hh).unbind(0)
-                w_hh_t = w_hh.t()
-                steps = range(len(xw) - 1, -1, -1) if direction == 1 else range(len(xw))
+                # GRU: b_hh sits inside r * (W_hn h + b_hn), so it stays per step; the others fold both biases
+                b_in = b_ih if (self.mode == "GRU" or b_ih is None) else b_ih + b_hh
+                w_ih_t, w_hh_t = w_ih.t(), w_hh.t()
+                steps = range(len(xs) - 1, -1, -1) if direction == 1 else range(len(xs))
                 state = (hx[0][idx], hx[1][idx]) if lstm else hx[idx]
-                ys = [None] * len(xw)
-                act = (lambda v: v.tanh()) if self.mode == "RNN_TANH" else (lambda v: v.relu())
+                ys = [None] * len(xs)
                 for t in steps:
+                    xw = xs[t].matmul(w_ih_t)
+                    if b_in is not None:
+                        xw = xw + b_in
                     if lstm:
-                        state = _lstm_step(xw[t], state, w_hh_t, w_hr)
+                        state = _lstm_step(xw, state, w_hh_t, w_hr)
                         ys[t] = state[0]
                     elif self.mode == "GRU":
-                        state = _gru_step(xw[t], state, w_hh, b_hh)
+                        state = _gru_step(xw, state, w_hh, b_hh)
                         ys[t] = state
                     else:
-                        state = _rnn_step(xw[t], state, w_hh_t, act)
+                        state = _rnn_step(xw, state, w_hh_t, act)
                         ys[t] = state
-                outs.append(ember.stack(ys, 0))
+                outs.append(ys)
                 if lstm:
                     finals_h.append(state[0])
                     finals_c.append(state[1])
                 else:
                     finals_h.append(state)
-            x = outs[0] if D == 1 else ember.cat(outs, dim=-1)
+            xs = outs[0] if D == 1 else [ember.cat([f, b], dim=-1) for f, b in zip(*outs)]
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
-                x = F.dropout(x, p=self.dropout, training=True)
+                xs = [F.dropout(v, p=self.dropout, training=True) for v in xs]
+        x = ember.stack(xs, 0)
         h_n = ember.stack(finals_h, 0)
         if lstm:
             return x, (h_n, ember.stack(finals_c, 0))
