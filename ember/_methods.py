@@ -396,3 +396,37 @@ def _log_softmax(self, dim, dtype=None):
 
 Tensor.softmax = _softmax
 Tensor.log_softmax = _log_softmax
+
+
+# ---- small conveniences with torch's names ------------------------------------------------------------------
+def _fill_diagonal_(self, fill_value, wrap=False):
+    """Set the main diagonal (all dims equal indices) to ``fill_value`` in place."""
+    if _recording(self) and self.grad_fn is None:
+        _leaf_error(self)
+    n = min(self._data.shape)
+    idx = np.arange(n)
+    if wrap and self._data.ndim == 2 and self._data.shape[0] > self._data.shape[1] + 1:
+        flat = self._data.reshape(-1)  # NumPy's wrap rule: every (ncols + 1)-th element
+        flat[::self._data.shape[1] + 1] = fill_value
+    else:
+        self._data[(idx,) * self._data.ndim] = fill_value
+    self._vc[0] += 1
+    return self
+
+
+Tensor.fill_diagonal_ = _fill_diagonal_
+Tensor.ravel = lambda self: F.flatten(self)
+Tensor.is_signed = lambda self: self.dtype.is_signed
+Tensor.is_same_size = lambda self, other: self.shape == other.shape
+Tensor.get_device = lambda self: -1 if self.device.type == "cpu" else (self.device.index or 0)
+Tensor.positive = lambda self: self
+Tensor.resolve_conj = Tensor.resolve_neg = lambda self: self
+Tensor.is_conj = Tensor.is_neg = lambda self: False
+Tensor.output_nr = property(lambda self: self._output_nr)
+for _name in ("asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh"):
+    setattr(Tensor, _name, getattr(F, _name))
+    setattr(Tensor, _name + "_", _make_inplace(getattr(F, _name)))
+for _name in ("eq", "ne", "lt", "le", "gt", "ge", "logical_xor"):
+    setattr(Tensor, _name + "_", _make_inplace(getattr(F, _name)))
+Tensor.addmm_ = _make_inplace(F.addmm)
+Tensor.cumsum_ = _make_inplace(F.cumsum)

@@ -173,6 +173,8 @@ exp, log, log2, log10, log1p, expm1 = _u(P.Exp), _u(P.Log), _u(P.Log2), _u(P.Log
 sqrt, rsqrt, sin, cos, tan, tanh = _u(P.Sqrt), _u(P.Rsqrt), _u(P.Sin), _u(P.Cos), _u(P.Tan), _u(P.Tanh)
 sinh, cosh, asin, acos, atan = _u(P.Sinh), _u(P.Cosh), _u(P.Asin), _u(P.Acos), _u(P.Atan)
 arcsin, arccos, arctan = asin, acos, atan
+asinh, acosh, atanh = _u(P.Asinh), _u(P.Acosh), _u(P.Atanh)
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
 sigmoid, reciprocal, erf, abs, relu = _u(P.Sigmoid), _u(P.Reciprocal), _u(P.Erf), _u(P.Abs), _u(P.Relu)
 absolute = abs
 sign, floor, ceil, trunc, frac = _u(P.Sign), _u(P.Floor), _u(P.Ceil), _u(P.Trunc), _u(P.Frac)
@@ -349,6 +351,20 @@ def equal(input, other):
 
 
 # ---- reductions ----------------------------------------------------------------------------------
+def _numpy_names(fn):
+    """Accept NumPy's ``axis=`` / ``keepdims=`` for ``dim=`` / ``keepdim=``, as torch does."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if "axis" in kwargs:
+            kwargs["dim"] = kwargs.pop("axis")
+        if "keepdims" in kwargs:
+            kwargs["keepdim"] = kwargs.pop("keepdims")
+        return fn(*args, **kwargs)
+    return wrapper
+
+
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     return R.sum_(input, dim, keepdim, dtype)
 
@@ -1207,3 +1223,8 @@ def imag(input):
 
 def angle(input):
     return wrap(np.angle(input._data).astype(input.dtype.to_real().np))
+
+
+for _name in ("sum", "nansum", "mean", "nanmean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var",
+              "std", "logsumexp", "all", "any", "norm", "count_nonzero", "median", "var_mean", "std_mean"):
+    globals()[_name] = _numpy_names(globals()[_name])

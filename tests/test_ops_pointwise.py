@@ -336,7 +336,9 @@ GRADCHECK = [
     ("Sinh", lambda a, b: P.Sinh.apply(a) * b, {}), ("Cosh", lambda a, b: P.Cosh.apply(a) * b, {}),
     ("Asin", lambda a, b: P.Asin.apply(a) * b, {"low": -0.8, "high": 0.8}),
     ("Acos", lambda a, b: P.Acos.apply(a) * b, {"low": -0.8, "high": 0.8}),
-    ("Atan", lambda a, b: P.Atan.apply(a) * b, {}), ("Sigmoid", lambda a, b: P.Sigmoid.apply(a) * b, {}),
+    ("Atan", lambda a, b: P.Atan.apply(a) * b, {}), ("Asinh", lambda a, b: P.Asinh.apply(a) * b, {}),
+    ("Acosh", lambda a, b: P.Acosh.apply(a) * b, {"low": 1.2, "high": 3}),
+    ("Atanh", lambda a, b: P.Atanh.apply(a) * b, {"low": -0.8, "high": 0.8}), ("Sigmoid", lambda a, b: P.Sigmoid.apply(a) * b, {}),
     ("Reciprocal", lambda a, b: P.Reciprocal.apply(a) * b, {"away": 0.3}),
     ("Erf", lambda a, b: P.Erf.apply(a) * b, {}), ("Abs", lambda a, b: P.Abs.apply(a) * b, {"away": 0.1}),
     ("Relu", lambda a, b: P.Relu.apply(a) * b, {"away": 0.1}),
@@ -364,3 +366,32 @@ def test_every_pointwise_function_is_gradchecked():
              and not n.startswith("_")}
     checked = {g[0].split("_")[0] for g in GRADCHECK}
     assert names <= checked, names - checked
+
+
+@pytest.mark.parametrize("name,kw", [("asinh", {}), ("acosh", {"low": 1.2, "high": 3}), ("atanh", {"low": -0.8, "high": 0.8})])
+def test_inverse_hyperbolic(name, kw):
+    es, ts = inputs((3, 4), **kw)
+    check(lambda x: getattr(x, name)(), lambda x: getattr(x, name)(), es, ts, name.capitalize() + "Backward0")
+    cls = getattr(P, name.capitalize())
+    assert gradcheck(lambda a, b: cls.apply(a) * b, g64((2, 3), (3,), low=kw.get("low", -1.5), high=kw.get("high", 1.5)))
+
+
+def test_numpy_style_axis_keywords():
+    e, t = ember.arange(6.0).reshape(2, 3), torch.arange(6.0).reshape(2, 3)
+    assert_same(e.mean(axis=0), t.mean(axis=0))
+    assert_same(e.sum(axis=1, keepdims=True), t.sum(axis=1, keepdims=True))
+    assert_same(ember.max(e, axis=1).values, torch.max(t, axis=1).values)
+    assert_same(e.std(axis=0), t.std(axis=0))
+
+
+def test_fill_diagonal_and_small_methods():
+    for shape in [(3, 3), (2, 4), (5, 2)]:
+        e, t = ember.ones(shape), torch.ones(shape)
+        assert_same(e.fill_diagonal_(0), t.fill_diagonal_(0))
+    e, t = ember.ones(7, 3), torch.ones(7, 3)
+    assert_same(e.fill_diagonal_(2, wrap=True), t.fill_diagonal_(2, wrap=True))
+    a, b = ember.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 2.0, 3.0])
+    assert_same(a.clone().lt_(2), b.clone().lt_(2))
+    assert_same(a.ravel(), b.ravel())
+    assert a.is_signed() and not ember.tensor([1], dtype=ember.uint8).is_signed()
+    assert a.get_device() == b.get_device() == -1

@@ -325,6 +325,12 @@ Acos = _unary("Acos", "AcosBackward0", lambda xp, x: xp.arccos(x), lambda g, a, 
               doc="d acos = -1/sqrt(1-a^2)")
 Atan = _unary("Atan", "AtanBackward0", lambda xp, x: xp.arctan(x), lambda g, a, y: g / (a * a + 1),
               doc="d atan = 1/(1+a^2)")
+Asinh = _unary("Asinh", "AsinhBackward0", lambda xp, x: xp.arcsinh(x), lambda g, a, y: g * (a * a + 1).rsqrt(),
+               doc="d asinh = 1/sqrt(a^2+1)")
+Acosh = _unary("Acosh", "AcoshBackward0", lambda xp, x: xp.arccosh(x), lambda g, a, y: g * (a * a - 1).rsqrt(),
+               doc="d acosh = 1/sqrt(a^2-1)")
+Atanh = _unary("Atanh", "AtanhBackward0", lambda xp, x: xp.arctanh(x), lambda g, a, y: g / (1 - a * a),
+               doc="d atanh = 1/(1-a^2)")
 
 
 def _sigmoid(xp, x):
