@@ -278,7 +278,7 @@ class Im2Col(Function):
     def forward(ctx, x, kernel, stride, pads, dilation):
         cols, out = im2col(x._data, kernel, stride, pads, dilation)
         ctx.params = (x.shape[1], tuple(x.shape[2:]), kernel, stride, pads, dilation)
-        return cols.copy() if not cols.flags.owndata else cols
+        return cols                              # a fresh buffer (im2col always copies)
 
     @staticmethod
     def backward(ctx, g):
