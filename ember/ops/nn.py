@@ -851,14 +851,14 @@ class Gelu(Function):
                 tb += _SQRT_2_PI
                 np.multiply(tb, xb, out=kb)
                 np.tanh(kb, out=kb)
-                np.add(kb, 1.0, out=yb)
-            else:                                     # Phi = erf(x / sqrt 2) / 2 + 1/2
+                np.add(kb, 1.0, out=yb)               # y = x (1 + t) / 2
+                yb *= xb
+                yb *= 0.5
+            else:                                     # Phi = erf(x / sqrt 2) / 2 + 1/2,  y = x Phi
                 _erf_block(xb, kb, tb, coefs)
                 kb *= 0.5
                 kb += 0.5
-                np.multiply(kb, 2.0, out=yb)
-            yb *= xb
-            yb *= 0.5
+                np.multiply(xb, kb, out=yb)
 
     @staticmethod
     def backward(ctx, g):
