@@ -25,6 +25,11 @@ def _is_torch_name(name):
     return name.split(".")[0] in _hook.ROOTS
 
 
+def _is_proxy(module):
+    # type(), not isinstance(): reading __class__ of some lazy modules imports things (and changes sys.modules)
+    return issubclass(type(module), TorchModule)
+
+
 def is_installed():
     """True while ``import torch`` resolves to Ember."""
     return _hook.FINDER in sys.meta_path
@@ -38,7 +43,7 @@ def install():
     """
     if is_installed():
         return
-    real = [n for n in sys.modules if _is_torch_name(n) and not isinstance(sys.modules[n], TorchModule)]
+    real = [n for n, m in list(sys.modules.items()) if _is_torch_name(n) and not _is_proxy(m)]
     if real:
         warnings.warn("PyTorch was imported before ember.compat.install(); objects already taken from it stay "
                       "PyTorch's. `import torch` now gives Ember.", RuntimeWarning, stacklevel=2)
@@ -53,7 +58,7 @@ def uninstall():
     while _hook.FINDER in sys.meta_path:
         sys.meta_path.remove(_hook.FINDER)
     _hook.unpatch_tensor()
-    for n in [n for n in sys.modules if _is_torch_name(n) and isinstance(sys.modules[n], TorchModule)]:
+    for n in [n for n, m in list(sys.modules.items()) if _is_torch_name(n) and _is_proxy(m)]:
         del sys.modules[n]
     _hook._PROXIES.clear()
     sys.modules.update(_saved_modules)
