@@ -5,7 +5,7 @@ Each case builds the same module in both libraries (weights copied) and times fo
 2. the lessons' CNN block: Conv2d(1 -> 32, 3x3) + ReLU + MaxPool2d(2) on (64, 1, 28, 28);
 3. MultiheadAttention(512, 8 heads, batch_first) self-attention on (32, 50, 512), need_weights=False;
 4. LSTM(128 -> 256) over (50, 32, 128).
-Prints milliseconds (best of several runs) and the ratio ember / torch.
+Prints milliseconds (best of several runs, the two libraries measured alternately) and the ratio ember / torch.
 ``--device cuda`` runs both on the GPU (Ember through CuPy), synchronising before each clock read.
 """
 import argparse
@@ -26,6 +26,16 @@ def best_of(fn, repeat=5, sync=lambda: None):
         sync()
         times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def best_of_pair(fa, fb, repeat=5, sync_a=lambda: None, sync_b=lambda: None):
+    """Best times of two workloads measured alternately, so a noisy machine slows both alike."""
+    ta, tb = [], []
+    fa(), sync_a(), fb(), sync_b()     # warm up
+    for _ in range(repeat):
+        ta.append(best_of(fa, 1, sync_a))
+        tb.append(best_of(fb, 1, sync_b))
+    return min(ta), min(tb)
 
 
 def copy_params(dst, src):
@@ -102,11 +112,13 @@ def main():
             copy_params(me, mt)
             to_device(mt, dev)
         to_device(me, dev)
-        te = best_of(fwd_bwd(me, ember.from_numpy(x.copy()).to(dev)), args.repeat, e_sync)
+        run_e = fwd_bwd(me, ember.from_numpy(x.copy()).to(dev))
         if tc is None:
+            te = best_of(run_e, args.repeat, e_sync)
             print(f"{name:42s} {te * 1e3:10.2f} {'-':>10s} {'-':>7s}")
             continue
-        tt = best_of(fwd_bwd(mt, torch.from_numpy(x.copy()).to(dev)), args.repeat, t_sync)
+        run_t = fwd_bwd(mt, torch.from_numpy(x.copy()).to(dev))
+        te, tt = best_of_pair(run_e, run_t, args.repeat, e_sync, t_sync)
         print(f"{name:42s} {te * 1e3:10.2f} {tt * 1e3:10.2f} {te / tt:7.2f}")
 
 
