@@ -198,6 +198,9 @@ def test_missing_api_names_the_torch_path(hook):
         exec("from torch.nn.functional import no_such", {})
     with pytest.raises(ImportError, match=r"^ember does not implement torch\.no_such_module yet$"):
         exec("import torch.no_such_module", {})
+    with pytest.raises(ModuleNotFoundError, match=r"^No module named 'torch\.nn\.Linear'$") as info:
+        exec("import torch.nn.Linear", {})  # Ember has it -- as a class, not a module (as in PyTorch)
+    assert not isinstance(info.value, MissingTorchModule)
     assert issubclass(MissingTorchAPI, AttributeError) and issubclass(MissingTorchModule, ImportError)
     assert not hasattr(torch, "no_such_thing") and not hasattr(torch.nn, "NoSuchLayer")
     assert hasattr(torch, "fft")  # torch has the module; Ember gives a stand-in that fails on use

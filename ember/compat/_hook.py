@@ -190,6 +190,11 @@ class TorchFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if fullname.split(".")[0] not in ROOTS:
             return None
         if _resolve(fullname) is None:
+            parent, _, child = fullname.rpartition(".")
+            target = _PROXIES[parent].__dict__["_ember_target"] if parent in _PROXIES else None
+            if target is not None and child in vars(target):
+                # `import torch.nn.Linear`: Ember has it, but it is no module (in PyTorch neither)
+                raise ModuleNotFoundError(f"No module named '{fullname}'", name=fullname)
             raise MissingTorchModule(_message(fullname))
         return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
 
