@@ -78,7 +78,7 @@ REPR_CASES = [
     ("KLDivLoss", (), {}), ("MultiMarginLoss", (), {}), ("HingeEmbeddingLoss", (), {}),
     ("CosineEmbeddingLoss", (), {}), ("MarginRankingLoss", (), {}), ("TripletMarginLoss", (), {}),
     ("GaussianNLLLoss", (), {}), ("PoissonNLLLoss", (), {}), ("SoftMarginLoss", (), {}),
-    ("MultiLabelMarginLoss", (), {}), ("MultiLabelSoftMarginLoss", (), {}),
+    ("MultiLabelMarginLoss", (), {}), ("MultiLabelSoftMarginLoss", (), {}), ("CTCLoss", (), {}),
 ]
 
 

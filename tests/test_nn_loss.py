@@ -347,3 +347,65 @@ def test_loss_training_step_decreases():
             for p in model.parameters():
                 p -= 0.5 * p.grad
     assert loss.item() < first
+
+
+# ------------------------------------------------------------------------------------------ CTC
+def _ctc_case(T=12, N=3, C=6, S=4):
+    logits = randn(T, N, C)
+    targets = RNG.integers(1, C, (N, S))
+    targets[0, 1] = targets[0, 0]                  # a repeat needs a blank between
+    in_len = np.array([T, T - 2, T - 5][:N])
+    tgt_len = np.array([S, S - 1, 2][:N])
+    return logits, targets, in_len, tgt_len
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_ctc_loss_parity_through_log_softmax(reduction):
+    torch = pytest.importorskip("torch")
+    logits, targets, il, tl = _ctc_case()
+    parity(lambda a: nn.CTCLoss(reduction=reduction)(a.log_softmax(2) if hasattr(a, "log_softmax") else
+                                                     F.log_softmax(a, 2), ember.tensor(targets),
+                                                     ember.tensor(il), ember.tensor(tl)),
+           lambda a: torch.nn.CTCLoss(reduction=reduction)(a.log_softmax(2), torch.tensor(targets),
+                                                           torch.tensor(il), torch.tensor(tl)), logits, atol=1e-5)
+
+
+def test_ctc_loss_grad_on_log_probs_leaf_and_concatenated_targets():
+    torch = pytest.importorskip("torch")
+    logits, targets, il, tl = _ctc_case()
+    lp = torch.tensor(logits).log_softmax(2).numpy()
+    flat = np.concatenate([targets[i, :tl[i]] for i in range(3)])
+    eo, to = parity(lambda a: F.ctc_loss(a, ember.tensor(flat), ember.tensor(il), ember.tensor(tl)),
+                    lambda a: torch.nn.functional.ctc_loss(a, torch.tensor(flat), torch.tensor(il),
+                                                           torch.tensor(tl)), lp, atol=1e-5)
+    assert eo.grad_fn.name() == type(to.grad_fn).__name__ == "MeanBackward0"
+
+
+def test_ctc_loss_unbatched_and_impossible_target():
+    torch = pytest.importorskip("torch")
+    lp = torch.randn(5, 4).log_softmax(1).numpy()
+    parity(lambda a: F.ctc_loss(a, ember.tensor([1, 2]), ember.tensor(5), ember.tensor(2), reduction="sum"),
+           lambda a: torch.nn.functional.ctc_loss(a, torch.tensor([1, 2]), torch.tensor(5), torch.tensor(2),
+                                                  reduction="sum"), lp, atol=1e-5)
+    # 3 labels with a repeat need 4 frames; 3 frames are impossible: inf, or 0 with zero_infinity
+    lp3 = torch.randn(3, 1, 4).log_softmax(2)
+    t, il, tl = torch.tensor([[1, 1, 2]]), torch.tensor([3]), torch.tensor([3])
+    e = F.ctc_loss(ember.tensor(lp3.numpy()), ember.tensor(t.numpy()), ember.tensor(il.numpy()),
+                   ember.tensor(tl.numpy()), reduction="sum")
+    assert math.isinf(e.item()) and math.isinf(torch.nn.functional.ctc_loss(lp3, t, il, tl, reduction="sum"))
+    x = ember.tensor(lp3.numpy(), requires_grad=True)
+    z = F.ctc_loss(x, ember.tensor(t.numpy()), ember.tensor(il.numpy()), ember.tensor(tl.numpy()),
+                   zero_infinity=True)
+    assert z.item() == 0.0
+    z.backward()
+    assert np.all(x.grad.numpy() == 0)
+    with pytest.raises(RuntimeError, match="Expected input_lengths to have value at most 3, but got value 4"):
+        F.ctc_loss(ember.tensor(lp3.numpy()), ember.tensor(t.numpy()), ember.tensor([4]), ember.tensor(tl.numpy()))
+
+
+def test_ctc_loss_gradcheck_through_log_softmax():
+    """CtcLoss's backward is torch's: the gradient for the logits under a log_softmax, so check that chain."""
+    t = np.array([[1, 2, 2], [3, 1, 0]])
+    il, tl = np.array([7, 6]), np.array([3, 2])
+    x = ember.tensor(RNG.standard_normal((7, 2, 4)), requires_grad=True)
+    assert gradcheck(lambda a: ops.CtcLoss.apply(ops.LogSoftmax.apply(a, 2), t, il, tl, 0, False), (x,))

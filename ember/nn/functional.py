@@ -34,7 +34,7 @@ __all__ = [
     "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss",
     "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "multi_margin_loss", "multilabel_margin_loss",
     "multilabel_soft_margin_loss", "hinge_embedding_loss", "cosine_embedding_loss", "margin_ranking_loss",
-    "triplet_margin_loss", "gaussian_nll_loss", "poisson_nll_loss", "soft_margin_loss",
+    "triplet_margin_loss", "gaussian_nll_loss", "poisson_nll_loss", "soft_margin_loss", "ctc_loss",
 ]
 
 # torch's legacy type names, used in its error messages ("torch.FloatTensor", "... but got Float")
@@ -1081,6 +1081,49 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     reduction = _reduction(reduction, size_average, reduce)
     loss = softplus(-target * input)
     return _apply_reduction(loss, reduction)
+
+
+def _int_list(x, name):
+    if isinstance(x, ember.Tensor):
+        return np.asarray(x._data, dtype=np.int64).reshape(-1)
+    return np.asarray(x, dtype=np.int64).reshape(-1)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """Connectionist temporal classification loss of log_probs (T, N, C) (or (T, C) unbatched) against
+    targets given padded (N, S) or concatenated (sum of target_lengths,). 'mean' divides each sample's loss
+    by its target length, then averages over the batch."""
+    reduction = _reduction(reduction)
+    batched = log_probs.dim() == 3
+    lp = log_probs if batched else log_probs.unsqueeze(1)
+    T, N, C = lp.shape
+    Tn, Sn = _int_list(input_lengths, "input_lengths"), _int_list(target_lengths, "target_lengths")
+    if Tn.size != N or Sn.size != N:
+        raise RuntimeError(f"Expected input_lengths and target_lengths to have {N} elements, got {Tn.size} and "
+                           f"{Sn.size}")
+    if N and Tn.max() > T:
+        raise RuntimeError(f"Expected input_lengths to have value at most {T}, but got value {int(Tn.max())} "
+                           "(while checking arguments for ctc_loss_allocate_outputs)")
+    t = np.asarray(targets._data, dtype=np.int64)
+    if not batched:
+        t = t.reshape(1, -1)
+    if t.ndim == 1:                                             # concatenated targets -> padded (N, S)
+        S = int(Sn.max()) if N else 0
+        starts = np.concatenate(([0], np.cumsum(Sn)[:-1]))
+        idx = starts[:, None] + np.arange(S)[None, :]
+        ok = np.arange(S)[None, :] < Sn[:, None]
+        t = np.where(ok, t[np.where(ok, idx, 0)] if t.size else 0, blank)
+    elif N and t.shape[1] < Sn.max():
+        raise RuntimeError(f"Expected tensor to have size at least {int(Sn.max())} at dimension 1, but got size "
+                           f"{t.shape[1]} for argument #2 'targets' (while checking arguments for "
+                           "ctc_loss_allocate_outputs)")
+    loss = _ops.CtcLoss.apply(lp, t, Tn, Sn, int(blank), bool(zero_infinity))
+    if not batched:
+        loss = loss.reshape(())
+    if reduction == "mean":
+        denom = ember._tensor.wrap(np.maximum(Sn, 1).astype(lp.dtype.np).reshape(loss.shape))
+        return (loss / denom).mean()
+    return loss.sum() if reduction == "sum" else loss
 
 
 from ._functional_ext import *  # noqa: E402,F401,F403  conv, pooling, attention, ... (their own file)

@@ -31,7 +31,7 @@ __all__ = [
     "LayerNorm", "GroupNorm", "BatchNorm", "RmsNorm", "Gelu", "Embedding", "EmbeddingDenseBackward",
     "Dropout", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "MseLoss", "SmoothL1Loss", "HuberLoss",
     "LeakyRelu", "Elu", "Celu", "Silu", "Mish", "Softplus", "Hardtanh", "Hardsigmoid", "Hardswish",
-    "LogSigmoid",
+    "LogSigmoid", "CtcLoss",
 ]
 
 
@@ -1184,6 +1184,116 @@ class HuberLoss(Function):
         d = x - y
         gx = where(d.abs() < ctx.delta, d, ctx.delta * d.sign()) * _scale_grad(g, ctx.reduction, ctx.n)
         return gx, (-gx if ctx.needs_input_grad[1] else None), None, None
+
+
+# --------------------------------------------------------------------------------------------------
+# CTC: the connectionist temporal classification loss, by the forward-backward (alpha/beta) recursion
+# --------------------------------------------------------------------------------------------------
+_NEG_INF = -np.inf
+
+
+def _lse(*xs):
+    """Elementwise log(sum(exp(x))) of several arrays, -inf safe."""
+    m = xs[0]
+    for x in xs[1:]:
+        m = np.maximum(m, x)
+    safe = np.where(np.isfinite(m), m, 0)
+    acc = np.zeros_like(m)
+    for x in xs:
+        acc += np.exp(x - safe)
+    with np.errstate(divide="ignore"):
+        return np.log(acc) + safe
+
+
+def _shift(a, k):
+    """a shifted right by k along the last axis, filled with -inf."""
+    out = np.full_like(a, _NEG_INF)
+    out[..., k:] = a[..., :a.shape[-1] - k]
+    return out
+
+
+class CtcLoss(Function):
+    """Per-sample CTC loss -log p(target | input) of log_probs (T, N, C).
+
+    With the target padded with blanks to l' (length 2S + 1) and alpha/beta the forward/backward log
+    probabilities of the prefixes/suffixes of l' (a Python loop over time steps, vectorized over batch and
+    positions):  loss_n = -log(alpha[T-1, L-1] + alpha[T-1, L-2]).
+    Gradient as torch computes it (the gradient for the logits of a log_softmax that made log_probs):
+        d/dlp[t, c] = exp(lp[t, c]) - exp(logsumexp_{s: l'_s = c}(alpha_t(s) + beta_t(s)) + loss - lp[t, c])
+    """
+    _grad_fn_name = "CtcLossBackward0"
+
+    @staticmethod
+    def forward(ctx, log_probs, targets, input_lengths, target_lengths, blank, zero_infinity):
+        lp = log_probs._data.astype(np.float64)                 # the recursion runs in float64
+        T, N, C = lp.shape
+        Tn = np.asarray(input_lengths, dtype=np.int64)
+        Sn = np.asarray(target_lengths, dtype=np.int64)
+        S = int(Sn.max()) if N else 0
+        L = 2 * S + 1
+        ext = np.full((N, L), blank, dtype=np.int64)             # l' = blank, l1, blank, l2, ..., blank
+        ext[:, 1::2] = targets[:, :S] if S else ext[:, 1::2]
+        Ln = 2 * Sn + 1
+        pos = np.arange(L)[None, :]
+        ext = np.where(pos < Ln[:, None], ext, blank)
+        skip = np.zeros((N, L), dtype=bool)                      # may jump s-2 -> s
+        skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+        lpe = np.take_along_axis(lp, np.broadcast_to(ext[None], (T, N, L)), axis=2)   # lp[t, n, l'_s]
+        alpha = np.full((T, N, L), _NEG_INF)
+        alpha[0, :, 0] = lpe[0, :, 0]
+        if L > 1:
+            alpha[0, :, 1] = np.where(Ln > 1, lpe[0, :, 1], _NEG_INF)
+        for t in range(1, T):
+            a = alpha[t - 1]
+            alpha[t] = _lse(a, _shift(a, 1), np.where(skip, _shift(a, 2), _NEG_INF)) + lpe[t]
+        alpha = np.where(pos[None] < Ln[None, :, None], alpha, _NEG_INF)
+        rows = np.arange(N)
+        last = alpha[np.maximum(Tn - 1, 0), rows]                # (N, L) at each sample's last step
+        end1 = last[rows, Ln - 1]
+        end2 = np.where(Ln > 1, last[rows, np.maximum(Ln - 2, 0)], _NEG_INF)
+        nll = -_lse(end1, end2)                                  # inf when the target cannot fit
+        ctx.save_for_backward(log_probs)
+        ctx.cache = (lp, lpe, alpha, ext, skip, Tn, Ln, nll, zero_infinity)
+        out = np.where(np.isinf(nll), 0.0, nll) if zero_infinity else nll
+        return out.astype(log_probs._data.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        log_probs, = ctx.saved_tensors
+        lp, lpe, alpha, ext, skip, Tn, Ln, nll, zero_infinity = ctx.cache
+        T, N, C = lp.shape
+        L = ext.shape[1]
+        pos = np.arange(L)[None, :]
+        rows = np.arange(N)
+        beta = np.full((T, N, L), _NEG_INF)
+        nxt = np.full((N, L), _NEG_INF)
+        skip_next = np.zeros((N, L), dtype=bool)                 # may jump s -> s+2
+        skip_next[:, :-2] = skip[:, 2:]
+        for t in range(T - 1, -1, -1):
+            rec = _lse(nxt, _shift(nxt[:, ::-1], 1)[:, ::-1],
+                       np.where(skip_next, _shift(nxt[:, ::-1], 2)[:, ::-1], _NEG_INF)) + lpe[t]
+            init = np.full((N, L), _NEG_INF)
+            init[rows, Ln - 1] = lpe[t, rows, Ln - 1]
+            two = Ln > 1
+            init[rows[two], Ln[two] - 2] = lpe[t, rows[two], Ln[two] - 2]
+            cur = np.where((t == Tn - 1)[:, None], init, np.where((t < Tn - 1)[:, None], rec, _NEG_INF))
+            cur = np.where(pos < Ln[:, None], cur, _NEG_INF)
+            beta[t] = cur
+            nxt = cur
+        ab = alpha + beta                                         # (T, N, L), log of alpha_t(s) beta_t(s)
+        m = ab.max(axis=2, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        onehot = (ext[:, :, None] == np.arange(C)[None, None, :]).astype(np.float64)   # (N, L, C)
+        with np.errstate(divide="ignore"):
+            lcab = np.log(np.einsum("tnl,nlc->tnc", np.exp(ab - m), onehot)) + m
+        with np.errstate(over="ignore", invalid="ignore"):
+            grad = np.exp(lp) - np.exp(lcab + nll[None, :, None] - lp)
+        valid_t = np.arange(T)[:, None] < Tn[None, :]
+        grad = np.where(valid_t[:, :, None], grad, 0.0)
+        if zero_infinity:                                         # impossible targets contribute nothing
+            grad[:, np.isinf(nll)] = 0.0
+        grad = _wrap(grad.astype(log_probs._data.dtype))
+        return grad * g.reshape(1, N, 1), None, None, None, None, None
 
 
 # --------------------------------------------------------------------------------------------------
