@@ -19,6 +19,7 @@ Conventions (the same for every class below):
 * Losses reduce inside the Function (``reduction`` = 'none' | 'mean' | 'sum'), as torch's kernels do.
 """
 import math
+import threading
 
 import numpy as np
 
@@ -89,8 +90,8 @@ def _split(n, work, size):
     """Run ``work(lo, hi)`` over range(n) cut into one contiguous slab per core (when the job of ``size``
     elements is big enough); returns the list of the slabs' results."""
     T = _num_threads() if _thread_pool is not None and size >= _PARALLEL_MIN else 1
-    if T < 2 or n < 2:
-        return [work(0, n)]
+    if T < 2 or n < 2 or threading.current_thread().name.startswith("ember"):
+        return [work(0, n)]   # small job, one core, or already inside a pool worker (waiting could deadlock)
     step = -(-n // T)
     futures = [_thread_pool().submit(work, lo, min(lo + step, n)) for lo in range(step, n, step)]
     first = work(0, min(step, n))
