@@ -336,6 +336,16 @@ def test_run_script_missing_api_traceback(tmp_path, capsys):
     assert "_hook.py" not in err and f'File "{p}", line 4' in err
 
 
+def test_run_script_directory_with_main(tmp_path, capsys):
+    from ember.compat.runner import run_script
+    (tmp_path / "app").mkdir()
+    main = _script(tmp_path, "import torch\nprint(torch.ones(2).sum().item())\nraise KeyError('k')\n", "app/__main__.py")
+    assert run_script(str(tmp_path / "app"), []) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "2.0\n"
+    assert captured.err.startswith(f'Traceback (most recent call last):\n  File "{main}", line 3, in <module>\n')
+
+
 def test_run_script_missing_file(tmp_path, capsys):
     from ember.compat.runner import run_script
     assert run_script(str(tmp_path / "nope.py"), []) == 2

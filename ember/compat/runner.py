@@ -15,13 +15,14 @@ __all__ = ["run_script"]
 
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
+_OURS = {__file__, os.path.abspath(__file__), runpy.__file__, "<frozen runpy>"}  # frames above the script's
 
 
-def _user_traceback(e, script):
+def _user_traceback(e):
     """``e``'s traceback from the script's first frame on (the frames of ember run itself are noise to the
     user); for a missing PyTorch API, also without the import hook's own frames at the end."""
     tb = e.__traceback__
-    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != script:
+    while tb is not None and tb.tb_frame.f_code.co_filename in _OURS:
         tb = tb.tb_next
     if isinstance(e, (MissingTorchAPI, MissingTorchModule)):
         frames, t = [], tb
@@ -62,7 +63,7 @@ def run_script(path, argv=()):
         code = _exit_code(e.code)
     except BaseException as e:  # noqa: B902 -- report it exactly as python would, then return its code
         sys.stdout.flush()
-        tb = _user_traceback(e, script)
+        tb = _user_traceback(e)
         sys.excepthook(type(e), e.with_traceback(tb), tb)
         code = 130 if isinstance(e, KeyboardInterrupt) else 1
     finally:
