@@ -377,3 +377,51 @@ def test_every_movement_function_is_gradchecked():
     from ember.autograd import Function
     names = {n for n, v in vars(M).items() if isinstance(v, type) and issubclass(v, Function) and v is not Function}
     assert names <= {g[0].split("_")[0] for g in GRADCHECK}, names - {g[0].split("_")[0] for g in GRADCHECK}
+
+
+# ---- property tests ------------------------------------------------------------------------------------------
+from hypothesis import given, settings, strategies as st, HealthCheck  # noqa: E402
+
+
+@st.composite
+def strided_view(draw):
+    """A random view (permute + slicing) of a random contiguous tensor, and a target shape."""
+    shape = draw(st.lists(st.integers(1, 4), min_size=1, max_size=4))
+    perm = draw(st.permutations(range(len(shape))))
+    slices = tuple(slice(draw(st.integers(0, shape[p] - 1)), None, draw(st.integers(1, 2))) for p in perm)
+    return shape, tuple(perm), slices, draw(st.integers(0, 2 ** 16))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(sv=strided_view(), data=st.data())
+def test_property_view_reshape_match_torch(sv, data):
+    shape, perm, slices, seed = sv
+    base = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
+    e, t = ember.tensor(base), torch.tensor(base)
+    ev, tv = e.permute(perm)[slices], t.permute(perm)[slices]
+    assert tuple(ev.shape) == tuple(tv.shape) and ev.storage_offset() == tv.storage_offset()
+    assert ev.is_contiguous() == tv.is_contiguous()
+    n = tv.numel()
+    # a target shape: split n into factors, sometimes with -1
+    factors, rest = [], n
+    for _ in range(data.draw(st.integers(0, 3))):
+        divs = [d for d in range(1, rest + 1) if rest % d == 0]
+        f = data.draw(st.sampled_from(divs))
+        factors.append(f)
+        rest //= f
+    target = factors + [rest]
+    if data.draw(st.booleans()):
+        target[data.draw(st.integers(0, len(target) - 1))] = -1
+    try:
+        tr = tv.view(*target)
+    except RuntimeError as exc:
+        with pytest.raises(RuntimeError) as ee:
+            ev.view(*target)
+        assert str(ee.value) == str(exc)
+    else:
+        er = ev.view(*target)
+        assert_same(er, tr)
+        assert er.storage_offset() == tr.storage_offset()
+        assert [s for s, k in zip(er.stride(), er.shape) if k != 1] == [s for s, k in zip(tr.stride(), tr.shape) if k != 1]
+    assert_same(ev.reshape(*target), tv.reshape(*target))
+    assert_same(ev.contiguous(), tv.contiguous())

@@ -395,3 +395,60 @@ def test_fill_diagonal_and_small_methods():
     assert_same(a.ravel(), b.ravel())
     assert a.is_signed() and not ember.tensor([1], dtype=ember.uint8).is_signed()
     assert a.get_device() == b.get_device() == -1
+
+
+# ---- property tests: random shapes and dtypes against torch -------------------------------------------------
+from hypothesis import given, settings, strategies as st, HealthCheck  # noqa: E402
+
+_DT = ["bool", "uint8", "int32", "int64", "float16", "float32", "float64"]
+
+
+@st.composite
+def broadcast_pair(draw):
+    nd = draw(st.integers(0, 3))
+    base = [draw(st.integers(1, 3)) for _ in range(nd)]
+    def variant():
+        k = draw(st.integers(0, nd))
+        return [1 if draw(st.booleans()) else s for s in base[nd - k:]]
+    return variant(), variant()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(shapes=broadcast_pair(), da=st.sampled_from(_DT), db=st.sampled_from(_DT),
+       op=st.sampled_from(["add", "mul", "sub", "div", "maximum", "eq", "lt", "where", "atan2", "pow"]),
+       seed=st.integers(0, 2 ** 16))
+def test_property_binary_ops_vs_torch(shapes, da, db, op, seed):
+    r = np.random.default_rng(seed)
+    a = r.integers(1, 4, shapes[0]).astype(da)
+    b = r.integers(1, 4, shapes[1]).astype(db)
+    ea, eb, ta, tb = ember.tensor(a), ember.tensor(b), torch.tensor(a), torch.tensor(b)
+    fn = {"add": lambda m, x, y: x + y, "mul": lambda m, x, y: x * y, "sub": lambda m, x, y: x - y,
+          "div": lambda m, x, y: x / y, "maximum": lambda m, x, y: m.maximum(x, y), "eq": lambda m, x, y: x == y,
+          "lt": lambda m, x, y: x < y, "where": lambda m, x, y: m.where(x > 1, x, y),
+          "atan2": lambda m, x, y: m.atan2(x, y), "pow": lambda m, x, y: x ** y}[op]
+    try:
+        rt = fn(torch, ta, tb)
+    except (RuntimeError, NotImplementedError):
+        with pytest.raises((RuntimeError, NotImplementedError, TypeError)):
+            fn(ember, ea, eb)
+        return
+    assert_same(fn(ember, ea, eb), rt, rtol=2e-3, atol=1e-3)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(shape=st.lists(st.integers(1, 3), min_size=0, max_size=3), dt=st.sampled_from(_DT),
+       scalar=st.sampled_from([0, 1, -2, 2.5, True, -0.5, 7]),
+       op=st.sampled_from(["add", "radd", "mul", "rsub", "truediv", "rtruediv", "floordiv", "mod", "gt"]))
+def test_property_scalar_ops_vs_torch(shape, dt, scalar, op):
+    a = (np.arange(int(np.prod(shape))).reshape(shape) % 5 + 1).astype(dt)
+    ea, ta = ember.tensor(a), torch.tensor(a)
+    fn = {"add": lambda x: x + scalar, "radd": lambda x: scalar + x, "mul": lambda x: x * scalar,
+          "rsub": lambda x: scalar - x, "truediv": lambda x: x / scalar, "rtruediv": lambda x: scalar / x,
+          "floordiv": lambda x: x // scalar, "mod": lambda x: x % scalar, "gt": lambda x: x > scalar}[op]
+    try:
+        rt = fn(ta)
+    except (RuntimeError, ZeroDivisionError, NotImplementedError):
+        with pytest.raises((RuntimeError, ZeroDivisionError, NotImplementedError)):
+            fn(ea)
+        return
+    assert_same(fn(ea), rt, rtol=2e-3, atol=1e-3)

@@ -339,3 +339,45 @@ def test_every_reduce_function_is_gradchecked():
     from ember.autograd import Function
     names = {n for n, v in vars(R).items() if isinstance(v, type) and issubclass(v, Function) and v is not Function}
     assert names <= {g[0].split("_")[0] for g in GRADCHECK}, names
+
+
+# ---- property tests ------------------------------------------------------------------------------------------
+from hypothesis import given, settings, strategies as st, HealthCheck  # noqa: E402
+
+
+@st.composite
+def shape_and_dims(draw):
+    shape = draw(st.lists(st.integers(1, 4), min_size=1, max_size=4))
+    dims = draw(st.one_of(st.none(), st.integers(-len(shape), len(shape) - 1),
+                          st.lists(st.integers(0, len(shape) - 1), unique=True, min_size=1).map(tuple)))
+    return shape, dims
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(sd=shape_and_dims(), keepdim=st.booleans(),
+       op=st.sampled_from(["sum", "mean", "amax", "amin", "var", "std", "logsumexp", "norm", "prod"]),
+       dtype=st.sampled_from(["float32", "float64"]), seed=st.integers(0, 2 ** 16))
+def test_property_reductions_vs_torch(sd, keepdim, op, dtype, seed):
+    shape, dims = sd
+    a = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    e = ember.tensor(a, requires_grad=True)
+    t = to_torch(torch, e)
+    if op in ("amax", "amin") and dims is None:
+        dims = ()
+    if op in ("logsumexp",) and dims is None:
+        dims = 0
+    if op == "prod" and not isinstance(dims, int):
+        dims = None
+    kw = {} if (dims is None and op == "prod") else {"keepdim": keepdim}
+    fe = (lambda x: getattr(x, op)(dims, **kw)) if op not in ("norm",) else (lambda x: x.norm(2, dims, keepdim))
+    if op in ("var", "std"):
+        fe = lambda x: getattr(x, op)(dims, correction=0, keepdim=keepdim)
+    if op == "prod" and dims is None:
+        fe = lambda x: x.prod()
+    oe, ot = fe(e), fe(t)
+    tol = 1e-4 if dtype == "float32" else 1e-9
+    assert_same(oe, ot, rtol=tol, atol=tol)
+    g = np.random.default_rng(seed + 1).standard_normal(tuple(ot.shape)).astype(dtype)
+    oe.backward(ember.tensor(g))
+    ot.backward(torch.tensor(g))
+    assert_same(e.grad, t.grad, rtol=tol * 10, atol=tol * 10)

@@ -229,7 +229,8 @@ class Std(Function):
         std = _saved_out(ctx, lambda: Std.apply(a, ctx.dims, ctx.correction, True))
         if not STATE.enabled:
             std = _keep(std, a.shape, ctx.dims, ctx.keepdim)
-        return _keep(g, a.shape, ctx.dims, ctx.keepdim) * centered / (std * ctx.denom), None, None, None
+        safe = where_(std == 0, std * 0 + 1, std)  # a constant slice (std 0) gets gradient 0, as in torch
+        return _keep(g, a.shape, ctx.dims, ctx.keepdim) * centered / (safe * ctx.denom) * (std != 0), None, None, None
 
 
 class LogSumExp(Function):
@@ -370,13 +371,13 @@ class Norm(Function):
 
 
 def sum_(a, dim=None, keepdim=False, dtype=None):
-    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0 and a.ndim == 0):
+    if (dim is None and not keepdim) or (isinstance(dim, (tuple, list)) and len(dim) == 0 and a.ndim == 0):
         return SumAll.apply(a, None, False, dtype)
-    return Sum.apply(a, dim, keepdim, dtype)
+    return Sum.apply(a, dim, keepdim, dtype)  # dim=None with keepdim: every axis kept as size 1
 
 
 def mean_(a, dim=None, keepdim=False, dtype=None):
-    if dim is None:
+    if dim is None and not keepdim:
         return MeanAll.apply(a, None, False, dtype)
     return Mean.apply(a, dim, keepdim, dtype)
 
