@@ -4,7 +4,6 @@ transformer.py.  Each one checks its arguments, normalises them (ints -> tuples,
 and calls one Function from ``ember/ops/conv.py`` or ``ember/ops/attention.py``.
 """
 import math
-import numbers
 
 import numpy as np
 
@@ -70,7 +69,7 @@ def _batchify(x, nd, opname):
 def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
     x, unbatched = _batchify(input, nd, name)
     if weight.dim() != nd + 2:
-        raise RuntimeError(f"weight should have at least three dimensions" if nd == 1 else
+        raise RuntimeError("weight should have at least three dimensions" if nd == 1 else
                            f"Expected {nd + 2}-dimensional weight for {nd + 2}-dimensional input "
                            f"{_shape_str(x)}, but got {weight.dim()}-dimensional weight of size "
                            f"{_shape_str(weight)} instead")
@@ -545,7 +544,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         fn = _AdaptiveAvgPool2D if nd == 2 else _C._named(_C.AxisLinear, f"AdaptiveAvgPool{nd}DBackward0")
         return fn.apply(input, mats)
     if antialias and mode not in ("bilinear", "bicubic"):
-        raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D tensor as input")
+        raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D tensor "
+                         "as input")
     key = (mode + ("-aa" if antialias else ""), nd)
     if key not in _Upsample:
         raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs "

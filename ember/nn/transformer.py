@@ -9,7 +9,6 @@ network, each wrapped in a residual connection and LayerNorm (after — post-LN,
 with ``norm_first=True``, before — pre-LN, the modern one).
 """
 import copy
-import math
 
 import ember
 from .module import Module
