@@ -339,7 +339,8 @@ def test_run_script_missing_api_traceback(tmp_path, capsys):
 def test_run_script_directory_with_main(tmp_path, capsys):
     from ember.compat.runner import run_script
     (tmp_path / "app").mkdir()
-    main = _script(tmp_path, "import torch\nprint(torch.ones(2).sum().item())\nraise KeyError('k')\n", "app/__main__.py")
+    main = _script(tmp_path, "import torch\nprint(torch.ones(2).sum().item())\nraise KeyError('k')\n",
+                   "app/__main__.py")
     assert run_script(str(tmp_path / "app"), []) == 1
     captured = capsys.readouterr()
     assert captured.out == "2.0\n"

@@ -16,14 +16,17 @@ SCRIPTS = sorted(EXAMPLES.glob("*.py"))
 
 # What each program must print, PyTorch or not.
 EXPECT = {
-    "01_tensor_basics.py": ["torch.int64 torch.float32 torch.Size([2, 3]) 3 2 6", "torch.int64 torch.float32 tensor([[0, 1, 1],"],
+    "01_tensor_basics.py": ["torch.int64 torch.float32 torch.Size([2, 3]) 3 2 6",
+                            "torch.int64 torch.float32 tensor([[0, 1, 1],"],
     "02_autograd_basics.py": ["32.0 tensor([5., 7., 9.])", "12.0 12.0", "False False", "tensor([2., 4., 8.])"],
     "03_build_a_model.py": ["<All keys matched successfully>", "torch.Size([4, 3])"],
     "04_training_loop_dataloader.py": ["90 30 6 1", "torch.Size([16, 2]) torch.float32 torch.Size([16]) torch.int64",
                                        "epoch 4 train loss"],
-    "05_save_load_state_dict.py": ["same outputs: True", "resumed run identical: True", "['model', 'optimizer', 'step'] 3"],
+    "05_save_load_state_dict.py": ["same outputs: True", "resumed run identical: True",
+                                   "['model', 'optimizer', 'step'] 3"],
     "06_polynomial_custom_function.py": ["Result: y = ", "AddBackward0 LegendrePolynomial3Backward", "True"],
-    "07_module_custom_forward.py": ["torch.Size([5, 3]) torch.Size([5, 1]) [(5, 8), (5, 8), (5, 8), (5, 8), (5, 8), (5, 8)] 3"],
+    "07_module_custom_forward.py": [
+        "torch.Size([5, 3]) torch.Size([5, 1]) [(5, 8), (5, 8), (5, 8), (5, 8), (5, 8), (5, 8)] 3"],
     "08_small_cnn.py": ["torch.Size([32, 6, 8, 8]) torch.Size([32, 6, 4, 4])", "step 7 loss", "tensor(8)"],
     "09_lstm_classifier.py": ["torch.Size([24, 10, 12]) torch.Size([1, 24, 12]) torch.Size([1, 24, 12]) True",
                               "('lstm.weight_ih_l0', (48, 8))"],

@@ -267,4 +267,5 @@ def test_004_svm_vs_logistic_regression(runs):
     assert float(svm.group(1)) == 0.0 and float(lr.group(1)) > 0       # hinge loss reaches exactly 0
     assert float(svm.group(3)) >= 1.0                                  # every point outside the margin
     assert float(svm.group(4)) < float(lr.group(4))                    # SVM stops; logistic keeps growing
-    assert o[2:] == ["SVM hinge loss is exactly 0 once all margins exceed 1: True", "logistic loss stays positive: True"]
+    assert o[2:] == ["SVM hinge loss is exactly 0 once all margins exceed 1: True",
+                     "logistic loss stays positive: True"]
