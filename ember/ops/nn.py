@@ -70,8 +70,9 @@ _ERF_C = (1.1283792750051547, 0.10276903983747074, -0.00019177377344070117, -0.0
 _BLOCK = 1 << 14
 
 
-def _blocks(n, size=_BLOCK):
-    """Slices covering range(n) in blocks (a loop over blocks of elements, each one vectorized)."""
+def _blocks(n, size=None):
+    """Slices covering range(n) in blocks of ``_BLOCK`` (a loop over blocks, each one vectorized)."""
+    size = size or _BLOCK
     return (slice(i, min(i + size, n)) for i in range(0, n, size))
 
 
