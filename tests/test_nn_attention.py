@@ -531,3 +531,13 @@ def test_dtype_mismatch_errors_like_torch():
         F.scaled_dot_product_attention(q, q.double(), q)
     with pytest.raises(ValueError, match=r"RNN input dtype \(torch.float64\) does not match weight dtype"):
         nn.LSTM(3, 4)(ember.randn(2, 1, 3, dtype=ember.float64))
+
+
+def test_gradgradcheck_attention():
+    from ember.autograd import gradgradcheck
+    q = ember.tensor(rand(1, 3, 4, dtype=np.float64), requires_grad=True)
+    k = ember.tensor(rand(1, 4, 4, seed=1, dtype=np.float64), requires_grad=True)
+    v = ember.tensor(rand(1, 4, 2, seed=2, dtype=np.float64), requires_grad=True)
+    bm = ember.tensor(np.array([[1, 1, 0, 0], [0, 0, 0, 0], [1, 0, 1, 1]], bool))   # one fully masked row
+    assert gradgradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=bm), (q, k, v))
+    assert gradgradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), (q, k, v))

@@ -489,3 +489,17 @@ def test_conv_groups_double_backward_matches_torch(transposed):
     (gxt.sum() + (gwt * gwt).sum()).backward()
     close(xe.grad, xt.grad)
     close(we.grad, wt.grad)
+
+
+def test_gradgradcheck_backward_functions():
+    """The backward Functions (weight grad, transposed conv, max/avg scatter) are themselves differentiable."""
+    from ember.autograd import gradgradcheck
+    x, w = d64(1, 4, 5, 4), d64(4, 2, 2, 3, seed=1)
+    assert gradgradcheck(lambda x, w: F.conv2d(x, w, stride=(2, 1), padding=1, groups=2), (x, w))
+    xt, wt = d64(1, 2, 3, 3), d64(2, 3, 3, 2, seed=2)
+    assert gradgradcheck(lambda x, w: F.conv_transpose2d(x, w, stride=2, dilation=(2, 1)), (xt, wt))
+    rng = np.random.default_rng(5)
+    xm = ember.tensor(rng.permutation(2 * 5 * 6).reshape(1, 2, 5, 6).astype(np.float64) / 7, requires_grad=True)
+    assert gradgradcheck(lambda a: F.max_pool2d(a, 2, 2, 1), (xm,))
+    assert gradgradcheck(lambda a: F.avg_pool2d(a, 3, 2, 1, ceil_mode=True), (xm,))
+    assert gradgradcheck(lambda a: F.interpolate(a, size=(4, 7), mode="bilinear"), (xm,))
