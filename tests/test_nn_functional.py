@@ -696,3 +696,37 @@ GRADGRAD = {
 def test_double_backward(name):
     x = _away_from(ember.tensor(RNG.standard_normal((3, 4)), dtype=ember.float64, requires_grad=True), [0])
     assert gradgradcheck(GRADGRAD[name], (x,))
+
+
+def test_pdist_local_response_norm_parity():
+    torch = pytest.importorskip("torch")
+    tF = torch.nn.functional
+    parity(lambda a: F.pdist(a), lambda a: tF.pdist(a), randn(5, 4))
+    parity(lambda a: F.pdist(a, p=1), lambda a: tF.pdist(a, p=1), randn(4, 3))
+    for shape, size in (((2, 6, 5), 3), ((2, 5, 3, 4), 2), ((1, 4, 2, 2, 2), 4)):
+        parity(lambda a: F.local_response_norm(a, size, alpha=0.1, beta=0.6, k=2.0),
+               lambda a: tF.local_response_norm(a, size, alpha=0.1, beta=0.6, k=2.0), randn(*shape) * 3, atol=1e-5)
+
+
+def test_gumbel_softmax_soft_and_hard():
+    ember.manual_seed(0)
+    logits = E(randn(4, 6))
+    y = F.gumbel_softmax(logits, tau=0.5)
+    close(y.sum(-1), np.ones(4))
+    h = F.gumbel_softmax(logits, hard=True)
+    hv = h.detach().numpy()
+    assert set(np.unique(hv)) <= {0.0, 1.0} and np.all(hv.sum(-1) == 1)
+    h.sum().backward()     # straight-through: the soft sample's gradient reaches the logits
+    assert logits.grad is not None and np.abs(logits.grad.numpy()).max() < 1e-5  # d(sum softmax) = 0
+
+
+def test_triplet_margin_with_distance_loss_parity():
+    torch = pytest.importorskip("torch")
+    a, p, n = randn(4, 5), randn(4, 5), randn(4, 5)
+    parity(lambda x, y, z: F.triplet_margin_with_distance_loss(x, y, z, swap=True),
+           lambda x, y, z: torch.nn.functional.triplet_margin_with_distance_loss(x, y, z, swap=True), a, p, n)
+    cos = lambda F_: (lambda x, y: 1 - F_.cosine_similarity(x, y))  # noqa: E731
+    parity(lambda x, y, z: F.triplet_margin_with_distance_loss(x, y, z, distance_function=cos(F), margin=0.5,
+                                                               reduction="none"),
+           lambda x, y, z: torch.nn.functional.triplet_margin_with_distance_loss(
+               x, y, z, distance_function=cos(torch.nn.functional), margin=0.5, reduction="none"), a, p, n)

@@ -79,6 +79,8 @@ REPR_CASES = [
     ("CosineEmbeddingLoss", (), {}), ("MarginRankingLoss", (), {}), ("TripletMarginLoss", (), {}),
     ("GaussianNLLLoss", (), {}), ("PoissonNLLLoss", (), {}), ("SoftMarginLoss", (), {}),
     ("MultiLabelMarginLoss", (), {}), ("MultiLabelSoftMarginLoss", (), {}), ("CTCLoss", (), {}),
+    ("TripletMarginWithDistanceLoss", (), {}), ("LocalResponseNorm", (3,), {"k": 2.0}), ("CosineSimilarity", (), {}),
+    ("PairwiseDistance", (), {}),
 ]
 
 

@@ -29,12 +29,13 @@ __all__ = [
     # normalisation
     "layer_norm", "rms_norm", "group_norm", "batch_norm", "instance_norm", "normalize",
     # distances
-    "cosine_similarity", "pairwise_distance",
+    "cosine_similarity", "pairwise_distance", "pdist", "gumbel_softmax", "local_response_norm",
     # losses
     "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss",
     "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "multi_margin_loss", "multilabel_margin_loss",
     "multilabel_soft_margin_loss", "hinge_embedding_loss", "cosine_embedding_loss", "margin_ranking_loss",
     "triplet_margin_loss", "gaussian_nll_loss", "poisson_nll_loss", "soft_margin_loss", "ctc_loss",
+    "triplet_margin_with_distance_loss",
 ]
 
 # torch's legacy type names, used in its error messages ("torch.FloatTensor", "... but got Float")
@@ -731,6 +732,49 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return (x1 - x2 + eps).norm(p, d - 1, keepdim=keepdim)
 
 
+def pdist(input, p=2.0):
+    """p-norm distances between all pairs of rows i < j of an (N, M) input: N (N - 1) / 2 values."""
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    i, j = np.triu_indices(input.shape[0], 1)
+    return (input[ember._tensor.wrap(i)] - input[ember._tensor.wrap(j)]).norm(p, 1)
+
+
+def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
+    """A differentiable sample from the categorical distribution of ``logits``: softmax((logits + g) / tau)
+    with Gumbel noise g = -log(Exp(1)); ``hard=True`` returns the one-hot argmax with the soft gradient."""
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    e = ember.random.get_rng().exponential(size=tuple(logits.shape)).astype(logits.dtype.np)
+    gumbels = ember._tensor.wrap(-np.log(e))
+    y_soft = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    index = y_soft.argmax(dim, keepdim=True)
+    y_hard = ember.zeros_like(logits).scatter(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """x / (k + alpha * mean of x^2 over ``size`` neighbouring channels)^beta (AlexNet's LRN)."""
+    dim = input.dim()
+    if dim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality                          input (got {dim} "
+                         "dimensions)")
+    if input.numel() == 0:
+        return input
+    sq = input * input
+    shape = list(sq.shape)
+    before, after = size // 2, (size - 1) // 2
+    z = ember.zeros(*([shape[0], before + 1] + shape[2:]), dtype=input.dtype)
+    padded = ember.cat([sq, ember.zeros(*([shape[0], after] + shape[2:]), dtype=input.dtype)], 1)
+    cs = ember.cat([z, padded.cumsum(1)], 1)       # cs[:, c] = sum of the padded squares before c
+    C = shape[1]
+    window = cs[:, size:size + C] - cs[:, :C]
+    div = (window * (alpha / size) + k).pow(beta)
+    return input / div
+
+
 # --------------------------------------------------------------------------------------------------
 # losses
 # --------------------------------------------------------------------------------------------------
@@ -1030,6 +1074,25 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
         d_neg = ember.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
     loss = (margin + d_pos - d_neg).clamp(min=0)
     return _apply_reduction(loss, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,
+                                      swap=False, reduction="mean"):
+    """max(0, margin + d(a, p) - d(a, n)) for any distance function d (default: pairwise_distance)."""
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    a_dim, p_dim, n_dim = anchor.dim(), positive.dim(), negative.dim()
+    if not (a_dim == p_dim == n_dim):
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {a_dim}D, positive {p_dim}D, and negative {n_dim}D "
+                           f"inputs")
+    d = distance_function if distance_function is not None else pairwise_distance
+    d_pos, d_neg = d(anchor, positive), d(anchor, negative)
+    if swap:
+        d_neg = ember.minimum(d_neg, d(positive, negative))
+    return _apply_reduction((margin + d_pos - d_neg).clamp(min=0), reduction)
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
