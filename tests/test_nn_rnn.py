@@ -182,3 +182,41 @@ def test_errors():
         nn.GRU(3, 4)(ember.randn(2, 1, 3), ember.zeros(2, 1, 4))
     with pytest.raises(ValueError, match="dropout should be a number in range"):
         nn.RNN(3, 4, dropout=2)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_packed_sequence_matches_torch(kind, batch_first):
+    from ember.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+    e, t = make(kind, 3, 4, num_layers=2, bidirectional=True, batch_first=batch_first)
+    lengths = [3, 5, 2, 5]
+    x = rand(4, 5, 3) if batch_first else rand(5, 4, 3)
+    xe = ember.tensor(x, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    h0 = rand(4, 4, 4, seed=2)
+    hx = (h0, rand(4, 4, 4, seed=3)) if kind == "LSTM" else h0
+    hxe = tuple(ember.tensor(h) for h in hx) if kind == "LSTM" else ember.tensor(hx)
+    hxt = tuple(torch.tensor(h) for h in hx) if kind == "LSTM" else torch.tensor(hx)
+    pe = pack_padded_sequence(xe, lengths, batch_first=batch_first, enforce_sorted=False)
+    pt = torch.nn.utils.rnn.pack_padded_sequence(xt, lengths, batch_first=batch_first, enforce_sorted=False)
+    oe, he = e(pe, hxe)
+    ot, ht = t(pt, hxt)
+    close(oe.data, ot.data)
+    np.testing.assert_array_equal(oe.batch_sizes.numpy(), ot.batch_sizes.numpy())
+    for a, b in zip(flat_outputs(he), flat_outputs(ht)):
+        close(a, b)
+    pad_e, len_e = pad_packed_sequence(oe, batch_first=batch_first)
+    pad_t, len_t = torch.nn.utils.rnn.pad_packed_sequence(ot, batch_first=batch_first)
+    close(pad_e, pad_t)
+    g = rand(*pad_t.shape, seed=9)
+    loss_e = (pad_e * ember.tensor(g)).sum()
+    loss_t = (pad_t * torch.tensor(g)).sum()
+    for a, b in zip(flat_outputs(he), flat_outputs(ht)):
+        loss_e = loss_e + a.sum()
+        loss_t = loss_t + b.sum()
+    loss_e.backward()
+    loss_t.backward()
+    close(xe.grad, xt.grad)
+    tn = dict(t.named_parameters())
+    for n, p in e.named_parameters():
+        close(p.grad, tn[n].grad)

@@ -149,88 +149,82 @@ class RNNBase(Module):
         return s.format(**self.__dict__)
 
     # --- forward ------------------------------------------------------------------------------
-    def _check_input(self, input):
-        name = {"RNN_TANH": "RNN", "RNN_RELU": "RNN"}.get(self.mode, self.mode)
-        if input.dim() not in (2, 3):
-            raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D"
-                             + (" tensor instead" if name == "RNN" else " instead"))
-        w = self._flat_weights[0]
-        if input.dtype != w.dtype:
-            raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype ({w.dtype}). "
-                             f"Convert input: input.to({w.dtype}), or convert model: model.to({input.dtype})")
-        if input.shape[-1] != self.input_size:
-            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
-                               f"got {input.shape[-1]}")
-
     def _layer_params(self, layer, direction):
         suffix = "_reverse" if direction == 1 else ""
         get = lambda n: getattr(self, f"{n}_l{layer}{suffix}", None)  # noqa: E731
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), get("weight_hr")
 
-    def _run(self, input, hx, unbatched):
-        """Run all layers/directions on (L, N, In) input (time-major); returns (output, final states).
+    def _scan(self, xs, bs, state, layer, direction):
+        """One direction of one layer over per-step inputs ``xs[t]`` of ``bs[t]`` rows.
 
-        The sequence is kept as a Python list of per-step (N, features) tensors from layer to layer and
-        stacked once at the end, so the backward never scatters a step's gradient into a full-sequence
-        buffer (which would cost O(L^2)).
+        ``bs`` is non-increasing (a packed batch: sequences sorted longest first, ``bs[t]`` of them still
+        running at step t).  Forward in time, the rows that have ended are set aside with their final
+        state; backward in time, each sequence joins with its initial state at its own last step.
+        Returns the per-step outputs and the final state (a tuple: (h,) or (h, c)).
+        """
+        w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_params(layer, direction)
+        # GRU: b_hh sits inside r * (W_hn h + b_hn), so it stays per step; the others fold both biases
+        b_in = b_ih if (self.mode == "GRU" or b_ih is None) else b_ih + b_hh
+        w_ih_t, w_hh_t = w_ih.t(), w_hh.t()
+        act = (lambda v: v.tanh()) if self.mode == "RNN_TANH" else (lambda v: v.relu())
+
+        def cell(x, st):
+            xw = x.matmul(w_ih_t)
+            if b_in is not None:
+                xw = xw + b_in
+            if self.mode == "LSTM":
+                return _lstm_step(xw, st, w_hh_t, w_hr)
+            if self.mode == "GRU":
+                return (_gru_step(xw, st[0], w_hh, b_hh),)
+            return (_rnn_step(xw, st[0], w_hh_t, act),)
+
+        T = len(xs)
+        ys = [None] * T
+        if direction == 0:
+            active, done = state, []
+            for t in range(T):
+                if bs[t] < active[0].shape[0]:          # some sequences ended: keep their final state
+                    done.append(tuple(a[bs[t]:] for a in active))
+                    active = tuple(a[:bs[t]] for a in active)
+                active = cell(xs[t], active)
+                ys[t] = active[0]
+            if done:
+                active = tuple(ember.cat([a] + [d[i] for d in reversed(done)], 0) for i, a in enumerate(active))
+            return ys, active
+        active = None
+        for t in range(T - 1, -1, -1):
+            n = 0 if active is None else active[0].shape[0]
+            if bs[t] > n:                                 # sequences whose last step is t start here
+                fresh = tuple(s[n:bs[t]] if (n, bs[t]) != (0, s.shape[0]) else s for s in state)
+                active = fresh if active is None else tuple(ember.cat([a, f], 0) for a, f in zip(active, fresh))
+            active = cell(xs[t], active)
+            ys[t] = active[0]
+        return ys, active
+
+    def _run(self, xs, bs, hx):
+        """All layers and directions over the per-step inputs; returns (per-step outputs, final states).
+
+        The sequence stays a Python list of per-step tensors from layer to layer (stacked once by the
+        caller), so the backward never scatters a step's gradient into a full-sequence buffer (O(L^2)).
         """
         D = 2 if self.bidirectional else 1
         lstm = self.mode == "LSTM"
-        xs = list(input.unbind(0))
-        finals_h, finals_c = [], []
-        act = (lambda v: v.tanh()) if self.mode == "RNN_TANH" else (lambda v: v.relu())
+        finals = []
         for layer in range(self.num_layers):
             outs = []
             for direction in range(D):
-                w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_params(layer, direction)
                 idx = layer * D + direction
-                # GRU: b_hh sits inside r * (W_hn h + b_hn), so it stays per step; the others fold both biases
-                b_in = b_ih if (self.mode == "GRU" or b_ih is None) else b_ih + b_hh
-                w_ih_t, w_hh_t = w_ih.t(), w_hh.t()
-                steps = range(len(xs) - 1, -1, -1) if direction == 1 else range(len(xs))
-                state = (hx[0][idx], hx[1][idx]) if lstm else hx[idx]
-                ys = [None] * len(xs)
-                for t in steps:
-                    xw = xs[t].matmul(w_ih_t)
-                    if b_in is not None:
-                        xw = xw + b_in
-                    if lstm:
-                        state = _lstm_step(xw, state, w_hh_t, w_hr)
-                        ys[t] = state[0]
-                    elif self.mode == "GRU":
-                        state = _gru_step(xw, state, w_hh, b_hh)
-                        ys[t] = state
-                    else:
-                        state = _rnn_step(xw, state, w_hh_t, act)
-                        ys[t] = state
+                state = (hx[0][idx], hx[1][idx]) if lstm else (hx[idx],)
+                ys, final = self._scan(xs, bs, state, layer, direction)
                 outs.append(ys)
-                if lstm:
-                    finals_h.append(state[0])
-                    finals_c.append(state[1])
-                else:
-                    finals_h.append(state)
+                finals.append(final)
             xs = outs[0] if D == 1 else [ember.cat([f, b], dim=-1) for f, b in zip(*outs)]
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 xs = [F.dropout(v, p=self.dropout, training=True) for v in xs]
-        x = ember.stack(xs, 0)
-        h_n = ember.stack(finals_h, 0)
+        h_n = ember.stack([f[0] for f in finals], 0)
         if lstm:
-            return x, (h_n, ember.stack(finals_c, 0))
-        return x, h_n
-
-    def _prepare(self, input, hx):
-        self._check_input(input)
-        unbatched = input.dim() == 2
-        batch_dim = 0 if self.batch_first else 1
-        if unbatched:
-            input = input.unsqueeze(batch_dim)
-        if self.batch_first:
-            input = input.transpose(0, 1)
-        return input, unbatched
-
-    def _zeros_state(self, input, size):
-        D = 2 if self.bidirectional else 1
-        return ember.zeros((self.num_layers * D, input.shape[1], size), dtype=input.dtype, device=input.device)
+            return xs, (h_n, ember.stack([f[1] for f in finals], 0))
+        return xs, h_n
 
     def _check_hidden(self, hx, batch, size, unbatched, msg="Expected hidden size {}, got {}"):
         if unbatched:
@@ -245,21 +239,78 @@ class RNNBase(Module):
             raise RuntimeError(msg.format(expected, list(hx.shape)))
         return hx
 
-    def _finish(self, output, unbatched):
-        if self.batch_first:
-            output = output.transpose(0, 1)
-        if unbatched:
-            output = output.squeeze(0 if self.batch_first else 1)
-        return output
-
     def forward(self, input, hx=None):
-        x, unbatched = self._prepare(input, hx)
-        hx = self._zeros_state(x, self.hidden_size) if hx is None else \
-            self._check_hidden(hx, x.shape[1], self.hidden_size, unbatched)
-        out, h_n = self._run(x, hx, unbatched)
+        """input: (L, N, H_in) ((N, L, H_in) with batch_first), unbatched (L, H_in), or a PackedSequence.
+        hx: (h_0, c_0) for LSTM, else h_0, each (num_layers * num_directions, N, H).
+        Returns (output, h_n) — (output, (h_n, c_n)) for LSTM — with output packed like the input."""
+        from .utils.rnn import PackedSequence
+        lstm = self.mode == "LSTM"
+        packed = isinstance(input, PackedSequence)
+        D = 2 if self.bidirectional else 1
+        real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
+        if packed:
+            data, batch_sizes, sorted_indices, unsorted_indices = input
+            if data.dim() != 2:
+                raise RuntimeError(f"input must have 2 dimensions, got {data.dim()}")
+            self._check_dtype_and_size(data)
+            bs = [int(b) for b in batch_sizes.tolist()]
+            xs = list(data.split(bs, 0))
+            batch, unbatched, dtype, dev = bs[0], False, data.dtype, data.device
+        else:
+            name = {"RNN_TANH": "RNN", "RNN_RELU": "RNN"}.get(self.mode, self.mode)
+            if input.dim() not in (2, 3):
+                raise ValueError(f"{name}: Expected input to be 2D or 3D, got {input.dim()}D"
+                                 + (" tensor instead" if name == "RNN" else " instead"))
+            self._check_dtype_and_size(input)
+            unbatched = input.dim() == 2
+            x = input.unsqueeze(0 if self.batch_first else 1) if unbatched else input
+            if self.batch_first:
+                x = x.transpose(0, 1)
+            xs = list(x.unbind(0))
+            batch, dtype, dev = x.shape[1], x.dtype, x.device
+            bs = [batch] * len(xs)
+            sorted_indices = unsorted_indices = None
+
+        def zeros(size):
+            return ember.zeros((self.num_layers * D, batch, size), dtype=dtype, device=dev)
+
+        def prep(h, size, msg):
+            h = self._check_hidden(h, batch, size, unbatched, msg)
+            return h if sorted_indices is None else h.index_select(1, sorted_indices)
+
+        if lstm:
+            if hx is None:
+                hx = (zeros(real_hidden), zeros(self.hidden_size))
+            else:
+                hx = (prep(hx[0], real_hidden, "Expected hidden[0] size {}, got {}"),
+                      prep(hx[1], self.hidden_size, "Expected hidden[1] size {}, got {}"))
+        else:
+            hx = zeros(self.hidden_size) if hx is None else prep(hx, self.hidden_size, "Expected hidden size {}, got {}")
+
+        ys, h_n = self._run(xs, bs, hx)
+        states = h_n if lstm else (h_n,)
+        if unsorted_indices is not None:
+            states = tuple(h.index_select(1, unsorted_indices) for h in states)
         if unbatched:
-            h_n = h_n.squeeze(1)
-        return self._finish(out, unbatched), h_n
+            states = tuple(h.squeeze(1) for h in states)
+        h_n = states if lstm else states[0]
+        if packed:
+            return PackedSequence(ember.cat(ys, 0), batch_sizes, sorted_indices, unsorted_indices), h_n
+        out = ember.stack(ys, 0)
+        if self.batch_first:
+            out = out.transpose(0, 1)
+        if unbatched:
+            out = out.squeeze(0 if self.batch_first else 1)
+        return out, h_n
+
+    def _check_dtype_and_size(self, x):
+        w = self._flat_weights[0]
+        if x.dtype != w.dtype:
+            raise ValueError(f"RNN input dtype ({x.dtype}) does not match weight dtype ({w.dtype}). "
+                             f"Convert input: input.to({w.dtype}), or convert model: model.to({x.dtype})")
+        if x.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                               f"got {x.shape[-1]}")
 
 
 class RNN(RNNBase):
@@ -291,21 +342,6 @@ class LSTM(RNNBase):
 
     def __init__(self, *args, **kwargs):
         super().__init__("LSTM", *args, **kwargs)
-
-    def forward(self, input, hx=None):
-        x, unbatched = self._prepare(input, hx)
-        real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
-        if hx is None:
-            hx = (self._zeros_state(x, real_hidden), self._zeros_state(x, self.hidden_size))
-        else:
-            h0, c0 = hx
-            hx = (self._check_hidden(h0, x.shape[1], real_hidden, unbatched, "Expected hidden[0] size {}, got {}"),
-                  self._check_hidden(c0, x.shape[1], self.hidden_size, unbatched,
-                                     "Expected hidden[1] size {}, got {}"))
-        out, (h_n, c_n) = self._run(x, hx, unbatched)
-        if unbatched:
-            h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
-        return self._finish(out, unbatched), (h_n, c_n)
 
 
 class GRU(RNNBase):
