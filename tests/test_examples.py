@@ -38,12 +38,20 @@ EXPECT = {
     "14_optimizers.py": ["minimum f: -2.7273", "['exp_avg', 'exp_avg_sq', 'step'] (0.9, 0.999)"],
     "15_data_utilities.py": ["2 [[0, 1, 2, 0], [1, 2, 0, 1]]", "[[0, 1, 2], [3, 4, 5], [6]]",
                              "[[1, 2, 3], [1, 0, 0]] [3, 1]"],
+    "16_transformer_encoder_builtin.py": ["4851", "True 4", "step 5 loss"],
+    "17_gru_packed_sequences.py": ["torch.Size([3, 5, 3]) [5, 2, 4] 0.0",
+                                   "torch.Size([3, 5, 8]) [5, 2, 4] torch.Size([2, 3, 4])", "True True"],
+    "18_conv_autoencoder.py": ["torch.Size([16, 8, 2, 2]) torch.Size([16, 1, 8, 8])", "step 9 loss"],
+    "19_tensor_advanced_ops.py": ["tensor([4., 0., 2., 0.])", "tensor([1, 2, 3]) tensor([2, 0, 2, 1, 0, 2]) "
+                                  "tensor([2, 1, 3])"],
 }
 
 # Ember bugs these ordinary programs hit (reported to the lead): (text in Ember's stderr, reason).
 KNOWN_EMBER_BUGS = {
     "14_optimizers.py": ("Dimension out of range (expected to be in range of [-1, 0], but got -2)",
                          "ember bug: backward of a 1-D @ 1-D matmul (w @ A @ w) fails in ops/linalg.py Mm.backward"),
+    "17_gru_packed_sequences.py": ("'PackedSequence' object has no attribute 'dim'",
+                                   "ember bug: nn.GRU/LSTM/RNN do not accept a PackedSequence input"),
 }
 
 

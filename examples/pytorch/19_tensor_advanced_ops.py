@@ -1,0 +1,28 @@
+"""Tensor operations beyond the basics: gather/scatter, index_add, masked_fill, einsum, tril/triu,
+repeat/expand, flip/roll, unique, cumulative ops, clamp, norms, comparisons."""
+import torch
+
+x = torch.arange(12, dtype=torch.float32).reshape(3, 4)
+idx = torch.tensor([[0, 3], [1, 1], [2, 0]])
+print(x.gather(1, idx))
+print(torch.zeros(3, 4).scatter_(1, idx, 1.0))
+print(torch.zeros(3, 4).scatter_add(1, idx, torch.ones(3, 2)))
+print(torch.zeros(4).index_add_(0, torch.tensor([0, 2, 0]), torch.tensor([1.0, 2.0, 3.0])))
+print(x.masked_fill(x > 6, -1.0))
+print(torch.einsum("ij,kj->ik", x, x), torch.einsum("ii->", torch.eye(3) * 2))
+print(torch.einsum("bij,bjk->bik", x.view(1, 3, 4), x.view(1, 4, 3)).shape)
+print(torch.tril(torch.ones(3, 3)), torch.triu(x, diagonal=1))
+print(x[:1].repeat(2, 2).shape, x[:, :1].expand(3, 5).shape, x.repeat_interleave(2, dim=0).shape)
+print(x.flip(0)[0], x.roll(1, dims=1)[0], torch.rot90(x, 1, (0, 1)).shape)
+u, inverse, counts = torch.unique(torch.tensor([3, 1, 3, 2, 1, 3]), return_inverse=True, return_counts=True)
+print(u, inverse, counts)
+print(x.cumprod(dim=1)[1], x.cummax(dim=0).values[-1], torch.diff(torch.tensor([1, 4, 9, 16])))
+print(x.norm(), x.norm(dim=1), x.norm(p=1), x.pow(2).sum().sqrt())
+print(torch.allclose(x, x + 1e-7), torch.isclose(x, x.round()).all(), torch.equal(x, x.clone()))
+print(x.argsort(dim=1, descending=True)[0], x.kthvalue(2, dim=1).values, x.median(), x.mode(dim=0).values)
+print(torch.maximum(x, 5 - x)[0], torch.minimum(x, torch.tensor(3.0))[0], x.clamp(2, 9).sum())
+print(torch.nonzero(x > 8), (x > 8).nonzero(as_tuple=True)[1], torch.count_nonzero(x))
+print(torch.outer(torch.arange(3.0), torch.arange(2.0)), torch.cross(torch.eye(3)[0], torch.eye(3)[1], dim=0))
+print(torch.meshgrid(torch.arange(2), torch.arange(3), indexing="ij")[1])
+print(torch.bucketize(torch.tensor([0.5, 2.5, 9.0]), torch.tensor([1.0, 2.0, 3.0])), x.new_zeros(2).dtype)
+print(torch.logsumexp(x, dim=1), torch.softmax(x[0], 0).sum(), x.log1p()[0], x.sign()[0], x.frac().sum())
