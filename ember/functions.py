@@ -102,21 +102,22 @@ def floor_divide(input, other):
 
 def remainder(input, other):
     """Python-style modulo: the result has the sign of the divisor."""
-    return input - floor_divide(input, other) * other if isinstance(input, Tensor) else \
-        _t(input, other) - floor_divide(_t(input, other), other) * other
+    if not isinstance(input, Tensor):
+        input = _t(input, other)
+    return (P.Remainder if isinstance(other, Tensor) else P.RemainderScalar).apply(input, other)
 
 
 def fmod(input, other):
     """C-style modulo: the result has the sign of the dividend."""
-    return input - div(input, other, rounding_mode="trunc") * other
+    return (P.Fmod if isinstance(other, Tensor) else P.FmodScalar).apply(input, other)
 
 
 def pow(input, exponent):
     if not isinstance(input, Tensor):
         return P.PowTensor.apply(input, exponent)
     if isinstance(exponent, Tensor):
-        if exponent._data.ndim == 0 and not exponent._requires_grad:
-            return P.Pow.apply(input, exponent.item())
+        if exponent._data.ndim == 0 and not exponent._requires_grad and result_type(input, exponent) == input.dtype:
+            return P.Pow.apply(input, exponent.item())  # a constant 0-d exponent that does not change the dtype
         return P.PowTensor.apply(input, exponent)
     return P.Pow.apply(input, exponent)
 

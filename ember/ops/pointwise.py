@@ -113,11 +113,13 @@ class Div(Function):
         if rounding_mode is None:
             dt = result_type(a, b)
             if not (dt.is_floating_point or dt.is_complex):  # int / int -> float, as torch
-                f = get_default_dtype().np
-                xa, xb = _asarray(xa, f), _asarray(xb, f)
+                f = get_default_dtype().np  # (from the original numbers: uint8 / -2 is -0.5, not 1/254)
+                xa = _asarray(xa if is_tensor(a) else a, f)
+                xb = _asarray(xb if is_tensor(b) else b, f)
             with np.errstate(divide="ignore", invalid="ignore"):  # x/0 = inf, 0/0 = nan, silently
                 return xa / xb
         xp = array_module(a._data if is_tensor(a) else b._data)
+        _no_bool_kernel(a, b, f"div_{rounding_mode}")
         if rounding_mode in ("floor", "trunc") and _is_int(xa, xb):
             if (xp.asarray(xb) == 0).any():  # integers have no inf: torch refuses
                 raise RuntimeError("ZeroDivisionError")
@@ -144,6 +146,55 @@ class Div(Function):
         ga = g / b if ctx.needs_input_grad[0] else None
         gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
         return ga, gb, None
+
+
+def _no_bool_kernel(a, b, name):
+    """torch has no integer-division kernels for bool results (True // True raises)."""
+    if result_type(a, b).np == np.bool_:
+        raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Bool'")
+
+
+class Remainder(Function):
+    """a mod b, the sign of b (Python's %):  d/da = 1,  d/db = -floor(a/b)"""
+    _grad_fn_name = "RemainderBackward1"
+    _scalar_edges = 2
+    _round = staticmethod(lambda xp: xp.remainder)
+    _kernel = "remainder"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _no_bool_kernel(a, b, ctx._fn._kernel)
+        xa, xb = arrays2(a, b)
+        xp = array_module(a._data if is_tensor(a) else b._data)
+        if _is_int(xa, xb) and (xp.asarray(xb) == 0).any():
+            raise RuntimeError("ZeroDivisionError")
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if is_tensor(b) else None)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return ctx._fn._round(xp)(xa, xb)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        gb = None
+        if ctx.needs_input_grad[1]:
+            q = a / b
+            gb = -g * (q.floor() if ctx._fn._kernel == "remainder" else q.trunc())
+        return (g if ctx.needs_input_grad[0] else None), gb
+
+
+class RemainderScalar(Remainder):
+    _grad_fn_name = "RemainderBackward0"
+
+
+class Fmod(Remainder):
+    """a mod b, the sign of a (C's fmod):  d/da = 1,  d/db = -trunc(a/b)"""
+    _grad_fn_name = "FmodBackward1"
+    _round = staticmethod(lambda xp: xp.fmod)
+    _kernel = "fmod"
+
+
+class FmodScalar(Fmod):
+    _grad_fn_name = "FmodBackward0"
 
 
 def _asarray(x, dtype):
