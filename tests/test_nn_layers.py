@@ -61,7 +61,8 @@ REPR_CASES = [
     ("Threshold", (0.1, 20), {}), ("GLU", (), {}), ("PReLU", (), {}), ("PReLU", (3,), {}),
     ("RReLU", (), {}), ("RReLU", (0.1, 0.3, True), {}), ("Softmax2d", (), {}),
     ("Dropout", (), {}), ("Dropout", (0.1,), {}), ("Dropout1d", (), {}), ("Dropout2d", (0.2, True), {}),
-    ("Dropout3d", (), {}), ("AlphaDropout", (0.2,), {}),
+    ("Dropout3d", (), {}), ("AlphaDropout", (0.2,), {}), ("FeatureAlphaDropout", (0.3,), {}),
+    ("InstanceNorm3d", (2,), {}), ("NLLLoss2d", (), {}),
     ("Identity", (), {}), ("Linear", (784, 512), {}), ("Linear", (3, 4), {"bias": False}),
     ("Bilinear", (2, 3, 4), {}), ("Flatten", (), {}), ("Flatten", (0, 2), {}), ("Unflatten", (1, (2, 3)), {}),
     ("Embedding", (10, 3), {}), ("Embedding", (10, 3), {"padding_idx": 0, "max_norm": 1.0}),
@@ -84,6 +85,7 @@ REPR_CASES = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:`NLLLoss2d` has been deprecated")
 @pytest.mark.parametrize("name,args,kwargs", REPR_CASES, ids=[c[0] + str(i) for i, c in enumerate(REPR_CASES)])
 def test_repr_matches_torch(name, args, kwargs):
     torch = pytest.importorskip("torch")
@@ -440,3 +442,21 @@ def test_rrelu_eval_parity_and_training_slopes():
 def test_softmax2d_parity():
     torch = pytest.importorskip("torch")
     module_parity(nn.Softmax2d(), torch.nn.Softmax2d(), randn(2, 3, 4, 5))
+
+
+def test_alpha_dropouts_keep_selu_moments():
+    ember.manual_seed(0)
+    x = ember.randn(200, 64, 4, 4)
+    for m in (nn.AlphaDropout(0.2), nn.FeatureAlphaDropout(0.2)):
+        y = m(x).numpy()
+        assert abs(y.mean()) < 0.05 and abs(y.std() - 1) < 0.05
+        assert m.eval()(x) is x
+    y = nn.FeatureAlphaDropout(0.5)(x).numpy().reshape(200, 64, 16)
+    dropped = np.all(np.isclose(y, y[..., :1]), axis=-1)                        # whole channels constant
+    assert 0.4 < dropped.mean() < 0.6
+
+
+def test_instance_norm_3d_parity():
+    torch = pytest.importorskip("torch")
+    module_parity(nn.InstanceNorm3d(2, affine=True), torch.nn.InstanceNorm3d(2, affine=True), randn(2, 2, 3, 3, 3),
+                  atol=1e-5)

@@ -21,9 +21,9 @@ __all__ = [
     "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "celu", "gelu", "silu", "mish",
     "softplus", "sigmoid", "tanh", "hardtanh", "hardtanh_", "hardsigmoid", "hardswish", "logsigmoid",
     "softsign", "tanhshrink", "softshrink", "hardshrink", "threshold", "glu", "prelu", "rrelu",
-    "softmax", "softmin", "log_softmax",
+    "softmax", "softmin", "log_softmax", "celu_", "selu_", "rrelu_", "threshold_",
     # dropout
-    "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+    "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
     # sparse
     "embedding", "embedding_bag", "one_hot",
     # normalisation
@@ -304,6 +304,22 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     return _write_inplace(input, out) if inplace else out
 
 
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def threshold_(input, threshold, value):
+    return globals()["threshold"](input, threshold, value, inplace=True)
+
+
 def softsign(input):
     """x / (1 + |x|)."""
     return input / (input.abs() + 1)
@@ -482,13 +498,23 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
     """Dropout that keeps SELU's zero mean / unit variance: dropped units are set to -alpha*scale, then an
     affine correction a * x + b restores the moments."""
+    return _alpha_dropout(input, p, training, inplace, tuple(input.shape))
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """alpha_dropout that drops whole channels (one draw per sample and channel)."""
+    shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2)
+    return _alpha_dropout(input, p, training, inplace, shape)
+
+
+def _alpha_dropout(input, p, training, inplace, mask_shape):
     _check_p(p)
     if not training or p == 0:
         return input
     if p == 1:
         return input * 0
     alpha_p = -_SELU_ALPHA * _SELU_SCALE
-    keep = ember.random.get_rng().random(tuple(input.shape), dtype=np.float32) >= p
+    keep = ember.random.get_rng().random(mask_shape, dtype=np.float32) >= p
     a = (1 - p + alpha_p * alpha_p * p * (1 - p)) ** -0.5
     b = -a * alpha_p * p
     k = ember._tensor.wrap(keep.astype(input.dtype.np))
