@@ -132,6 +132,8 @@ def linear(input, weight, bias=None):
     batched inputs are flattened to 2-D and viewed back, as torch does."""
     if input.dim() == 2 and bias is not None:
         return ember.addmm(bias, input, weight.t())
+    if input.dim() == 1 and bias is not None and weight.dim() == 2:
+        return ember.addmm(bias, input.unsqueeze(0), weight.t()).view(weight.shape[0])
     if input.dim() > 2 and bias is not None:
         lead = tuple(input.shape[:-1])
         out = ember.addmm(bias, input.reshape(-1, input.shape[-1]), weight.t())
