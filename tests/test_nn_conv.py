@@ -503,3 +503,13 @@ def test_gradgradcheck_backward_functions():
     assert gradgradcheck(lambda a: F.max_pool2d(a, 2, 2, 1), (xm,))
     assert gradgradcheck(lambda a: F.avg_pool2d(a, 3, 2, 1, ceil_mode=True), (xm,))
     assert gradgradcheck(lambda a: F.interpolate(a, size=(4, 7), mode="bilinear"), (xm,))
+
+
+def test_depthwise_conv_matches_torch_and_gradchecks():
+    x, w, b = rand(2, 4, 9, 8), rand(4, 1, 3, 3, seed=1), rand(4, seed=2)
+    check_fn(lambda *a: F.conv2d(*a, stride=2, padding=1, groups=4),
+             lambda *a: TF.conv2d(*a, stride=2, padding=1, groups=4), [x, w, b])
+    check_fn(lambda *a: F.conv1d(*a, padding="same", groups=4),
+             lambda *a: TF.conv1d(*a, padding="same", groups=4), [rand(2, 4, 9), rand(4, 1, 3, seed=3)])
+    xd, wd = d64(1, 3, 5, 4), d64(3, 1, 2, 3, seed=1)
+    assert gradcheck(lambda x, w: F.conv2d(x, w, padding=1, dilation=(2, 1), groups=3), (xd, wd))

@@ -179,6 +179,8 @@ def conv_input_grad(gy, w, in_spatial, stride, pads, dilation, groups):
     L = math.prod(out)
     if G == 1:
         dcols = w.reshape(O, CK).T @ gy.reshape(N, O, L)          # (N, C*K, L)
+    elif O == G:        # depthwise: each group has one filter, so W^T gy is an outer product — broadcast it
+        dcols = w.reshape(1, G, CK, 1) * gy.reshape(N, G, 1, L)
     else:
         dcols = w.reshape(G, O // G, CK).transpose(0, 2, 1) @ gy.reshape(N, G, O // G, L)
     return col2im(dcols.reshape(N, G * CK, L), C, in_spatial, w.shape[2:], stride, pads, dilation, out)
