@@ -171,6 +171,7 @@ def conv_forward(x, w, stride, pads, dilation, groups):
 
 def conv_input_grad(gy, w, in_spatial, stride, pads, dilation, groups):
     """C_W^T(gy): columns W^T gy, then col2im.  Also the forward of a transposed convolution."""
+    gy = array_module(gy).ascontiguousarray(gy)     # e.g. the expanded gradient of .sum(): BLAS needs strides
     N, O = gy.shape[:2]
     out = gy.shape[2:]
     G = groups
@@ -188,6 +189,7 @@ def conv_input_grad(gy, w, in_spatial, stride, pads, dilation, groups):
 
 def conv_weight_grad(x, gy, weight_shape, stride, pads, dilation, groups, cols=None):
     """dW[o, c, k] = sum_{n, l} gy[n, o, l] * cols[n, c*K + k, l]  (per group)."""
+    gy = array_module(gy).ascontiguousarray(gy)
     N, O = gy.shape[:2]
     if cols is None:
         cols, _ = im2col(x, weight_shape[2:], stride, pads, dilation)
