@@ -513,3 +513,17 @@ def test_depthwise_conv_matches_torch_and_gradchecks():
              lambda *a: TF.conv1d(*a, padding="same", groups=4), [rand(2, 4, 9), rand(4, 1, 3, seed=3)])
     xd, wd = d64(1, 3, 5, 4), d64(3, 1, 2, 3, seed=1)
     assert gradcheck(lambda x, w: F.conv2d(x, w, padding=1, dilation=(2, 1), groups=3), (xd, wd))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_slab_threads_survive_fork():
+    """A forked child (e.g. a DataLoader worker) must not wait on the parent's dead worker threads."""
+    import os
+    x = ember.tensor(rand(64, 8, 40, 40))
+    y = F.max_pool2d(x, 2)                      # starts the thread pool in this process
+    pid = os.fork()
+    if pid == 0:                                # pragma: no cover - runs in the child
+        ok = np.allclose(F.max_pool2d(x, 2).numpy(), y.numpy())
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert status == 0

@@ -39,6 +39,7 @@ __all__ = [
 # ----------------------------------------------------------------------------- array helpers
 _SLAB_MIN_ELEMENTS = 1 << 17     # below this, one thread is as fast as many
 _pool = None
+_pool_pid = None
 
 
 def _threads():
@@ -55,13 +56,14 @@ def for_batch_slabs(n, work, elements, xp=np):
     into their own rows of a preallocated output) run truly in parallel.  Small jobs, CuPy arrays and
     one-core machines get a single call ``work(0, n)``.
     """
-    global _pool
+    global _pool, _pool_pid
     t = min(_threads(), n)
     if xp is not np or t < 2 or elements < _SLAB_MIN_ELEMENTS:
         work(0, n)
         return
-    if _pool is None:
+    if _pool is None or _pool_pid != os.getpid():      # a forked child (DataLoader worker) has no threads
         _pool = ThreadPoolExecutor(max_workers=_threads(), thread_name_prefix="ember-conv")
+        _pool_pid = os.getpid()
     step = -(-n // t)
     futures = [_pool.submit(work, lo, min(lo + step, n)) for lo in range(step, n, step)]
     work(0, min(step, n))
