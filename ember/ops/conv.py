@@ -16,7 +16,13 @@ Derivatives (y = conv(x, W) + b, with C_W the linear map x -> conv(x, W)):
     db = sum over batch and space of dy
 A transposed convolution is the adjoint map, so its derivatives swap the two roles.
 Pooling over windows uses the same strided views; average pooling is linear, so its backward is
-its adjoint (a col2im), and the adjoint's backward is the average pool again.
+its adjoint (a col2im), and the adjoint's backward is the average pool again.  Max pooling keeps, per
+kernel offset, a mask of the windows whose (first) maximum sits there; its backward adds dy through
+those masks.  Resampling (adaptive average pooling, interpolation, reflect/replicate/circular
+padding) is separable: one small matrix per spatial axis (``AxisLinear``).
+
+The copies and strided adds loop over kernel offsets, never over samples or pixels; on the CPU they
+run on batch slabs in a thread pool (``for_batch_slabs``), since NumPy releases the GIL in its loops.
 """
 import itertools
 import math
