@@ -14,6 +14,7 @@ from .ops._util import arrays2
 from .dtypes import to_dtype, get_default_dtype, _category, result_type
 from .autograd.grad_mode import STATE
 from .random import get_rng
+from .device import array_module
 
 # ---- out-of-place methods that are just the functions ------------------------------------------------
 _SAME = """add sub subtract mul multiply div divide true_divide floor_divide remainder fmod pow float_power neg
@@ -184,19 +185,41 @@ def _pre_inplace(self, copy=True):
     ``copy=False`` when the op about to run does not keep a reference to its input's memory."""
     if self._requires_grad and self.grad_fn is None:
         _leaf_error(self)
-    if self._base is not None and self._base._requires_grad:
-        raise RuntimeError("ember records in-place ops on a view of a tensor that requires grad only through "
-                           "index assignment on the base tensor (base[idx] = value); use an out-of-place op here.")
+    base = self._base
+    if base is not None and base._requires_grad and base.grad_fn is None:
+        _leaf_error(self)  # a view of a leaf that requires grad
     old = wrap(self._data.copy() if copy else self._data)
     old.grad_fn, old._requires_grad, old._output_nr = self.grad_fn, self._requires_grad, self._output_nr
     return old
 
 
 def _inplace_result(self, res):
-    """Write ``res`` into self's memory and make self the output of res's node."""
+    """Write ``res`` into self's memory and make self the output of res's node.
+
+    When self is a view, its base changed too: the base's node becomes "the old base with res written
+    at the view's positions" (torch's CopySlices), and the view becomes a read of those positions."""
+    base = self._base
+    if base is not None and res._requires_grad and base._data.flags.c_contiguous:
+        key = _view_key(self, base)
+        new_base = M.IndexPut.apply(_pre_inplace(base, copy=False), key, res)  # (IndexPut copies its input)
+        _write(self, res._data)
+        base.grad_fn, base._requires_grad, base._output_nr = new_base.grad_fn, True, 0
+        view = M.Index.apply(base, key)
+        self.grad_fn, self._requires_grad, self._output_nr = view.grad_fn, True, 0
+        return self
     _write(self, res._data)
     self.grad_fn, self._requires_grad, self._output_nr = res.grad_fn, res._requires_grad, res._output_nr
     return self
+
+
+def _view_key(view, base):
+    """Index arrays into ``base`` naming, element by element, where the view's elements live in memory."""
+    xp = array_module(view._data)
+    item = view._data.itemsize
+    offset = (view.data_ptr() - base.data_ptr()) // item
+    for n, st in zip(view._data.shape, view._data.strides):  # offset[i, j, ...] = start + i*s0 + j*s1 + ...
+        offset = xp.add.outer(offset, xp.arange(n) * (st // item))
+    return tuple(xp.unravel_index(xp.asarray(offset, dtype=np.int64).reshape(view._data.shape), base._data.shape))
 
 
 def _write(self, arr):

@@ -674,3 +674,43 @@ def test_linear_regression_manual_step():
             b.grad.zero_()
     np.testing.assert_allclose(w.detach().numpy().ravel(), [2.0, -3.0], atol=1e-3)
     assert abs(b.item() - 0.5) < 1e-3
+
+
+def test_inplace_on_views_of_nonleaf_flows_to_base():
+    """In-place ops on views (b[0].mul_, b.t()[2].clamp_, b.view(-1)[i:].add_) change the base in the graph too."""
+    def run(m):
+        a = m.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]], requires_grad=True)
+        b = a * 1
+        b[0].mul_(2)
+        b[:, 1].mul_(a[:, 0])
+        b.view(-1)[4:].add_(a[0, :2])
+        b.t()[2].clamp_(max=0)
+        b[1, 1:] = a[0, 1:] ** 2
+        (b * b).sum().backward()
+        return b.detach(), a.grad
+    (be, ge), (bt, gt) = run(ember), run(torch)
+    assert_same(be, bt)
+    assert_same(ge, gt)
+
+
+def test_inplace_on_view_of_plain_buffer_records_graph():
+    def run(m):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        buf = m.zeros(2, 3)
+        buf[0, :2].copy_(x * 3)
+        buf[1].add_(x.sum())
+        assert buf.requires_grad
+        (buf * m.arange(6.0).view(2, 3)).sum().backward()
+        return buf.detach(), x.grad
+    (be, ge), (bt, gt) = run(ember), run(torch)
+    assert_same(be, bt)
+    assert_same(ge, gt)
+
+
+def test_inplace_on_view_of_leaf_errors():
+    x = ember.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError) as ee:
+        x[0].mul_(2)
+    with pytest.raises(RuntimeError) as te:
+        torch.ones(2, 3, requires_grad=True)[0].mul_(2)
+    assert str(ee.value) == str(te.value)
