@@ -95,8 +95,8 @@ def to_dtype(x):
             return _BY_NAME[x[6:] if x.startswith("torch.") else x]
         except KeyError:
             raise TypeError(f"unknown dtype {x!r}") from None
-    if x is _b.float:
-        return _default
+    if x is _b.float:  # Python's float is a C double: torch maps it to float64, not the default dtype
+        return float64
     if x is _b.int:
         return int64
     if x is _b.bool:

@@ -212,3 +212,10 @@ def test_conversion_methods():
     assert x.type_as(ember.tensor([1])).dtype is ember.int64
     assert x.to(ember.float32) is x
     assert x.to("float64").dtype is ember.float64
+
+
+def test_python_types_as_dtypes():
+    for py in (float, int, bool):
+        assert ember.zeros(2, dtype=py).dtype.name == str(torch.zeros(2, dtype=py).dtype).split(".")[1]
+        assert ember.ones(2).to(py).dtype.name == str(torch.ones(2).to(py).dtype).split(".")[1]
+    assert ember.tensor([1, 2], dtype=float).dtype is ember.float64
