@@ -61,7 +61,11 @@ def _infer_array(data):
         return data
     if isinstance(data, (list, tuple)) and _has_tensors(data):
         data = _tensors_to_lists(data)
-    arr = np.array(data)
+    try:
+        arr = np.array(data)
+    except ValueError:
+        _ragged_error(data)
+        raise
     if arr.dtype == object:
         raise TypeError(f"Could not infer dtype of {type(data).__name__}" if not isinstance(data, (list, tuple))
                         else "expected sequence of equal-length lists (ragged nested sequence)")
@@ -75,6 +79,23 @@ def _infer_array(data):
         elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
             arr = arr.astype(np.int64)
     return arr
+
+
+def _ragged_error(data, dim=0):
+    """torch's message for nested lists of unequal lengths: the first dim where a length differs."""
+    if not isinstance(data, (list, tuple)) or not data:
+        return
+    subs = [e for e in data if isinstance(e, (list, tuple))]
+    if subs and len(subs) != len(data):
+        raise TypeError("not a sequence")
+    if not subs:
+        return
+    n = len(subs[0])
+    for e in subs:
+        if len(e) != n:
+            raise ValueError(f"expected sequence of length {n} at dim {dim + 1} (got {len(e)})")
+    for e in subs:
+        _ragged_error(e, dim + 1)
 
 
 def _has_tensors(seq):

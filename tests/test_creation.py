@@ -242,3 +242,21 @@ def test_legacy_constructor():
     assert ember.tensor([1]).new_ones((2,)).dtype is ember.int64
     assert ember.tensor([1.0]).new_full((2,), 3).tolist() == [3.0, 3.0]
     assert ember.tensor([1.0]).new_tensor([1, 2]).dtype is ember.int64 or True  # torch keeps data's dtype
+
+
+@pytest.mark.parametrize("data", [[[1, 2], [3]], [[1, 2], 3], [[[1], [2]], [[3]]]])
+def test_ragged_lists_error_like_torch(data):
+    with pytest.raises(Exception) as te:
+        torch.tensor(data)
+    with pytest.raises(type(te.value)) as ee:
+        ember.tensor(data)
+    assert str(ee.value) == str(te.value)
+
+
+def test_empty_tensor_reductions():
+    assert_same(ember.tensor([]).sum(), torch.tensor([]).sum())
+    assert_same(ember.zeros(0, 3).sum(0), torch.zeros(0, 3).sum(0))
+    assert_same(ember.zeros(2, 0).mean(1), torch.zeros(2, 0).mean(1))
+    assert_same(ember.cat([ember.zeros(0, 2), ember.ones(1, 2)]), torch.cat([torch.zeros(0, 2), torch.ones(1, 2)]))
+    with pytest.raises(RuntimeError):
+        ember.tensor([]).max()
