@@ -425,3 +425,14 @@ def test_property_view_reshape_match_torch(sv, data):
         assert [s for s, k in zip(er.stride(), er.shape) if k != 1] == [s for s, k in zip(tr.stride(), tr.shape) if k != 1]
     assert_same(ev.reshape(*target), tv.reshape(*target))
     assert_same(ev.contiguous(), tv.contiguous())
+
+
+def test_negative_slice_step_refused_like_torch():
+    for k in [slice(None, None, -1), slice(None, None, 0)]:
+        with pytest.raises(ValueError) as te:
+            torch.arange(5)[k]
+        with pytest.raises(ValueError) as ee:
+            ember.arange(5)[k]
+        assert str(ee.value) == str(te.value)
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        ember.arange(5)[::-1] = 1

@@ -345,6 +345,8 @@ def _norm_key(key):
             out.append(np.bool_(k))
             advanced = True
         else:
+            if k.__class__ is slice and k.step is not None and k.step <= 0:  # NumPy would reverse; torch refuses
+                raise ValueError("step must be greater than zero" if k.step < 0 else "slice step cannot be zero")
             out.append(k)
     return tuple(out), advanced
 
