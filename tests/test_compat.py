@@ -429,3 +429,22 @@ def test_report_cli():
     assert p.returncode == 0, p.stderr
     assert re.search(r"^torch\.nn\.functional\s+\d+\s+\d+\s+\d+\.\d%$", p.stdout, re.M)
     assert p.stdout.splitlines()[-1].startswith("all")
+
+
+def test_report_json_and_without_torch(tmp_path, monkeypatch, capsys):
+    from ember.compat import report
+    monkeypatch.setattr(report, "_import_real_torch", lambda: None)
+    assert report.main(["--summary"]) == 2
+    assert "needs PyTorch installed" in capsys.readouterr().err
+    monkeypatch.undo()
+    pytest.importorskip("torch")
+    if ember.compat.is_installed():
+        pytest.skip("hook installed by the session")
+    out = tmp_path / "coverage.json"
+    assert report.main(["--missing", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert set(data) == set(report.NAMESPACES)
+    nn = data["torch.nn"]
+    assert "Linear" in nn["provided"] and 0 < nn["coverage"] <= 100
+    printed = capsys.readouterr().out
+    assert "[x]" not in printed.split("namespace")[0]  # --missing lists only what is missing
