@@ -269,3 +269,9 @@ def test_004_svm_vs_logistic_regression(runs):
     assert float(svm.group(4)) < float(lr.group(4))                    # SVM stops; logistic keeps growing
     assert o[2:] == ["SVM hinge loss is exactly 0 once all margins exceed 1: True",
                      "logistic loss stays positive: True"]
+
+
+def test_004_random_init_randn_vs_rand(runs):
+    o = lines(runs, "004_random_init_randn_vs_rand.py")
+    assert len(o) == 9 and all(line.endswith("True") for line in o), o
+    assert "False" not in "\n".join(o)
