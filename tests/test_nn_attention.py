@@ -541,3 +541,14 @@ def test_gradgradcheck_attention():
     bm = ember.tensor(np.array([[1, 1, 0, 0], [0, 0, 0, 0], [1, 0, 1, 1]], bool))   # one fully masked row
     assert gradgradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=bm), (q, k, v))
     assert gradgradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), (q, k, v))
+
+
+def test_sdpa_grads_only_for_inputs_that_need_them():
+    q = ember.tensor(rand(2, 3, 4), requires_grad=True)
+    k, v = ember.tensor(rand(2, 5, 4, seed=1)), ember.tensor(rand(2, 5, 4, seed=2))
+    qt = torch.tensor(rand(2, 3, 4), requires_grad=True)
+    F.scaled_dot_product_attention(q, k, v).sum().backward()
+    TF.scaled_dot_product_attention(qt, torch.tensor(rand(2, 5, 4, seed=1)),
+                                    torch.tensor(rand(2, 5, 4, seed=2))).sum().backward()
+    close(q.grad, qt.grad)
+    assert k.grad is None and v.grad is None

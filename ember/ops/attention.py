@@ -128,14 +128,19 @@ class ScaledDotProductAttention(Function):
             D = P * keep
         else:
             keep, D = None, P
-        dV = D.transpose(-2, -1).matmul(dO)
-        dP = dO.matmul(v.transpose(-2, -1))
-        if keep is not None:
-            dP = dP * keep
-        dS = P * (dP - (dP * P).sum(dim=-1, keepdim=True))
-        dQ = dS.matmul(k) * ctx.scale
-        dK = dS.transpose(-2, -1).matmul(q) * ctx.scale
-        dB = dS if ctx.mask_grad and ctx.needs_input_grad[3] else None
+        need_q, need_k, need_v, need_b = ctx.needs_input_grad[:4]
+        dV = D.transpose(-2, -1).matmul(dO) if need_v else None
+        dQ = dK = dB = None
+        if need_q or need_k or need_b:
+            dP = dO.matmul(v.transpose(-2, -1))
+            if keep is not None:
+                dP = dP * keep
+            dS = P * (dP - (dP * P).sum(dim=-1, keepdim=True))
+            dB = dS if ctx.mask_grad and need_b else None
+            if need_q or need_k:
+                dS = dS * ctx.scale                     # S = scale * Q K^T: one scaling serves dQ and dK
+                dQ = dS.matmul(k) if need_q else None
+                dK = dS.transpose(-2, -1).matmul(q) if need_k else None
         return dQ, dK, dV, dB, None, None, None, None
 
 
