@@ -199,27 +199,20 @@ def _inplace_result(self, res):
     When self is a view, its base changed too: the base's node becomes "the old base with res written
     at the view's positions" (torch's CopySlices), and the view becomes a read of those positions."""
     base = self._base
-    if base is not None and res._requires_grad and base._data.flags.c_contiguous:
-        key = _view_key(self, base)
+    if base is not None and res._requires_grad:
+        key = M.view_key(self, base)
         new_base = M.IndexPut.apply(_pre_inplace(base, copy=False), key, res)  # (IndexPut copies its input)
         _write(self, res._data)
         base.grad_fn, base._requires_grad, base._output_nr = new_base.grad_fn, True, 0
         view = M.Index.apply(base, key)
         self.grad_fn, self._requires_grad, self._output_nr = view.grad_fn, True, 0
+        self._view_ver = self._vc[0]
         return self
     _write(self, res._data)
     self.grad_fn, self._requires_grad, self._output_nr = res.grad_fn, res._requires_grad, res._output_nr
+    if base is not None:
+        self._view_ver = self._vc[0]
     return self
-
-
-def _view_key(view, base):
-    """Index arrays into ``base`` naming, element by element, where the view's elements live in memory."""
-    xp = array_module(view._data)
-    item = view._data.itemsize
-    offset = (view.data_ptr() - base.data_ptr()) // item
-    for n, st in zip(view._data.shape, view._data.strides):  # offset[i, j, ...] = start + i*s0 + j*s1 + ...
-        offset = xp.add.outer(offset, xp.arange(n) * (st // item))
-    return tuple(xp.unravel_index(xp.asarray(offset, dtype=np.int64).reshape(view._data.shape), base._data.shape))
 
 
 def _write(self, arr):

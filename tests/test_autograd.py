@@ -714,3 +714,23 @@ def test_inplace_on_view_of_leaf_errors():
     with pytest.raises(RuntimeError) as te:
         torch.ones(2, 3, requires_grad=True)[0].mul_(2)
     assert str(ee.value) == str(te.value)
+
+
+def test_stale_views_are_rebuilt_after_inplace_elsewhere():
+    """A view keeps the right gradient after its storage changes in place through the base or a sibling."""
+    def run(m):
+        a = m.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]], requires_grad=True)
+        b = (a * 1).t()
+        b[0].mul_(2)  # through a sibling view of b's base
+        (b * b).sum().backward()
+        g1 = a.grad.clone()
+        a.grad = None
+        r = a * 1
+        v = r.t()
+        r.mul_(2)  # through the base itself
+        (v * v).sum().backward()
+        return g1, a.grad, v.grad_fn.name()
+    (g1e, g2e, ne), (g1t, g2t, nt) = run(ember), run(torch)
+    assert_same(g1e, g1t)
+    assert_same(g2e, g2t)
+    assert ne == nt == "AsStridedBackward0"

@@ -345,6 +345,7 @@ GRADCHECK = [
     ("Slice", lambda x: M.Slice.apply(x, (slice(1, None), slice(None, None, 2)))),
     ("Select", lambda x: M.Select.apply(x, (1,))), ("SliceUnsqueeze", lambda x: M.SliceUnsqueeze.apply(x, (None, 1))),
     ("SliceAlias", lambda x: M.SliceAlias.apply(x, (Ellipsis,))),
+    ("RefreshedView", lambda x: M.RefreshedView.apply(x, (np.array([[0], [2]]), np.array([[1, 3]])))),
     ("SplitPiece", lambda x: M.SplitPiece.apply(x, (slice(1, 3),))),
     ("SplitWithSizesPiece", lambda x: M.SplitWithSizesPiece.apply(x, (slice(None), slice(0, 2)))),
     ("UnbindPiece", lambda x: M.UnbindPiece.apply(x, (slice(None), 2))),

@@ -7,7 +7,7 @@ Each node's ``backward`` turns the gradients of its outputs into gradients of it
 sums what arrives for the same input, undoes broadcasting (sums back to the input's shape, as torch's
 engine does), and finally ``AccumulateGrad`` nodes add the result into each leaf's ``.grad``.
 """
-from .function import AccumulateGrad
+from .function import AccumulateGrad, fresh_view
 from .grad_mode import STATE
 
 __all__ = ["backward", "grad", "run_backward"]
@@ -48,6 +48,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     for t in tensors:
         if not t._requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if t._base is not None:
+            fresh_view(t)
     if retain_graph is None:
         retain_graph = create_graph
     grads = _make_grads(tensors, grad_tensors)

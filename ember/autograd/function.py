@@ -228,6 +228,8 @@ def _connect(ctx, args, outs):
     edges, meta = [], []
     for a in args:
         if a.__class__ in _TENSOR_TYPES and a._requires_grad:
+            if a._base is not None:
+                fresh_view(a)
             fn = a.grad_fn
             if fn is None:
                 fn = a._accum
@@ -263,6 +265,14 @@ def _attach(o, ctx, i):
     o.grad_fn = ctx
     o._requires_grad = True
     o._output_nr = i
+
+
+def fresh_view(t):
+    """A view whose storage was changed in place through another tensor gets its node rebuilt first."""
+    v = t.__dict__.get("_view_ver")
+    if v is not None and v != t._vc[0]:
+        from ..ops.movement import refresh_view
+        refresh_view(t)
 
 
 def once_differentiable(fn):

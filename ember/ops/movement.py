@@ -12,11 +12,46 @@ from ..device import to_device_array
 
 
 def view_of(a, arr):
-    """Wrap ``arr`` (a NumPy view of ``a._data``) as a tensor that is a view of ``a``."""
+    """Wrap ``arr`` (a NumPy view of ``a._data``) as a tensor that is a view of ``a``.
+
+    ``_view_ver`` remembers the storage's version when the view's graph node was made: if the storage is
+    later changed in place through another tensor, the node is stale and ``refresh_view`` rebuilds it."""
     t = wrap(arr)
     t._vc = a._vc
     t._base = a._base if a._base is not None else a
+    t._view_ver = a._vc[0]
     return t
+
+
+def view_key(view, base):
+    """Index arrays into ``base`` naming, element by element, where the view's elements live in memory."""
+    xp = array_module(view._data)
+    item = view._data.itemsize
+    offset = (view.data_ptr() - base.data_ptr()) // item
+    for n, st in zip(view._data.shape, view._data.strides):  # offset[i, j, ...] = start + i*s0 + j*s1 + ...
+        offset = xp.add.outer(offset, xp.arange(n) * (st // item))
+    offset = xp.asarray(offset, dtype=np.int64).reshape(view._data.shape)
+    # memory offset -> base index: unravel over the base's axes ordered by stride (a permuted dense block)
+    order = sorted(range(base._data.ndim), key=lambda d: -base._data.strides[d])
+    shape = tuple(base._data.shape[d] for d in order)
+    dense = base._data.flags.c_contiguous or \
+        all(base._data.strides[order[i]] // item == int(np.prod(shape[i + 1:])) for i in range(len(order)))
+    if not dense:
+        raise RuntimeError("ember can't record an in-place op on a view of a tensor whose memory has gaps; "
+                           "use an out-of-place op here.")
+    idx = xp.unravel_index(offset, shape)
+    return tuple(idx[order.index(d)] for d in range(base._data.ndim))
+
+
+def refresh_view(t):
+    """Rebuild a stale view's node as a read of its base (torch's AsStridedBackward0), after the storage was
+    changed in place through the base or a sibling view."""
+    base = t._base
+    t._view_ver = t._vc[0]
+    if not base._requires_grad or not base._data.flags.c_contiguous:
+        return
+    node = RefreshedView.apply(base, view_key(t, base))
+    t.grad_fn, t._requires_grad, t._output_nr = node.grad_fn, True, 0
 
 
 def _shape_arg(shape):
@@ -375,6 +410,11 @@ class Index(Function):
     @staticmethod
     def backward(ctx, g):
         return IndexGrad.apply(g, ctx.shape, ctx.key), None
+
+
+class RefreshedView(Index):
+    """A view's elements read again from its (since modified) base"""
+    _grad_fn_name = "AsStridedBackward0"
 
 
 class Slice(Function):
