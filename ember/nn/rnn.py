@@ -26,12 +26,12 @@ __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell"
 
 # ----------------------------------------------------------------------------- one step of each cell
 def _rnn_step(xw, h, w_hh_t, act):
-    return act(xw + h.matmul(w_hh_t))
+    return act(ember.addmm(xw, h, w_hh_t))          # xw + h W_hh^T in one node
 
 
 def _lstm_step(xw, state, w_hh_t, w_hr):
     h, c = state
-    i, f, g, o = (xw + h.matmul(w_hh_t)).chunk(4, dim=-1)
+    i, f, g, o = ember.addmm(xw, h, w_hh_t).chunk(4, dim=-1)
     c = f.sigmoid() * c + i.sigmoid() * g.tanh()
     h = o.sigmoid() * c.tanh()
     if w_hr is not None:
@@ -165,13 +165,11 @@ class RNNBase(Module):
         w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_params(layer, direction)
         # GRU: b_hh sits inside r * (W_hn h + b_hn), so it stays per step; the others fold both biases
         b_in = b_ih if (self.mode == "GRU" or b_ih is None) else b_ih + b_hh
-        w_ih_t, w_hh_t = w_ih.t(), w_hh.t()
+        w_hh_t = w_hh.t()
         act = (lambda v: v.tanh()) if self.mode == "RNN_TANH" else (lambda v: v.relu())
 
         def cell(x, st):
-            xw = x.matmul(w_ih_t)
-            if b_in is not None:
-                xw = xw + b_in
+            xw = F.linear(x, w_ih, b_in)
             if self.mode == "LSTM":
                 return _lstm_step(xw, st, w_hh_t, w_hr)
             if self.mode == "GRU":
