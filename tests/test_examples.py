@@ -46,13 +46,9 @@ EXPECT = {
                                   "tensor([2, 1, 3])"],
 }
 
-# Ember bugs these ordinary programs hit (reported to the lead): (text in Ember's stderr, reason).
-KNOWN_EMBER_BUGS = {
-    "14_optimizers.py": ("Dimension out of range (expected to be in range of [-1, 0], but got -2)",
-                         "ember bug: backward of a 1-D @ 1-D matmul (w @ A @ w) fails in ops/linalg.py Mm.backward"),
-    "17_gru_packed_sequences.py": ("'PackedSequence' object has no attribute 'dim'",
-                                   "ember bug: nn.GRU/LSTM/RNN do not accept a PackedSequence input"),
-}
+# Ember bugs these ordinary programs hit, while they are open: {file: (text in Ember's stderr, reason)}.
+# (Both found so far -- backward of a 1-D @ 1-D matmul in 14, GRU on a PackedSequence in 17 -- are fixed.)
+KNOWN_EMBER_BUGS = {}
 
 
 @pytest.fixture(scope="module")
