@@ -5,7 +5,7 @@ import pytest
 import ember
 from conftest import assert_same
 
-torch = pytest.importorskip("torch")
+from conftest import TORCH as torch  # None without PyTorch: the parity tests then skip (see conftest)
 
 
 @pytest.mark.parametrize("data", [

@@ -7,7 +7,7 @@ import pytest
 import ember
 from conftest import DTYPE_NAMES
 
-torch = pytest.importorskip("torch")
+from conftest import TORCH as torch  # None without PyTorch: the parity tests then skip (see conftest)
 
 PAIRS = list(itertools.product(DTYPE_NAMES, DTYPE_NAMES))
 

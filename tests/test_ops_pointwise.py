@@ -9,7 +9,7 @@ from ember.autograd import gradcheck
 from ember.ops import pointwise as P
 from conftest import assert_same, to_torch
 
-torch = pytest.importorskip("torch")
+from conftest import TORCH as torch  # None without PyTorch: the parity tests then skip (see conftest)
 
 rng = np.random.default_rng(0)
 

@@ -5,7 +5,7 @@ import pytest
 import ember
 from conftest import assert_same, to_torch
 
-torch = pytest.importorskip("torch")
+from conftest import TORCH as torch  # None without PyTorch: the parity tests then skip (see conftest)
 
 
 def pair(shape=(2, 3, 4), dtype="float32"):
