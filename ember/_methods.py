@@ -160,9 +160,29 @@ def _setitem(self, key, value):
     try:
         self._data[k] = v
     except ValueError as e:
-        raise RuntimeError(f"shape mismatch: value tensor of shape {list(np.shape(v))} cannot be broadcast to "
-                           f"indexing result of shape {list(np.shape(self._data[k]))}") from None
+        if not self._data.flags.writeable:
+            raise RuntimeError(_OVERLAP) from None
+        raise RuntimeError(_expand_error(np.shape(self._data[k]), np.shape(v))) from None
     self._vc[0] += 1
+
+
+_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a single memory "
+            "location. Please clone() the tensor before performing the operation.")
+
+
+def _expand_error(target, shape):
+    """torch's message when a value of ``shape`` cannot be broadcast into a region of ``target`` shape."""
+    target, shape = list(target), list(shape)
+    if len(shape) > len(target):
+        return (f"expand(torch.FloatTensor{{{shape}}}, size={target}): the number of sizes provided ({len(target)}) "
+                f"must be greater or equal to the number of dimensions in the tensor ({len(shape)})")
+    lead = len(target) - len(shape)
+    for i in reversed(range(len(shape))):  # torch reports the innermost mismatch
+        s = shape[i]
+        if s != 1 and s != target[lead + i]:
+            return (f"The expanded size of the tensor ({target[lead + i]}) must match the existing size ({s}) at "
+                    f"non-singleton dimension {lead + i}.  Target sizes: {target}.  Tensor sizes: {shape}")
+    return f"shape mismatch: value tensor of shape {shape} cannot be broadcast to indexing result of shape {target}"
 
 
 Tensor.__setitem__ = _setitem
@@ -226,6 +246,8 @@ def _write(self, arr):
         except (ValueError, ZeroDivisionError):
             raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
                                f"{list(np.broadcast_shapes(arr.shape, self._data.shape))}") from None
+    if not self._data.flags.writeable:  # an expanded (stride-0) view: several elements share one memory cell
+        raise RuntimeError(_OVERLAP)
     if self._data.ndim == 0:
         self._data[()] = arr
     else:
@@ -313,10 +335,12 @@ def _copy_(self, src, non_blocking=False):
     return self
 
 
-def _random_fill(draw):
+def _random_fill(draw, float_kernel=None):
     def method(self, *args, generator=None, **kwargs):
         if self._requires_grad and self.grad_fn is None and STATE.enabled:
             _leaf_error(self)
+        if float_kernel and self._data.dtype.kind not in "fc":  # uniform_/normal_ draw floats only, as in torch
+            raise NotImplementedError(f"\"{float_kernel}\" not implemented for '{self.dtype.scalar_name}'")
         rng = get_rng(generator)
         self._data[...] = draw(rng, self._data, *args, **kwargs)
         self._vc[0] += 1
@@ -343,8 +367,8 @@ def _random_(rng, x, low=0, high=None):
 Tensor.fill_ = _fill_
 Tensor.zero_ = _zero_
 Tensor.copy_ = _copy_
-Tensor.uniform_ = _random_fill(_uniform)
-Tensor.normal_ = _random_fill(_normal)
+Tensor.uniform_ = _random_fill(_uniform, "check_uniform_bounds")
+Tensor.normal_ = _random_fill(_normal, "normal_kernel_cpu")
 Tensor.random_ = _random_fill(_random_)
 Tensor.bernoulli_ = _random_fill(lambda rng, x, p=0.5: rng.random(x.shape) < (p._data if isinstance(p, Tensor)
                                                                                else p))

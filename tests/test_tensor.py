@@ -294,3 +294,42 @@ def test_deepcopy():
     assert y.requires_grad and y.data_ptr() != x.data_ptr() and y.tolist() == x.tolist()
     with pytest.raises(RuntimeError, match="Only Tensors created explicitly by the user"):
         copy.deepcopy(x * 2)
+
+
+def test_writing_into_expanded_tensor_errors_like_torch():
+    for m in (ember, torch):
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor refers to a single "
+                                               "memory location"):
+            m.ones(1, 3).expand(2, 3).add_(1)
+
+
+def test_setitem_shape_errors_like_torch():
+    for target, value in [((2, 3), (4,)), ((2, 3, 4), (2, 5)), ((2, 3, 4), (3, 1, 4))]:
+        with pytest.raises(RuntimeError) as te:
+            torch.zeros(target)[0] = torch.ones(value)
+        with pytest.raises(RuntimeError) as ee:
+            ember.zeros(target)[0] = ember.ones(value)
+        assert str(ee.value) == str(te.value)
+
+
+def test_python_scalar_conversion_errors():
+    for fn in (float, int):
+        with pytest.raises(ValueError) as te:
+            fn(torch.tensor([1.0, 2.0]))
+        with pytest.raises(ValueError) as ee:
+            fn(ember.tensor([1.0, 2.0]))
+        assert str(ee.value) == str(te.value)
+    with pytest.raises(NotImplementedError):
+        ember.zeros(2, dtype=ember.int64).uniform_()
+    with pytest.raises(NotImplementedError):
+        ember.zeros(2, dtype=ember.int64).normal_()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_list_of_sequences_index_is_a_tuple_like_torch():
+    e, t = ember.arange(6).view(2, 3), torch.arange(6).view(2, 3)
+    assert_same(e[[[0, 1], [1, 2]]], t[[[0, 1], [1, 2]]])
+    assert_same(e[[ember.tensor(0), ember.tensor(1)]], t[[torch.tensor(0), torch.tensor(1)]])
+    assert_same(e[[slice(None), 1]], t[[slice(None), 1]])
+    assert_same(e[[0, 1]], t[[0, 1]])
+    assert_same(e[[True, False]], t[[True, False]])

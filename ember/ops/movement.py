@@ -357,6 +357,14 @@ class Stack(Function):
 # ---- indexing ------------------------------------------------------------------------------------
 def _norm_key(key):
     """Turn a torch index (ints, slices, None, Ellipsis, bool/int tensors, lists) into a NumPy one."""
+    if key.__class__ is list and len(key) < 32 and any(
+            isinstance(e, (Tensor, list, tuple, slice)) or e is None or e is Ellipsis for e in key):
+        import warnings  # torch's legacy rule: such a list is read as a tuple of indices
+        warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed in "
+                      "pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be interpreted as "
+                      "tensor index, x[torch.tensor(seq)], which will result either in an error or a different "
+                      "result", UserWarning, stacklevel=4)
+        key = tuple(key)
     if not isinstance(key, tuple):
         key = (key,)
     out, advanced = [], False
