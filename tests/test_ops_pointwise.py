@@ -459,3 +459,10 @@ def test_property_scalar_ops_vs_torch(shape, dt, scalar, op):
             fn(ea)
         return
     assert_same(fn(ea), rt, rtol=2e-3, atol=1e-3)
+
+
+def test_sigmoid_left_tail_precision():
+    """sigmoid(-30) = 9.36e-14 must not cancel to 0 (BCELoss(sigmoid(x)) in lesson 004 depends on it)."""
+    x = np.array([-80.0, -30.0, -10.0, -1e-3, 0.0, 5.0, 40.0], np.float32)
+    assert_same(ember.tensor(x).sigmoid(), torch.tensor(x).sigmoid(), rtol=1e-6, atol=0)
+    assert ember.tensor(-30.0).sigmoid().item() > 0

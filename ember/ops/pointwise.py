@@ -385,12 +385,12 @@ Atanh = _unary("Atanh", "AtanhBackward0", lambda xp, x: xp.arctanh(x), lambda g,
 
 
 def _sigmoid(xp, x):
-    """1/(1+exp(-x)) computed as 0.5*tanh(x/2)+0.5: stable for any x and one transcendental pass."""
-    out = xp.multiply(x, 0.5)
-    xp.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-    return out
+    """1/(1+exp(-x)) from e = exp(-|x|): 1/(1+e) for x >= 0 and e/(1+e) for x < 0.
+
+    Never overflows, and keeps full relative precision in the left tail (sigmoid(-30) = 9.36e-14, where
+    0.5*tanh(x/2)+0.5 would cancel to 0)."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x < 0, e, xp.ones((), x.dtype)) / (e + 1)
 
 
 Sigmoid = _unary("Sigmoid", "SigmoidBackward0", _sigmoid, lambda g, a, y: g * y * (1 - y), "output",
