@@ -734,3 +734,38 @@ def test_stale_views_are_rebuilt_after_inplace_elsewhere():
     assert_same(g1e, g1t)
     assert_same(g2e, g2t)
     assert ne == nt == "AsStridedBackward0"
+
+
+# ---- second derivatives of the built-in ops (double backward through each Function's backward) ----------
+def _x(shape=(2, 3), low=-1.5, high=1.5, seed=0):
+    return ember.tensor(np.random.default_rng(seed).uniform(low, high, shape), dtype=ember.float64, requires_grad=True)
+
+
+GRADGRAD = [
+    ("exp", lambda x: x.exp(), {}), ("log", lambda x: x.log(), {"low": 0.3}), ("sqrt", lambda x: x.sqrt(), {"low": 0.3}),
+    ("rsqrt", lambda x: x.rsqrt(), {"low": 0.3}), ("tanh", lambda x: x.tanh(), {}), ("sigmoid", lambda x: x.sigmoid(), {}),
+    ("sin", lambda x: x.sin(), {}), ("reciprocal", lambda x: x.reciprocal(), {"low": 0.3}),
+    ("tan", lambda x: x.tan(), {"low": -1.0, "high": 1.0}), ("expm1", lambda x: x.expm1(), {}),
+    ("erf", lambda x: x.erf(), {}), ("atan", lambda x: x.atan(), {}), ("asinh", lambda x: x.asinh(), {}),
+    ("pow3", lambda x: x ** 3, {}), ("pow_tensor", lambda x: x.abs() ** (x * 0.5), {"low": 0.3}),
+    ("div", lambda x: x / (x.flip(1) + 3), {}), ("mul", lambda x: x * x.flip(0), {}),
+    ("sum_sq", lambda x: (x * x).sum(1), {}), ("mean_sq", lambda x: (x * x).mean(0), {}),
+    ("prod", lambda x: x.prod(1), {}), ("var", lambda x: x.var(1), {}), ("std", lambda x: x.std(1), {}),
+    ("logsumexp", lambda x: x.logsumexp(1), {}), ("norm", lambda x: x.norm(dim=1), {}),
+    ("norm3", lambda x: x.norm(3, dim=1), {}), ("cumsum", lambda x: (x.cumsum(1)) ** 2, {}),
+    ("cumprod", lambda x: x.cumprod(1), {}), ("max_dim", lambda x: x.max(1).values ** 2, {}),
+    ("amax", lambda x: x.amax(0) ** 2, {}), ("matmul", lambda x: x @ x.t(), {}),
+    ("addmm", lambda x: ember.addmm(x[:, :2], x, x.t()), {}), ("einsum", lambda x: ember.einsum("ij,kj->ik", x, x), {}),
+    ("gather", lambda x: x.gather(1, ember.tensor([[0, 2], [1, 1]])) ** 2, {}),
+    ("index", lambda x: x[:, [0, 2, 2]] ** 2, {}), ("where", lambda x: ember.where(x > 0, x * x, x ** 3), {}),
+    ("clamp", lambda x: x.clamp(-0.5, 0.5) * x, {}), ("maximum", lambda x: ember.maximum(x, x.flip(1)) ** 2, {}),
+    ("atan2", lambda x: ember.atan2(x, x.flip(0) + 2), {}), ("lerp", lambda x: x.lerp(x * x, 0.3), {}),
+    ("relu", lambda x: x.relu() * x, {}), ("abs", lambda x: x.abs() * x, {}),
+    ("masked_fill", lambda x: x.masked_fill(x > 0.5, 0.0) ** 2, {}), ("cat_stack", lambda x: ember.stack([x, x * x]).sum(0), {}),
+    ("remainder", lambda x: (x * 0.3).remainder(1.7) * x, {}),
+]
+
+
+@pytest.mark.parametrize("name,fn,kw", GRADGRAD, ids=[g[0] for g in GRADGRAD])
+def test_gradgradcheck_builtin_ops(name, fn, kw):
+    assert gradgradcheck(fn, (_x(**kw),))
