@@ -247,7 +247,16 @@ def minimum(input, other):
     return P.Minimum.apply(input, other)
 
 
-fmax, fmin = maximum, minimum
+def fmax(input, other):
+    """Element-wise maximum that ignores NaN (NaN only where both are NaN)."""
+    a = where(isnan(input), other, input)
+    return maximum(a, where(isnan(other), a, other))
+
+
+def fmin(input, other):
+    """Element-wise minimum that ignores NaN (NaN only where both are NaN)."""
+    a = where(isnan(input), other, input)
+    return minimum(a, where(isnan(other), a, other))
 
 
 # ---- comparisons and logic (not differentiable: plain arrays in, bool tensor out) -----------------
@@ -575,7 +584,7 @@ def mode(input, dim=-1, keepdim=False):
     counts = (s[..., :, None] == s[..., None, :]).sum(-1)
     best = np.argmax(counts, axis=-1)
     vals = np.take_along_axis(s, best[..., None], -1)[..., 0]
-    idx = np.argmax(x == vals[..., None], axis=-1) if n else best
+    idx = n - 1 - np.argmax((x == vals[..., None])[..., ::-1], axis=-1) if n else best  # torch: last occurrence
     v, i = wrap(vals), wrap(idx.astype(np.int64))
     if keepdim:
         v, i = v.unsqueeze(dim), i.unsqueeze(dim)
@@ -595,7 +604,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 def bincount(input, weights=None, minlength=0):
     w = None if weights is None else weights._data
     out = np.bincount(input._data, w, minlength)
-    return wrap(out if w is not None else out.astype(np.int64))
+    return wrap(out.astype(w.dtype) if w is not None else out.astype(np.int64))  # weighted: the weights' dtype
 
 
 def histc(input, bins=100, min=0, max=0):

@@ -381,3 +381,13 @@ def test_property_reductions_vs_torch(sd, keepdim, op, dtype, seed):
     oe.backward(ember.tensor(g))
     ot.backward(torch.tensor(g))
     assert_same(e.grad, t.grad, rtol=tol * 10, atol=tol * 10)
+
+
+def test_mode_bincount_fmax_like_torch():
+    m = [[1, 2, 2, 3], [4, 4, 1, 1]]
+    assert_same(ember.tensor(m).mode(1), torch.tensor(m).mode(1))
+    assert_same(ember.bincount(ember.tensor([0, 1, 1]), weights=ember.tensor([0.5, 1.0, 2.0])),
+                torch.bincount(torch.tensor([0, 1, 1]), weights=torch.tensor([0.5, 1.0, 2.0])))
+    a, b = [float("nan"), 1.0, float("nan"), 2.0], [2.0, float("nan"), float("nan"), 1.0]
+    for name in ("fmax", "fmin"):
+        assert_same(getattr(ember, name)(ember.tensor(a), ember.tensor(b)), getattr(torch, name)(torch.tensor(a), torch.tensor(b)))
