@@ -444,7 +444,7 @@ def _fill_diagonal_(self, fill_value, wrap=False):
     if _recording(self) and self.grad_fn is None:
         _leaf_error(self)
     n = min(self._data.shape)
-    idx = np.arange(n)
+    idx = array_module(self._data).arange(n)
     if wrap and self._data.ndim == 2 and self._data.shape[0] > self._data.shape[1] + 1:
         flat = self._data.reshape(-1)  # NumPy's wrap rule: every (ncols + 1)-th element
         flat[::self._data.shape[1] + 1] = fill_value
