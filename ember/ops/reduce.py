@@ -4,6 +4,8 @@ A reduction over ``dim`` (an int, a tuple, or None = all) with ``keepdim``. Back
 gradient back over the reduced axes: it re-inserts them as size-1 axes (``_unsqueeze_to``) and lets
 broadcasting expand it.
 """
+import warnings
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -61,7 +63,9 @@ class Mean(Function):
         dims = norm_dims(dim, x.ndim)
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         ctx.n = int(np.prod([x.shape[d] for d in dims])) if dims else 1
-        out = x.mean(axis=dims, keepdims=keepdim, dtype=None if dtype is None else to_dtype(dtype).np)
+        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the mean of nothing is nan, silently (torch)
+            out = x.mean(axis=dims, keepdims=keepdim, dtype=None if dtype is None else to_dtype(dtype).np)
         return out.astype(x.dtype, copy=False) if dtype is None else out
 
     @staticmethod
@@ -198,7 +202,12 @@ class Var(Function):
         ctx.save_for_backward(a)
         ctx.dims, ctx.keepdim, ctx.denom = dims, keepdim, n - correction
         # NumPy, like torch, divides by max(n - correction, 0): no degrees of freedom left gives inf (0/0 nan)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        if n - correction <= 0:
+            name = "std" if ctx._fn is not Var else "var"
+            warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+                          "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=5)
+        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             out = x.var(axis=dims, ddof=correction, keepdims=keepdim)
         return out.astype(x.dtype, copy=False)
 
@@ -244,7 +253,8 @@ class LogSumExp(Function):
         dims = norm_dims(dim, x.ndim)
         m = xp.amax(x, axis=dims, keepdims=True) if x.size else xp.zeros([1] * x.ndim, x.dtype)
         m = xp.where(xp.isfinite(m), m, 0)
-        out = xp.log(xp.exp(x - m).sum(axis=dims, keepdims=True)) + m
+        with np.errstate(divide="ignore"):  # all -inf: log(0) = -inf, silently
+            out = xp.log(xp.exp(x - m).sum(axis=dims, keepdims=True)) + m
         ctx.save_for_backward(a)
         ctx.dims, ctx.keepdim, ctx.out = dims, keepdim, out
         return out if keepdim else out.squeeze(dims)
