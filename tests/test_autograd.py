@@ -769,3 +769,16 @@ GRADGRAD = [
 @pytest.mark.parametrize("name,fn,kw", GRADGRAD, ids=[g[0] for g in GRADGRAD])
 def test_gradgradcheck_builtin_ops(name, fn, kw):
     assert gradgradcheck(fn, (_x(**kw),))
+
+
+def test_augmented_assignment_on_indexed_views():
+    def run(m):
+        a = m.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        b = a * 2
+        b[0] += a[1]
+        b[:, 1] *= 3
+        (b ** 2).sum().backward()
+        return b.detach(), a.grad
+    (be, ge), (bt, gt) = run(ember), run(torch)
+    assert_same(be, bt)
+    assert_same(ge, gt)
