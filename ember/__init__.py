@@ -5,6 +5,7 @@
 ``ember.autograd`` and ``ember.cuda`` sit where PyTorch puts them. See ARCHITECTURE.md for the map.
 """
 import importlib as _importlib
+import importlib.util  # noqa: F401  (find_spec for the lazy sub-packages)
 
 from .dtypes import (dtype, float16, half, float32, float, float64, double, bfloat16, int8, int16, short,  # noqa
                      int32, int, int64, long, uint8, bool, complex64, cfloat, complex128, cdouble,
@@ -74,7 +75,7 @@ _LAZY = {"nn", "optim", "utils", "datasets", "transforms", "compat", "serializat
 
 
 def __getattr__(name):
-    if name in _LAZY:
+    if name in _LAZY and _importlib.util.find_spec(f"{__name__}.{name}") is not None:
         return _importlib.import_module(f".{name}", __name__)
     if name in ("save", "load"):
         return getattr(_importlib.import_module(".serialization", __name__), name)

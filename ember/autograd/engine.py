@@ -161,7 +161,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, acc
                 if accumulate and (capture is None or (fn, 0) in capture) and grads[0] is not None:
                     _accumulate(fn.variable, grads[0], create_graph)
                 continue
-            if (needed is not None and not needed[fn]) or all(g is None for g in grads):
+            if (needed is not None and not needed[fn]) or grads.count(None) == len(grads):
                 in_grads = ()  # nothing flows through this node (unused branch, or None gradients)
             else:
                 in_grads = _call_backward(fn, grads)

@@ -582,7 +582,8 @@ class Gather(Function):
 def _scatter_index(x, d, i):
     """Full index arrays for writing src[j...] into x at position i along axis d."""
     xp = array_module(x)
-    grids = list(xp.indices(i.shape, sparse=True))
+    n = len(i.shape)  # open grids: arange along each axis, size 1 elsewhere (CuPy lacks indices(sparse=))
+    grids = [xp.arange(s).reshape((1,) * k + (s,) + (1,) * (n - k - 1)) for k, s in enumerate(i.shape)]
     grids[d] = i
     return tuple(grids)
 

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
+from .._parallel import parallel_ufunc
 from ._util import arrays2, float_result, Tensor, wrap, array_module, is_tensor
 from ..dtypes import result_type, to_dtype, get_default_dtype
 from ..autograd.grad_mode import STATE
@@ -25,7 +26,7 @@ class Add(Function):
         ctx.alpha = alpha
         if alpha != 1:
             xb = xb * alpha
-        return xa + xb
+        return parallel_ufunc(np.add, xa, xb)
 
     @staticmethod
     def backward(ctx, g):
@@ -44,7 +45,7 @@ class Sub(Function):
         ctx.alpha = alpha
         if alpha != 1:
             xb = xb * alpha
-        return xa - xb
+        return parallel_ufunc(np.subtract, xa, xb)
 
     @staticmethod
     def backward(ctx, g):
@@ -88,7 +89,7 @@ class Mul(Function):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                               b if is_tensor(b) and ctx.needs_input_grad[0] else None)
         ctx.b = b if not is_tensor(b) else None
-        return xa * xb
+        return parallel_ufunc(np.multiply, xa, xb)
 
     @staticmethod
     def backward(ctx, g):
@@ -348,8 +349,8 @@ def _unary(name, torch_name, fwd, bwd, save="input", doc=""):
                                     "forward": staticmethod(forward), "backward": staticmethod(backward)})
 
 
-Exp = _unary("Exp", "ExpBackward0", lambda xp, x: xp.exp(x), lambda g, a, y: g * y, "output", "exp(a): d/da = exp(a)")
-Log = _unary("Log", "LogBackward0", lambda xp, x: xp.log(x), lambda g, a, y: g / a, doc="log(a): d/da = 1/a")
+Exp = _unary("Exp", "ExpBackward0", lambda xp, x: parallel_ufunc(xp.exp, x), lambda g, a, y: g * y, "output", "exp(a): d/da = exp(a)")
+Log = _unary("Log", "LogBackward0", lambda xp, x: parallel_ufunc(xp.log, x), lambda g, a, y: g / a, doc="log(a): d/da = 1/a")
 Log2 = _unary("Log2", "Log2Backward0", lambda xp, x: xp.log2(x), lambda g, a, y: g / (a * math.log(2)),
               doc="log2(a): d/da = 1/(a ln 2)")
 Log10 = _unary("Log10", "Log10Backward0", lambda xp, x: xp.log10(x), lambda g, a, y: g / (a * math.log(10)),
@@ -358,15 +359,15 @@ Log1p = _unary("Log1p", "Log1PBackward0", lambda xp, x: xp.log1p(x), lambda g, a
                doc="log(1+a): d/da = 1/(1+a)")
 Expm1 = _unary("Expm1", "Expm1Backward0", lambda xp, x: xp.expm1(x), lambda g, a, y: g * (y + 1), "output",
                "exp(a)-1: d/da = exp(a)")
-Sqrt = _unary("Sqrt", "SqrtBackward0", lambda xp, x: xp.sqrt(x), lambda g, a, y: g / (y * 2), "output",
+Sqrt = _unary("Sqrt", "SqrtBackward0", lambda xp, x: parallel_ufunc(xp.sqrt, x), lambda g, a, y: g / (y * 2), "output",
               "sqrt(a): d/da = 1/(2 sqrt(a))")
 Rsqrt = _unary("Rsqrt", "RsqrtBackward0", lambda xp, x: 1 / xp.sqrt(x), lambda g, a, y: g * y * y * y * -0.5,
                "output", "a^-1/2: d/da = -a^-3/2 / 2")
-Sin = _unary("Sin", "SinBackward0", lambda xp, x: xp.sin(x), lambda g, a, y: g * a.cos(), doc="d sin = cos")
-Cos = _unary("Cos", "CosBackward0", lambda xp, x: xp.cos(x), lambda g, a, y: -g * a.sin(), doc="d cos = -sin")
+Sin = _unary("Sin", "SinBackward0", lambda xp, x: parallel_ufunc(xp.sin, x), lambda g, a, y: g * a.cos(), doc="d sin = cos")
+Cos = _unary("Cos", "CosBackward0", lambda xp, x: parallel_ufunc(xp.cos, x), lambda g, a, y: -g * a.sin(), doc="d cos = -sin")
 Tan = _unary("Tan", "TanBackward0", lambda xp, x: xp.tan(x), lambda g, a, y: g * (y * y + 1), "output",
              "d tan = 1 + tan^2")
-Tanh = _unary("Tanh", "TanhBackward0", lambda xp, x: xp.tanh(x), lambda g, a, y: g * (1 - y * y), "output",
+Tanh = _unary("Tanh", "TanhBackward0", lambda xp, x: parallel_ufunc(xp.tanh, x), lambda g, a, y: g * (1 - y * y), "output",
               "d tanh = 1 - tanh^2")
 Sinh = _unary("Sinh", "SinhBackward0", lambda xp, x: xp.sinh(x), lambda g, a, y: g * a.cosh(), doc="d sinh = cosh")
 Cosh = _unary("Cosh", "CoshBackward0", lambda xp, x: xp.cosh(x), lambda g, a, y: g * a.sinh(), doc="d cosh = sinh")

@@ -1,0 +1,79 @@
+"""Running one large element-wise NumPy call on every CPU core.
+
+NumPy's ufuncs run on one core, but they release the GIL inside their inner loop. So a big array can
+be cut into one contiguous slab per core and each slab computed by a thread, writing into its slice of a
+shared output (``out=``). The results are bit-identical to the single call: the work is element-wise.
+Small arrays (below ``MIN_ELEMENTS``) are not worth the thread hand-off and run directly.
+"""
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = ["num_threads", "thread_pool", "parallel_ufunc", "MIN_ELEMENTS"]
+
+MIN_ELEMENTS = 1 << 18  # 256K elements: below this one thread is as fast
+
+_pool = None
+
+
+def num_threads():
+    """CPU cores this process may use."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+_N_THREADS = num_threads()
+
+
+def _forget_pool():
+    """A forked child (e.g. a DataLoader worker) must not reuse the parent's threads: they do not exist there."""
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def thread_pool():
+    """One shared pool of worker threads for the whole process."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=num_threads(), thread_name_prefix="ember")
+    return _pool
+
+
+def _splittable(x, shape):
+    return not isinstance(x, np.ndarray) or x.ndim == 0 or (x.shape == shape and x.flags.c_contiguous)
+
+
+def parallel_ufunc(ufunc, *args, dtype=None):
+    """``ufunc(*args)`` computed in slabs on all cores when the operands are big contiguous NumPy arrays
+    of one shape (numbers and 0-d arrays may join them); otherwise a plain call."""
+    big = args[0] if args[0].__class__ is np.ndarray else args[-1]
+    if big.__class__ is not np.ndarray or big.size < MIN_ELEMENTS or _N_THREADS < 2 or \
+            not all(_splittable(a, big.shape) for a in args):  # the common, small case: one plain call
+        return ufunc(*args) if dtype is None else ufunc(*args, dtype=dtype)
+    n_threads = _N_THREADS
+    # NumPy decides the result type (weak Python scalars included): ask it on one element
+    probe = ufunc(*[a.reshape(-1)[:1] if isinstance(a, np.ndarray) and a.ndim else a for a in args],
+                  **({} if dtype is None else {"dtype": dtype}))
+    out = np.empty(big.shape, dtype=probe.dtype)
+    flat_out = out.reshape(-1)
+    flats = [a.reshape(-1) if isinstance(a, np.ndarray) and a.ndim else a for a in args]
+    n = big.size
+    step = -(-n // n_threads)
+
+    def work(lo):
+        hi = min(lo + step, n)
+        ufunc(*[f[lo:hi] if isinstance(f, np.ndarray) and f.ndim else f for f in flats], out=flat_out[lo:hi],
+              **({} if dtype is None else {"dtype": dtype}))
+
+    futures = [thread_pool().submit(work, lo) for lo in range(step, n, step)]
+    work(0)
+    for f in futures:
+        f.result()
+    return out
