@@ -403,18 +403,9 @@ Erf = _unary("Erf", "ErfBackward0", lambda xp, x: _erf(xp, x),
 
 
 def _erf(xp, x):
-    try:
-        from scipy.special import erf
-        if xp is np:
-            return erf(x).astype(x.dtype, copy=False)
-    except ImportError:
-        pass
-    # W. J. Cody's rational approximation via erfc for |x|; max error ~1.2e-7.
-    a = xp.abs(x).astype(np.float64)
-    t = 1.0 / (1.0 + 0.5 * a)
-    y = 1 - t * xp.exp(-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
-        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))
-    return (xp.sign(x) * y).astype(x.dtype)
+    """erf on arrays: one implementation, shared with gelu (``ops/nn.py``)."""
+    from .nn import erf
+    return erf(x)
 
 
 class Abs(Function):
