@@ -38,6 +38,14 @@ def elementwise(lib, a, b):
     return run
 
 
+def binary(a, b, op):
+    return lambda: getattr(a, op)(b)
+
+
+def unary(a, op):
+    return lambda: getattr(a, op)()
+
+
 def matmul(lib, a, b):
     return lambda: a @ b
 
@@ -52,7 +60,11 @@ def main():
     B = rng.standard_normal((2048, 2048), dtype=np.float32)
     cases = [
         ("chain of 1000 mul+add, backward", lambda L: chain(L), 5, 1),
-        ("elementwise (a*b+a).exp() 2048x2048", lambda L: elementwise(L, L.from_numpy(A), L.from_numpy(B)), 5, 3),
+        ("a + b 2048x2048", lambda L: binary(L.from_numpy(A), L.from_numpy(B), "add"), 7, 3),
+        ("a * b 2048x2048", lambda L: binary(L.from_numpy(A), L.from_numpy(B), "mul"), 7, 3),
+        ("a.exp() 2048x2048", lambda L: unary(L.from_numpy(A), "exp"), 7, 3),
+        ("a.tanh() 2048x2048", lambda L: unary(L.from_numpy(A), "tanh"), 7, 3),
+        ("(a*b+a).exp() 2048x2048", lambda L: elementwise(L, L.from_numpy(A), L.from_numpy(B)), 5, 3),
         ("matmul 2048x2048", lambda L: matmul(L, L.from_numpy(A), L.from_numpy(B)), 5, 2),
     ]
     print(f"{'case':42s} {'ember ms':>10s} {'torch ms':>10s} {'ratio':>7s}")
