@@ -824,12 +824,8 @@ def split(tensor, split_size_or_sections, dim=0):
         if _bsum(sizes) != size:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size "
                                f"at dimension {d}), but got split_sizes={sizes}")
-    piece = M.SplitPiece if isinstance(split_size_or_sections, int) else M.SplitWithSizesPiece
-    out, start, lead = [], 0, (slice(None),) * d
-    for s in sizes:
-        out.append(piece.apply(tensor, lead + (slice(start, start + s),)))
-        start += s
-    return tuple(out)
+    node = M.Split if isinstance(split_size_or_sections, int) else M.SplitWithSizes
+    return node.apply(tensor, d, tuple(sizes))
 
 
 def tensor_split(input, indices_or_sections, dim=0):
@@ -854,7 +850,7 @@ def chunk(input, chunks, dim=0):
 
 def unbind(input, dim=0):
     d = norm_dim(dim, input._data.ndim)
-    return tuple(M.UnbindPiece.apply(input, (slice(None),) * d + (i,)) for i in builtins.range(input._data.shape[d]))
+    return M.Unbind.apply(input, d, (1,) * input._data.shape[d], True)
 
 
 def flip(input, dims):

@@ -471,16 +471,35 @@ class IndexGrad(Function):
         return index(gg, ctx.key), None, None
 
 
-class SplitPiece(Slice):
-    """One piece of ``split(n)`` / ``chunk``: a slice (torch records one multi-output node; the name matches)"""
+class Split(Function):
+    """split(a, sizes, d): one node, many views;  d/da = cat of the pieces' gradients along d
+    (a piece that got no gradient contributes zeros). One node keeps backward O(n), not O(pieces * n)."""
     _grad_fn_name = "SplitBackward0"
 
+    @staticmethod
+    def forward(ctx, a, d, sizes, squeeze=False):
+        x = a._data
+        outs, start, lead = [], 0, (slice(None),) * d
+        for s in sizes:
+            v = x[lead + ((start,) if squeeze else (slice(start, start + s),))]
+            outs.append(view_of(a, v))
+            start += s
+        ctx.d, ctx.squeeze = d, squeeze
+        return tuple(outs)
 
-class SplitWithSizesPiece(Slice):
+    @staticmethod
+    def backward(ctx, *grads):
+        from ..functions import cat, stack
+        whole = stack(grads, ctx.d) if ctx.squeeze else cat(grads, ctx.d)
+        return whole, None, None, None
+
+
+class SplitWithSizes(Split):
     _grad_fn_name = "SplitWithSizesBackward0"
 
 
-class UnbindPiece(Slice):
+class Unbind(Split):
+    """unbind(a, d): the slices a.select(d, i) as one node;  d/da = stack of their gradients"""
     _grad_fn_name = "UnbindBackward0"
 
 
