@@ -425,8 +425,8 @@ class RefreshedView(Index):
     _grad_fn_name = "AsStridedBackward0"
 
 
-class Slice(Function):
-    """a[key] with basic indices (ints, slices, None, ...): a view;  d/da = zeros with g at key"""
+class Slice(Index):
+    """a[key] with basic indices (ints, slices, None, ...): a view;  d/da = zeros with g at key (as Index)"""
     _grad_fn_name = "SliceBackward0"
 
     @staticmethod
@@ -437,10 +437,6 @@ class Slice(Function):
         if out.__class__ is not x.__class__:  # all ints gave a NumPy scalar: a trailing ... keeps a 0-d view
             out = x[key + (Ellipsis,)] if not any(k is Ellipsis for k in key) else array_module(x).asarray(out)
         return view_of(a, out) if out.base is not None else wrap(out)
-
-    @staticmethod
-    def backward(ctx, g):
-        return IndexGrad.apply(g, ctx.shape, ctx.key), None
 
 
 class Select(Slice):
