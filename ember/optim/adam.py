@@ -1,6 +1,6 @@
 """Adam: adaptive moment estimation (torch.optim.Adam)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _advance, _check_tensor_lr, _ensure_tensor_steps, _grad_in, _lerp_,
+from .optimizer import (Optimizer, _advance, _check_hyperparams, _ensure_tensor_steps, _grad_in, _lerp_,
                         _new_step, _scalar, _state_like)
 
 __all__ = ["Adam"]
@@ -64,17 +64,7 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
                  decoupled_weight_decay=False):
-        _check_tensor_lr(lr)
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_hyperparams(lr, betas, eps=eps, weight_decay=weight_decay)
         if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
                 or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
             raise ValueError("betas must be either both floats or both Tensors")

@@ -1,5 +1,5 @@
 """Adamax: Adam with the infinity norm (torch.optim.Adamax)."""
-from .optimizer import (Optimizer, _advance, _check_tensor_lr, _ensure_tensor_steps, _grad_in, _lerp_,
+from .optimizer import (Optimizer, _advance, _check_hyperparams, _ensure_tensor_steps, _grad_in, _lerp_,
                         _new_step, _scalar, _state_like)
 
 __all__ = ["Adamax"]
@@ -41,17 +41,7 @@ class Adamax(Optimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
                  maximize=False, differentiable=False, capturable=False):
-        _check_tensor_lr(lr)
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_hyperparams(lr, betas, eps=eps, weight_decay=weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)

@@ -135,6 +135,20 @@ def _check_tensor_lr(lr):
         raise ValueError("Tensor lr must be 1-element")
 
 
+def _check_hyperparams(lr, betas=None, **nonnegative):
+    """torch's argument checks, with its messages: ``lr >= 0`` (a number or a 1-element tensor), every
+    keyword ``>= 0`` ("Invalid epsilon value: -1"), and each of ``betas`` in [0, 1)."""
+    _check_tensor_lr(lr)
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    for name, value in nonnegative.items():
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {'epsilon' if name == 'eps' else name} value: {value}")
+    for i, b in enumerate(betas or ()):
+        if not 0.0 <= b < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+
+
 def _scalar(x):
     """A hyperparameter as a Python number (torch accepts 1-element tensors for ``lr`` etc.)."""
     return x.item() if isinstance(x, Tensor) else x
