@@ -19,6 +19,8 @@ graph node: the ``ctx`` object itself, an instance of a class named ``MulBackwar
 """
 from .grad_mode import STATE
 
+_tracer = None  # the Tracer (tracer.py) recording the Functions a forward runs, or None
+
 __all__ = ["Function", "Node", "FunctionCtx", "once_differentiable"]
 
 
@@ -179,6 +181,8 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if _tracer is not None:  # a forward being recorded (tracer.py): one global check when off
+            return _tracer.call(cls, args, kwargs)
         ctx = cls._node_cls()
         record = False
         if STATE.enabled:
