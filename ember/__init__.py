@@ -22,6 +22,7 @@ from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inferen
 from . import autograd, cuda  # noqa: F401,E402
 from .storage import UntypedStorage, TypedStorage  # noqa: F401
 from ._tensor_str import set_printoptions, get_printoptions  # noqa: F401
+from ._settings import *  # noqa: F401,F403  (threads, matmul precision, determinism, default device)
 
 __version__ = "0.1.0"
 
@@ -35,33 +36,6 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
-def set_default_device(device):
-    """Ember creates tensors on the CPU unless ``device=`` is given; only 'cpu' is accepted as a default."""
-    if str(device) != "cpu":
-        raise RuntimeError("ember supports only 'cpu' as the default device; pass device= explicitly")
-
-
-def get_default_device():
-    return device("cpu")
-
-
-def use_deterministic_algorithms(mode, *, warn_only=False):
-    """Ember's CPU ops are deterministic already; accepted for compatibility."""
-
-
-def are_deterministic_algorithms_enabled():
-    return True
-
-
-def set_num_threads(n):
-    """BLAS threads are set by NumPy's backend at start-up; accepted for compatibility."""
-
-
-def get_num_threads():
-    import os
-    return os.cpu_count() or 1
-
-
 def compile(model=None, **kwargs):
     """No compiler here: returns the model (or a decorator that returns the function) unchanged."""
     if model is None:
@@ -71,7 +45,8 @@ def compile(model=None, **kwargs):
 
 # Sub-packages load on first use (``ember.nn``, ``from ember import optim``), keeping ``import ember`` fast.
 _LAZY = {"nn", "optim", "utils", "datasets", "transforms", "compat", "serialization", "linalg", "fft", "testing",
-         "backends", "distributions", "special", "jit", "amp", "multiprocessing", "hub", "onnx", "overrides"}
+         "backends", "distributions", "special", "jit", "amp", "multiprocessing", "hub", "onnx", "overrides",
+         "accelerator"}
 
 
 def __getattr__(name):

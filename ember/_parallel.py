@@ -10,14 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["num_threads", "thread_pool", "parallel_ufunc", "MIN_ELEMENTS"]
+__all__ = ["num_threads", "set_num_threads", "thread_pool", "parallel_ufunc", "MIN_ELEMENTS"]
 
 MIN_ELEMENTS = 1 << 18  # 256K elements: below this one thread is as fast
 
 _pool = None
 
 
-def num_threads():
+def cpu_cores():
     """CPU cores this process may use."""
     try:
         return max(len(os.sched_getaffinity(0)), 1)
@@ -25,7 +25,30 @@ def num_threads():
         return os.cpu_count() or 1
 
 
-_N_THREADS = num_threads()
+_N_THREADS = cpu_cores()
+_blas_limit = None  # the threadpoolctl limiter set by set_num_threads (kept alive: it holds the setting)
+
+
+def num_threads():
+    """Threads Ember's element-wise work is split across (all cores unless ``set_num_threads`` said less)."""
+    return _N_THREADS
+
+
+def set_num_threads(n):
+    """Use ``n`` threads from now on: for Ember's own slabs (a new pool of ``n`` workers) and for the BLAS
+    library behind NumPy's matmul (through threadpoolctl), as ``torch.set_num_threads`` does for ATen/MKL."""
+    global _N_THREADS, _pool, _blas_limit
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    if n != _N_THREADS and _pool is not None:
+        _pool.shutdown(wait=False)
+        _pool = None
+    _N_THREADS = n
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # a core dependency; without it only Ember's own pool changes
+        return
+    _blas_limit = threadpool_limits(limits=n, user_api="blas")
 
 
 def _forget_pool():
@@ -42,7 +65,7 @@ def thread_pool():
     """One shared pool of worker threads for the whole process."""
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=num_threads(), thread_name_prefix="ember")
+        _pool = ThreadPoolExecutor(max_workers=_N_THREADS, thread_name_prefix="ember")
     return _pool
 
 

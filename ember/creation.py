@@ -11,6 +11,7 @@ import numpy as np
 from ._tensor import Tensor, wrap, is_array
 from .dtypes import to_dtype, get_default_dtype, float32, int64
 from .device import to_device_array, device as _device
+from . import _settings
 from .random import get_rng
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
@@ -23,7 +24,9 @@ _builtin_range = range
 
 
 def _finish(arr, device=None, requires_grad=False):
-    """Place the array on ``device`` and wrap it."""
+    """Place the array on ``device`` (none given: the default device, see ``set_default_device``) and wrap it."""
+    if device is None:
+        device = _settings.default_device()
     if device is not None:
         d = _device(device)
         if d.type != "cpu":

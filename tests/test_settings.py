@@ -1,0 +1,108 @@
+"""Program-wide settings (ember/_settings.py) against torch: threads, matmul precision, determinism,
+default device."""
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+from ember import _parallel
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture
+def restore_threads():
+    e, t = ember.get_num_threads(), torch.get_num_threads()
+    yield
+    ember.set_num_threads(e)
+    torch.set_num_threads(t)
+
+
+def test_set_num_threads_sets_the_pool_and_blas(restore_threads):
+    from threadpoolctl import threadpool_info
+    np.ones((4, 4)) @ np.ones((4, 4))  # the BLAS library is loaded
+    ember.set_num_threads(1)
+    torch.set_num_threads(1)
+    assert ember.get_num_threads() == torch.get_num_threads() == 1
+    assert _parallel.num_threads() == 1
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert blas and all(lib["num_threads"] == 1 for lib in blas)
+    # element-wise work still gives the same numbers on one thread
+    x = ember.arange(1 << 19, dtype=ember.float32)
+    np.testing.assert_array_equal((x * 2).numpy(), np.arange(1 << 19, dtype=np.float32) * 2)
+    ember.set_num_threads(2)
+    assert ember.get_num_threads() == 2
+    assert _parallel.thread_pool()._max_workers == 2
+
+
+def test_set_num_threads_rejects_what_torch_rejects(restore_threads):
+    for bad in (0, -1):
+        with pytest.raises(RuntimeError) as te:
+            torch.set_num_threads(bad)
+        with pytest.raises(RuntimeError) as ee:
+            ember.set_num_threads(bad)
+        assert str(ee.value) == str(te.value)
+    assert ember.get_num_interop_threads() >= 1 and torch.get_num_interop_threads() >= 1
+
+
+def test_float32_matmul_precision_round_trip_and_warning():
+    t_old, e_old = torch.get_float32_matmul_precision(), ember.get_float32_matmul_precision()
+    assert e_old == t_old == "highest"
+    try:
+        for p in ("high", "medium", "highest"):
+            torch.set_float32_matmul_precision(p)
+            ember.set_float32_matmul_precision(p)
+            assert ember.get_float32_matmul_precision() == torch.get_float32_matmul_precision() == p
+        with pytest.warns(UserWarning, match="is not one of 'highest', 'high', or 'medium'"):
+            torch.set_float32_matmul_precision("foo")
+        with pytest.warns(UserWarning, match="is not one of 'highest', 'high', or 'medium'"):
+            ember.set_float32_matmul_precision("foo")
+        assert ember.get_float32_matmul_precision() == "highest"
+    finally:
+        torch.set_float32_matmul_precision(t_old)
+        ember.set_float32_matmul_precision(e_old)
+
+
+def test_deterministic_algorithms_state_as_torch():
+    try:
+        assert ember.are_deterministic_algorithms_enabled() is torch.are_deterministic_algorithms_enabled() is False
+        for lib in (torch, ember):
+            lib.use_deterministic_algorithms(True, warn_only=True)
+        assert ember.are_deterministic_algorithms_enabled() is torch.are_deterministic_algorithms_enabled() is True
+        assert ember.is_deterministic_algorithms_warn_only_enabled() is \
+            torch.is_deterministic_algorithms_warn_only_enabled() is True
+        assert ember.get_deterministic_debug_mode() == torch.get_deterministic_debug_mode() == 1
+        for mode in ("error", 0, "warn", 2):
+            torch.set_deterministic_debug_mode(mode)
+            ember.set_deterministic_debug_mode(mode)
+            assert ember.get_deterministic_debug_mode() == torch.get_deterministic_debug_mode()
+            assert ember.are_deterministic_algorithms_enabled() is torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.use_deterministic_algorithms(False)
+        ember.use_deterministic_algorithms(False)
+
+
+def test_default_device():
+    assert str(ember.get_default_device()) == str(torch.get_default_device()) == "cpu"
+    ember.set_default_device("cpu")
+    torch.set_default_device("cpu")
+    assert ember.zeros(2).device == ember.device("cpu")
+    ember.set_default_device(None)
+    torch.set_default_device(None)
+    assert str(ember.get_default_device()) == str(torch.get_default_device()) == "cpu"
+    if not ember.cuda.is_available():
+        ember.set_default_device("cuda")
+        try:
+            with pytest.raises(AssertionError):
+                ember.zeros(2)  # no GPU: creating there fails as in torch
+            assert ember.from_numpy(np.zeros(2)).device == ember.device("cpu")  # shares memory: stays
+        finally:
+            ember.set_default_device(None)
+    else:
+        ember.set_default_device("cuda")
+        try:
+            assert ember.zeros(2).device.type == "cuda"
+            assert ember.tensor([1.0]).device.type == "cuda"
+        finally:
+            ember.set_default_device(None)
