@@ -20,13 +20,14 @@ from .functions import return_types, sum, max, min, abs, all, any, round, pow  #
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,  # noqa
                                  is_inference_mode_enabled)
 from . import autograd, cuda  # noqa: F401,E402
-from .storage import UntypedStorage, TypedStorage  # noqa: F401
+from .storage import *  # noqa: F401,F403  (UntypedStorage, TypedStorage, FloatStorage …)
 from ._tensor_str import set_printoptions, get_printoptions  # noqa: F401
 from ._settings import *  # noqa: F401,F403  (threads, matmul precision, determinism, default device)
 
 __version__ = "0.1.0"
 
-FloatTensor = DoubleTensor = LongTensor = IntTensor = BoolTensor = ByteTensor = HalfTensor = Tensor
+from ._legacy_tensors import (FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, LongTensor, IntTensor,  # noqa
+                              ShortTensor, CharTensor, ByteTensor, BoolTensor)
 strided = "torch.strided"
 contiguous_format = preserve_format = channels_last = "torch.contiguous_format"
 inf, nan, pi, e = __import__("math").inf, __import__("math").nan, __import__("math").pi, __import__("math").e

@@ -281,7 +281,9 @@ class Tensor:
         return UntypedStorage(self._storage_root(), self)
 
     def storage(self):
-        return self.untyped_storage()
+        """The storage as elements of the tensor's dtype (a ``TypedStorage``, deprecated in torch)."""
+        from .storage import TypedStorage
+        return TypedStorage(self._storage_root(), self)
 
     def is_contiguous(self, memory_format=None):
         """Row-major with no gaps (size-1 dimensions may have any stride)."""
@@ -428,16 +430,25 @@ class Tensor:
     def cuda(self, device=None, non_blocking=False, memory_format=None):
         return self.to("cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else device))
 
-    def type(self, dtype=None, non_blocking=False):
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        """No argument: the legacy type name ('torch.FloatTensor'). Else convert to a dtype, a legacy class
+        (``torch.LongTensor``) or its name ('torch.LongTensor', 'torch.cuda.FloatTensor')."""
         if dtype is None:
             from .autograd.function import _type_name
-            return "torch." + _type_name(self)
+            prefix = "torch.cuda." if self.device.type == "cuda" else "torch."
+            return prefix + _type_name(self)
+        from ._legacy_tensors import TYPE_NAMES
+        device = None
         if isinstance(dtype, str) and dtype.endswith("Tensor"):
-            names = {"FloatTensor": "float32", "DoubleTensor": "float64", "HalfTensor": "float16",
-                     "LongTensor": "int64", "IntTensor": "int32", "ShortTensor": "int16", "CharTensor": "int8",
-                     "ByteTensor": "uint8", "BoolTensor": "bool"}
-            dtype = names[dtype.split(".")[-1]]
-        return self.to(to_dtype(dtype))
+            parts = dtype.split(".")
+            if parts[-1] not in TYPE_NAMES or parts[0] != "torch" or len(parts) not in (2, 3) or \
+                    (len(parts) == 3 and parts[1] != "cuda"):
+                raise ValueError(f"invalid type: '{dtype}'")
+            device = "cuda" if len(parts) == 3 else "cpu"
+            dtype = TYPE_NAMES[parts[-1]]
+        elif isinstance(dtype, type) and dtype.__name__ in TYPE_NAMES:
+            device, dtype = "cpu", dtype.dtype
+        return self.to(device=device, dtype=to_dtype(dtype))
 
     def type_as(self, other):
         return self.to(other.dtype)

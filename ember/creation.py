@@ -420,18 +420,12 @@ def polar(abs, angle):
 
 
 def _legacy_new(cls, *args, **kwargs):
-    """``torch.Tensor(...)``: ``Tensor()`` empty, ``Tensor(2, 3)`` uninitialised float32, ``Tensor(data)`` a float copy."""
-    device = kwargs.get("device")
-    if not args:
-        t = wrap(np.empty((0,), dtype=get_default_dtype().np))
-    elif all(isinstance(a, (int, np.integer)) for a in args):
-        t = wrap(np.zeros(tuple(int(a) for a in args), dtype=get_default_dtype().np))
-    elif len(args) == 1 and isinstance(args[0], Tensor):
-        return args[0]
-    else:
-        t = wrap(np.array(_infer_array(args[0]), dtype=get_default_dtype().np))
-    if device is not None:
-        t = t.to(device)
+    """``torch.Tensor(...)``: ``Tensor()`` empty, ``Tensor(2, 3)`` uninitialised, ``Tensor(data)`` a copy, all in the
+    default dtype (the rules of the typed constructors, see ``ember/_legacy_tensors.py``)."""
+    from ._legacy_tensors import legacy_new
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        return args[0]  # torch.Tensor(t) is t itself, whatever its dtype
+    t = legacy_new(get_default_dtype(), *args, device=kwargs.get("device"))
     if cls is not Tensor:
         t.__class__ = cls
     return t

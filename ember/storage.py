@@ -77,3 +77,58 @@ class TypedStorage(UntypedStorage):
     def __repr__(self):
         vals = "\n".join(" " + str(v) for v in self.tolist()[:20])
         return f"{vals}\n[torch.storage.TypedStorage(dtype=torch.{self._root.dtype}, device={self.device}) of size {self.size()}]"
+
+
+def _typed_dtype(self):
+    from .dtypes import to_dtype
+    return to_dtype(self._root.dtype)
+
+
+TypedStorage.dtype = property(_typed_dtype, doc="The element dtype (``torch.float32`` …).")
+
+
+class _LegacyStorageType(type):
+    """Metaclass of ``torch.FloatStorage`` and kin: calling builds a :class:`TypedStorage` of the class's dtype
+    (``FloatStorage(3)``: 3 uninitialised elements; ``LongStorage([1, 2])``: those values); ``isinstance``
+    compares the dtype, as torch's legacy storage classes do."""
+
+    def __call__(cls, *args, device=None):
+        dt = cls.dtype.np
+        if not args:
+            root = np.empty((0,), dtype=dt)
+        elif len(args) == 1 and isinstance(args[0], (int, np.integer)) and not isinstance(args[0], bool):
+            root = np.empty((int(args[0]),), dtype=dt)
+        elif len(args) == 1 and not isinstance(args[0], (str, bytes)):
+            root = np.array(args[0]).astype(dt).reshape(-1)
+        else:
+            raise TypeError(f"{cls.__name__}(): expected a size or a sequence of numbers, got "
+                            f"({', '.join(type(a).__name__ for a in args)})")
+        return TypedStorage(root)
+
+    def from_buffer(cls, buffer, byte_order="native", count=-1, offset=0):
+        """The bytes of ``buffer`` read as elements of this storage's dtype (a copy)."""
+        dt = np.dtype(cls.dtype.np)
+        if byte_order in ("big", "little"):
+            dt = dt.newbyteorder(">" if byte_order == "big" else "<")
+        return TypedStorage(np.frombuffer(buffer, dtype=dt, count=count, offset=offset).astype(cls.dtype.np))
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, TypedStorage) and obj.dtype == cls.dtype
+
+    def __repr__(cls):
+        return f"<class 'torch.{cls.__name__}'>"
+
+
+def _legacy_storage(name, dtype_name):
+    from . import dtypes
+    return _LegacyStorageType(name, (), {"dtype": getattr(dtypes, dtype_name), "__module__": "torch"})
+
+
+_STORAGE_DTYPES = {"FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
+                   "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
+                   "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool",
+                   "ComplexFloatStorage": "complex64", "ComplexDoubleStorage": "complex128"}
+for _name, _dt in _STORAGE_DTYPES.items():
+    globals()[_name] = _legacy_storage(_name, _dt)
+    __all__.append(_name)
+del _name, _dt

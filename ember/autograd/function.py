@@ -130,7 +130,7 @@ def inplace_error(t, producer, output_nr, version, expected):
 def _type_name(t):
     return {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
             "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
-            "uint8": "ByteTensor", "bool": "BoolTensor"}.get(t.dtype.name, "Tensor")
+            "uint8": "ByteTensor", "bool": "BoolTensor", "bfloat16": "BFloat16Tensor"}.get(t.dtype.name, "Tensor")
 
 
 class _Handle:
