@@ -237,9 +237,11 @@ def test_tensor_patch_is_removed_by_uninstall(hook):
 def test_flags_on_missing_modules_stick_and_sets_forward(hook):
     torch = hook
     import torch.backends.cudnn
+    old = torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic
     torch.backends.cudnn.benchmark = True
     torch.backends.cudnn.deterministic = True
     assert torch.backends.cudnn.benchmark is True
+    torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = old
     torch.nn.functional._compat_probe = 123  # setting an attribute reaches the Ember module
     try:
         assert ember.nn.functional._compat_probe == 123
