@@ -470,3 +470,6 @@ for _name in ("eq", "ne", "lt", "le", "gt", "ge", "logical_xor"):
     setattr(Tensor, _name + "_", _make_inplace(getattr(F, _name)))
 Tensor.addmm_ = _make_inplace(F.addmm)
 Tensor.cumsum_ = _make_inplace(F.cumsum)
+for _name in ("det", "logdet", "slogdet", "inverse", "pinverse", "matrix_exp", "matrix_power", "cholesky",
+              "cholesky_solve", "cholesky_inverse", "svd", "qr"):
+    setattr(Tensor, _name, getattr(F, _name))

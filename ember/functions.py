@@ -1234,3 +1234,78 @@ def angle(input):
 for _name in ("sum", "nansum", "mean", "nanmean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var",
               "std", "logsumexp", "all", "any", "norm", "count_nonzero", "median", "var_mean", "std_mean"):
     globals()[_name] = _numpy_names(globals()[_name])
+
+
+# ---- matrix functions at the top level (torch.det, torch.inverse ...): ember.linalg does the work ----------
+def _linalg():
+    from . import linalg
+    return linalg
+
+
+def det(input):
+    return _linalg().det(input)
+
+
+def logdet(input):
+    """log det(A): nan where det < 0, -inf where det = 0 (as torch)."""
+    sign, logabs = _linalg().slogdet(input)
+    return where(sign < 0, float("nan"), where(sign == 0, float("-inf"), logabs))
+
+
+def slogdet(input):
+    return _linalg().slogdet(input)
+
+
+def inverse(input):
+    return _linalg().inv(input)
+
+
+def pinverse(input, rcond=1e-15):
+    return _linalg().pinv(input, rtol=rcond)
+
+
+def matrix_exp(input):
+    return _linalg().matrix_exp(input)
+
+
+def matrix_power(input, n):
+    return _linalg().matrix_power(input, n)
+
+
+def cholesky(input, upper=False):
+    return _linalg().cholesky(input, upper=upper)
+
+
+def cholesky_solve(B, L, upper=False):
+    """X with (L L^H) X = B from a Cholesky factor (upper=True: U^H U). As in torch, the gradient reaches
+    every entry of L (the product L L^H is differentiated, not only its triangle)."""
+    A = L.mT @ L if upper else L @ L.mT
+    return _linalg().solve(A, B)
+
+
+def cholesky_inverse(L, upper=False):
+    from .creation import eye
+    return cholesky_solve(eye(L.shape[-1], dtype=L.dtype).expand(L.shape), L, upper)
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+    return _linalg().lu_unpack(LU_data, LU_pivots)
+
+
+_svd_t = namedtuple("svd", ["U", "S", "V"])
+_qr_t = namedtuple("qr", ["Q", "R"])
+for _t_ in (_svd_t, _qr_t):
+    _t_.__module__ = "torch.return_types"
+    _t_.__repr__ = _return_type_repr
+
+
+def svd(input, some=True, compute_uv=True):
+    """torch.svd (the old API): (U, S, V) with V, not V^H; ``some=False`` gives the full U and V."""
+    U, S, Vh = _linalg().svd(input, full_matrices=not some)
+    if not compute_uv:
+        return _svd_t(U.detach() * 0, S, Vh.detach() * 0)
+    return _svd_t(U, S, Vh.mT)
+
+
+def qr(input, some=True):
+    return _qr_t(*_linalg().qr(input, mode="reduced" if some else "complete"))
