@@ -151,6 +151,21 @@ class Tensor:
             self._accum = AccumulateGrad(self)
         return self._accum._add_pre_hook(0, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """``hook(tensor)`` runs after backward has added into this leaf's ``.grad`` (e.g. to reduce or
+        apply it at once, as DistributedDataParallel and fused optimizers do)."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from .autograd.function import AccumulateGrad, _Handle
+        if self._accum is None:
+            self._accum = AccumulateGrad(self)
+        if self._accum._post_hooks is None:
+            self._accum._post_hooks = []
+        self._accum._post_hooks.append(hook)
+        return _Handle(self._accum._post_hooks, hook)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute d(self)/d(leaf) for every leaf and add it into ``leaf.grad`` (self must be scalar
         unless ``gradient`` is given)."""

@@ -10,7 +10,18 @@ engine does), and finally ``AccumulateGrad`` nodes add the result into each leaf
 from .function import AccumulateGrad, fresh_view
 from .grad_mode import STATE
 
-__all__ = ["backward", "grad", "run_backward"]
+__all__ = ["backward", "grad", "run_backward", "queue_callback"]
+
+_final_callbacks = []  # run once the outermost backward pass has finished (``queue_callback``)
+_depth = [0]
+
+
+def queue_callback(callback):
+    """Run ``callback()`` when the backward pass now running has finished (torch's
+    ``Variable._execution_engine.queue_callback``; DistributedDataParallel waits for its reductions here)."""
+    if _depth[0] == 0:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _final_callbacks.append(callback)
 
 
 def _make_grads(outputs, grad_outputs):
@@ -110,6 +121,21 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, acc
     accumulate=True (``backward``): leaves get ``.grad`` (only ``inputs`` if given).
     accumulate=False (``grad``): gradients that reach ``inputs`` are returned instead.
     """
+    _depth[0] += 1
+    try:
+        results = _run_backward(roots, root_grads, retain_graph, create_graph, inputs, accumulate)
+    except BaseException:
+        if _depth[0] == 1:
+            _final_callbacks.clear()
+        raise
+    finally:
+        _depth[0] -= 1
+    while _depth[0] == 0 and _final_callbacks:
+        _final_callbacks.pop(0)()
+    return results
+
+
+def _run_backward(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
     from .._tensor import Tensor
     # 1. Count, for every node reachable from the roots, how many edges point into it.
     deps = {}
@@ -160,6 +186,9 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, acc
             if fn.__class__ is AccumulateGrad:
                 if accumulate and (capture is None or (fn, 0) in capture) and grads[0] is not None:
                     _accumulate(fn.variable, grads[0], create_graph)
+                    if fn._post_hooks:
+                        for hook in list(fn._post_hooks):
+                            hook(fn.variable)
                 continue
             if (needed is not None and not needed[fn]) or grads.count(None) == len(grads):
                 in_grads = ()  # nothing flows through this node (unused branch, or None gradients)

@@ -147,6 +147,8 @@ class _Handle:
 class AccumulateGrad(Node):
     """The node at a leaf tensor: the gradient that reaches it is added into ``leaf.grad``."""
 
+    _post_hooks = None  # register_post_accumulate_grad_hook: hook(tensor) after .grad was updated
+
     def __init__(self, variable):
         self.variable = variable
         self._edges = ()

@@ -16,3 +16,4 @@ from .rnn import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403  MultiheadAttention, TransformerEncoder/Decoder(Layer)
 from .loss import *  # noqa: F401,F403
 from . import functional, init, utils  # noqa: F401,E402
+from .parallel import DataParallel  # noqa: F401,E402
