@@ -205,12 +205,18 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, inputs, accumul
                 if g._data.dtype != dtype:
                     g = g.to(_dt(dtype))
                 _add_to(buffers, e[0], e[1], g)
+            leaves = None
             for e in fn._edges:
                 if e is not None:
                     nxt = e[0]
                     deps[nxt] -= 1
                     if deps[nxt] == 0:
-                        ready.append(nxt)
+                        if nxt.__class__ is AccumulateGrad:
+                            leaves = [nxt] if leaves is None else leaves + [nxt]
+                        else:
+                            ready.append(nxt)
+            if leaves is not None:  # leaves next (as torch's engine does): each .grad is final as early as
+                ready.extend(leaves)  # possible, so its post-accumulate hooks (DDP's buckets) can fire
             if not retain_graph:
                 fn._saved = ()
                 fn._freed = True

@@ -21,6 +21,7 @@ not take part as ready, so their buckets still go out.
 import contextlib
 import queue
 import threading
+import time
 
 import numpy as np
 
@@ -58,6 +59,7 @@ class _CommThread:
         self.comm = comm
         self.jobs = queue.Queue()
         self.error = None
+        self.busy_s = 0.0  # seconds spent inside all-reduce (for benchmarks)
         self.thread = threading.Thread(target=self._loop, name="ember-ddp-comm", daemon=True)
         self.thread.start()
 
@@ -68,10 +70,12 @@ class _CommThread:
             if job is None:
                 return
             flat, done = job
+            t0 = time.perf_counter()
             try:
                 self.comm.Allreduce(MPI.IN_PLACE, flat, MPI.SUM)
             except BaseException as e:  # noqa: B902 -- handed to the main thread
                 self.error = e
+            self.busy_s += time.perf_counter() - t0
             done.set()
 
     def submit(self, flat):
@@ -130,6 +134,7 @@ class DistributedDataParallel(Module):
         self._in_backward = False
         self._unfinished = None       # names of parameters that got no gradient in the last backward
         self._locally_used = np.zeros(len(params), dtype=np.uint8)
+        self.exposed_comm_s = 0.0    # seconds backward's end waited for reductions (for benchmarks)
         self._grad_hook_handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
 
     # --- construction ------------------------------------------------------------------------------
@@ -263,6 +268,7 @@ class DistributedDataParallel(Module):
         self._in_backward = False
         pg = self.process_group
         timeout = pg.timeout.total_seconds()
+        t0 = time.perf_counter()
         for bucket in self._buckets:
             if bucket.done is None:
                 continue
@@ -272,6 +278,7 @@ class DistributedDataParallel(Module):
                     f"not complete within {_seconds(pg.timeout)}: another rank skipped its backward or is stuck")
             if self._comm_thread.error is not None:
                 raise DistBackendError(f"[rank {pg.rank()}] gradient all_reduce failed: {self._comm_thread.error}")
+        self.exposed_comm_s += time.perf_counter() - t0
         missing = [self._param_names[i] for i, p in enumerate(self._params) if id(p) not in self._seen]
         if missing:
             self._unfinished = missing
@@ -302,6 +309,12 @@ class DistributedDataParallel(Module):
             yield
         finally:
             self._sync = old
+
+    def comm_stats(self):
+        """``(seconds inside all-reduce, seconds backward's end waited for it)`` since construction:
+        1 - waited / inside is the fraction of communication hidden behind backward."""
+        busy = self._comm_thread.busy_s if self._comm_thread is not None else 0.0
+        return busy, self.exposed_comm_s
 
     def __del__(self):
         if getattr(self, "_comm_thread", None) is not None:

@@ -1,7 +1,8 @@
 """DistributedSampler: give each of ``num_replicas`` processes its own shard of a dataset.
 
-Every replica computes the same (optionally shuffled) index list -- the shuffle is seeded by
-``seed + epoch``, never by the global generator, so all replicas agree -- pads it (or trims it, with
+Every replica computes the same (optionally shuffled) index list -- the shuffle is
+``randperm(n)`` from a Generator seeded with ``seed + epoch``, never the global one, so all replicas
+agree (and agree with torch's sampler wherever Ember's randperm equals torch's) -- pads it (or trims it, with
 ``drop_last``) to a multiple of ``num_replicas``, and keeps every ``num_replicas``-th index starting
 at its ``rank``. Call ``set_epoch(e)`` at the start of each epoch to get a new shuffle.
 """
@@ -23,10 +24,11 @@ class DistributedSampler(Sampler):
     """
 
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
+        from ... import distributed as dist
         if num_replicas is None:
-            num_replicas = int(os.environ.get("WORLD_SIZE", 1))
+            num_replicas = dist.get_world_size() if dist.is_initialized() else int(os.environ.get("WORLD_SIZE", 1))
         if rank is None:
-            rank = int(os.environ.get("RANK", 0))
+            rank = dist.get_rank() if dist.is_initialized() else int(os.environ.get("RANK", 0))
         if rank >= num_replicas or rank < 0:
             raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
                              f"[0, {num_replicas - 1}]")
@@ -47,14 +49,17 @@ class DistributedSampler(Sampler):
     def __iter__(self):
         n = len(self.dataset)
         if self.shuffle:
-            rng = np.random.Generator(np.random.PCG64(self.seed + self.epoch))
-            indices = rng.permutation(n)
+            from ...creation import randperm
+            from ...random import Generator
+            g = Generator()
+            g.manual_seed(self.seed + self.epoch)
+            indices = randperm(n, generator=g).numpy()
         else:
             indices = np.arange(n)
         if not self.drop_last:
             padding = self.total_size - n
             if padding > 0:  # repeat from the start until the length divides evenly
-                indices = np.concatenate([indices, np.resize(indices, padding)])
+                indices = np.concatenate([indices, np.resize(indices, padding)])  # = torch's list repeat
         else:
             indices = indices[:self.total_size]
         assert len(indices) == self.total_size
