@@ -24,7 +24,7 @@ exactly the whole storage (then it shares the bytes, as in torch).
 """
 import struct
 import zipfile
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, defaultdict
 
 import numpy as np
 
@@ -341,7 +341,7 @@ def _build_allowlist():
 _ALLOWED = None
 
 
-def _resolve_global(module, name):
+def _resolve_global(module, name, objects=None):
     global _ALLOWED
     if _ALLOWED is None:
         _ALLOWED = _build_allowlist()
@@ -355,8 +355,13 @@ def _resolve_global(module, name):
     hint = ""
     if module.startswith("torch.nn.modules") or module == "__main__":
         hint = (" It looks like a whole model object saved with torch.save(model); save "
-                "model.state_dict() instead and load it into the ember model with load_state_dict.")
+                "model.state_dict() instead and load it into the ember model with load_state_dict (or, if you "
+                "trust the file, load it with weights_only=False).")
     kind = _UNSUPPORTED_KINDS.get(name)
+    if objects is not None and not (kind and module in ("torch", "torch._utils", "torch.cuda")):
+        found = objects.resolve(module, name)  # whole objects: see ember/_whole_objects.py
+        if found is not None:
+            return found
     if kind and module in ("torch", "torch._utils", "torch.cuda"):
         raise CheckpointError(f"cannot load this PyTorch checkpoint: it holds {kind} ({full}), "
                               "which ember does not support")
@@ -379,7 +384,8 @@ _MARK = _Mark()
 class _Unpickler:
     """Runs a pickle program over a stack; every object it can create is data."""
 
-    def __init__(self, data, storages, make_tensor, byteorder):
+    def __init__(self, data, storages, make_tensor, byteorder, objects=None):
+        self.objects = objects  # weights_only=False: the whole-object extension (ember/_whole_objects.py)
         self.data, self.pos = memoryview(data), 0
         self.storages, self.make_tensor = storages, make_tensor
         self.byteorder = byteorder
@@ -426,6 +432,8 @@ class _Unpickler:
         _fail(f"not a valid PyTorch checkpoint: pickle MARK missing at byte {self.pos}")
 
     def call(self, func, args):
+        if self.objects is not None and self.objects.is_global(func):
+            return self.objects.call(func, args, newobj=False)
         if not isinstance(func, _Callable):
             raise UnsafeCheckpointError(f"refusing to load: the pickle calls {func!r}, which is not an "
                                         "allowlisted function")
@@ -439,7 +447,7 @@ class _Unpickler:
             raise CheckpointError(f"not a valid PyTorch checkpoint: bad arguments to {func.name}: {e}") from None
 
     def set_items(self, target, items):
-        if type(target) not in (dict, OrderedDict, Counter):
+        if type(target) not in (dict, OrderedDict, Counter, defaultdict):
             _fail(f"not a valid PyTorch checkpoint: SETITEM on a {type(target).__name__}")
         if len(items) % 2:
             _fail("not a valid PyTorch checkpoint: SETITEMS with an odd number of items")
@@ -472,7 +480,7 @@ class _Unpickler:
                       f"at byte {self.pos - 1}")
             if op is _op_stop:
                 result = self.pop()
-                return result
+                return result if self.objects is None else self.objects.finish(result)
             op(self)
 
 
@@ -575,14 +583,14 @@ def _op_get(fmt):
 
 def _op_global(u):
     module, name = u.line(), u.line()
-    u.stack.append(_resolve_global(module, name))
+    u.stack.append(_resolve_global(module, name, u.objects))
 
 
 def _op_stack_global(u):
     name, module = u.pop(), u.pop()
     if type(module) is not str or type(name) is not str:
         _fail("not a valid PyTorch checkpoint: STACK_GLOBAL needs two strings")
-    u.stack.append(_resolve_global(module, name))
+    u.stack.append(_resolve_global(module, name, u.objects))
 
 
 def _op_reduce(u):
@@ -594,6 +602,9 @@ def _op_reduce(u):
 def _op_newobj(u):
     args = u.pop()
     cls = u.pop()
+    if u.objects is not None and u.objects.is_global(cls):
+        u.stack.append(u.objects.call(cls, args, newobj=True))
+        return
     if not (isinstance(cls, _Callable) and cls.newobj):
         raise UnsafeCheckpointError(f"refusing to load: the pickle instantiates {cls!r}, which is not "
                                     "an allowlisted class")
@@ -614,6 +625,9 @@ def _op_build(u):
         inst.__dict__.update(state)  # e.g. a state_dict's ``_metadata`` (module versions)
         return
     if _is_parameter(inst) and _empty(state):
+        return
+    if u.objects is not None and u.objects.owns(inst):
+        u.objects.build(inst, state)
         return
     raise UnsafeCheckpointError(f"refusing to load: the pickle sets the state of a "
                                 f"{type(inst).__name__}, which only OrderedDicts may receive")
@@ -725,11 +739,11 @@ _OPS = {
 }
 
 
-def unpickle(data, storages, make_tensor, byteorder="<"):
+def unpickle(data, storages, make_tensor, byteorder="<", objects=None):
     """Interpret the pickle program ``data``; ``storages(key)`` returns a storage's raw bytes and
     ``make_tensor(array, location, requires_grad)`` turns a rebuilt array into an ember tensor."""
     try:
-        return _Unpickler(data, storages, make_tensor, byteorder).load()
+        return _Unpickler(data, storages, make_tensor, byteorder, objects).load()
     except CheckpointError:
         raise
     except Passthrough as p:  # an error from map_location / device placement: not the file's fault
@@ -752,7 +766,7 @@ def _local_data_offset(fileobj, info):
     return info.header_offset + 30 + name_len + extra_len
 
 
-def read_torch_zip(fileobj, make_tensor, mmap_path=None):
+def read_torch_zip(fileobj, make_tensor, mmap_path=None, objects=None):
     """Load the object tree of a ``torch.save`` zip archive read from the binary ``fileobj``."""
     try:
         archive = zipfile.ZipFile(fileobj)
@@ -804,4 +818,4 @@ def read_torch_zip(fileobj, make_tensor, mmap_path=None):
         return cache[key]
 
     data = read_member(prefix + "data.pkl")
-    return unpickle(data, storage, make_tensor, "<" if order == "little" else ">")
+    return unpickle(data, storage, make_tensor, "<" if order == "little" else ">", objects)

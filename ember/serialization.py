@@ -19,6 +19,11 @@ The JSON header maps each tensor's *key* to ``{dtype, shape, data_offsets}`` and
       {"tuple": [...]}  {"set": [...]}  {"frozenset": [...]}  {"float": "nan" | "inf" | "-inf"}
       {"complex": [re, im]}  {"bytes": "<base64>"}  {"dtype": "float32"}  {"device": "cpu"}
       {"size": [2, 3]}  {"ndarray": "<key>"}  {"npscalar": "float32", "value": 0.5}
+      {"object": "module:qualname", "id": 0, "state": {...}}   {"object_ref": 0}
+      {"global": "module:qualname"}   {"defaultdict": [[key, value], ...], "factory": <global>}
+
+  (``object``: a whole object such as a Module or an optimizer -- its class's import path and its
+  attributes, see ``ember/_whole_objects.py``; loading those needs ``weights_only=False``, as in torch.)
 
   (dict keys are encoded like values, so int keys such as an optimizer's parameter ids survive).
 
@@ -33,11 +38,13 @@ import json
 import math
 import os
 import struct
-from collections import OrderedDict
+import types
+from collections import OrderedDict, defaultdict
 
 import numpy as np
 
 from ._pt_reader import CheckpointError, Passthrough, UnsafeCheckpointError, read_torch_zip
+from . import _whole_objects as _whole
 
 __all__ = ["save", "load", "CheckpointError", "UnsafeCheckpointError"]
 
@@ -79,6 +86,7 @@ class _Flattener:
     """Walks the object once, giving every tensor a unique flat key and building the JSON tree."""
 
     def __init__(self):
+        self.objects = {}     # id(object) -> (object, its number) for whole objects stored once
         self.arrays = {}      # key -> contiguous little-endian ndarray (what goes in the file)
         self.seen = {}        # id(tensor) -> (tensor, first key) for identity (tied weights)
         self.active = set()   # ids of containers being walked (cycle detection)
@@ -164,18 +172,40 @@ class _Flattener:
                 return self.container(obj, path)
             finally:
                 self.active.discard(id(obj))
+        if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType)):
+            path_ = _whole.class_path(obj)
+            if path_ is not None:
+                return {"global": path_}
+        elif _whole.class_path(type(obj)) is not None and hasattr(obj, "__dict__"):
+            return self.whole_object(obj, path)
         hint = " (save its .state_dict() instead)" if hasattr(obj, "state_dict") else ""
         raise TypeError(f"ember.save: cannot store an object of type {type(obj).__module__}."
                         f"{type(obj).__qualname__} (at {_where(path)}){hint}; checkpoints hold tensors, "
                         "dicts, lists, tuples, sets, numbers, strings, bytes, None, dtypes and devices")
 
+    def whole_object(self, obj, path):
+        """A Module, optimizer or other plain object: its class's import path and its attributes."""
+        if id(obj) in self.objects:
+            return {"object_ref": self.objects[id(obj)][1]}
+        n = len(self.objects)
+        self.objects[id(obj)] = (obj, n)  # keep obj alive so its id stays unique
+        state = _whole.get_state(obj)
+        return {"object": _whole.class_path(type(obj)), "id": n,
+                "state": {"dict": [[str(k), self.encode(v, path + [str(k)])] for k, v in state.items()]}}
+
     def container(self, obj, path):
         if isinstance(obj, dict):
             items = []
-            for k, v in obj.items():
-                if isinstance(k, _tensor_type()) or isinstance(k, np.ndarray):
-                    raise TypeError(f"ember.save: a tensor cannot be a dict key (at {_where(path)})")
+            for i, (k, v) in enumerate(obj.items()):
+                if isinstance(k, np.ndarray):
+                    raise TypeError(f"ember.save: an array cannot be a dict key (at {_where(path)})")
+                if isinstance(k, _tensor_type()):  # an optimizer's state is keyed by its parameters
+                    items.append([self.encode(k, path + [f"key{i}"]), self.encode(v, path + [str(i)])])
+                    continue
                 items.append([self.encode(k, path), self.encode(v, path + [_component(k)])])
+            if isinstance(obj, defaultdict):
+                factory = obj.default_factory
+                return {"defaultdict": items, "factory": None if factory is None else self.encode(factory, path)}
             if isinstance(obj, OrderedDict):
                 node = {"odict": items}
                 attrs = getattr(obj, "__dict__", None)
@@ -292,8 +322,10 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
     ``map_location`` moves tensors as in ``torch.load``: ``'cpu'``, a device, a dict mapping saved
     locations (``{'cuda:1': 'cpu'}``) or a callable ``fn(tensor, location)`` returning a tensor or
     None. ``mmap=True`` (paths only) maps tensor bytes from the file copy-on-write instead of reading
-    them. ``weights_only`` is accepted for compatibility: Ember never executes code from a
-    checkpoint, so loading is always as restricted as ``torch.load(weights_only=True)``.
+    them. With ``weights_only=True`` (the default, as in torch) only tensors, containers and plain values
+    load; a whole object (``save(model)``) is refused with torch's message. ``weights_only=False`` rebuilds
+    such objects by importing their classes and setting their attributes (``ember/_whole_objects.py``) --
+    for Ember files and for ``.pt`` files from ``torch.save(model)`` alike; nothing is ever unpickled.
     """
     path = os.fspath(f) if isinstance(f, (str, os.PathLike)) else None
     if mmap and path is None:
@@ -301,13 +333,13 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
     restore = _restorer(map_location)
     if path is not None:
         with open(path, "rb") as fh:
-            return _load_stream(fh, restore, path if mmap else None)
+            return _load_stream(fh, restore, path if mmap else None, not weights_only)
     if not hasattr(f, "read"):
         raise AttributeError(f"ember.load: expected a path or a readable binary file object, "
                              f"got {type(f).__name__}")
     if not (hasattr(f, "seek") and hasattr(f, "tell") and _seekable(f)):
         f = io.BytesIO(f.read())
-    return _load_stream(f, restore, None)
+    return _load_stream(f, restore, None, not weights_only)
 
 
 def _seekable(f):
@@ -317,7 +349,7 @@ def _seekable(f):
         return False
 
 
-def _load_stream(fh, restore, mmap_path):
+def _load_stream(fh, restore, mmap_path, objects=False):
     start = fh.tell()
     head = fh.read(16)
     fh.seek(start)
@@ -325,13 +357,14 @@ def _load_stream(fh, restore, mmap_path):
         raise CheckpointError("not a valid Ember/safetensors checkpoint: the file is empty")
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         base = io.BytesIO(fh.read()) if start else fh
-        return read_torch_zip(base, _tensor_maker(restore), mmap_path if not start else None)
+        return read_torch_zip(base, _tensor_maker(restore), mmap_path if not start else None,
+                              _whole.PtObjects() if objects else _whole.PtWeightsOnly())
     if head[:1] == b"\x80" and head[8:9] != b"{":
         raise CheckpointError(
             "cannot load this file: it is a bare pickle (PyTorch's legacy pre-1.6 format or "
             "pickle.dump output), which Ember refuses to execute. Re-save it with a current PyTorch "
             "(torch.save writes a zip archive) or as safetensors.")
-    return _load_safetensors(fh, restore, mmap_path)
+    return _load_safetensors(fh, restore, mmap_path, objects)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,7 +434,7 @@ def _read_header(fh):
     return table, metadata, start + 8 + n, data_len
 
 
-def _load_safetensors(fh, restore, mmap_path):
+def _load_safetensors(fh, restore, mmap_path, objects=False):
     table, metadata, data_start, data_len = _read_header(fh)
     if mmap_path is not None and data_len:
         buf = np.memmap(mmap_path, dtype=np.uint8, mode="c", offset=data_start, shape=(data_len,))
@@ -435,15 +468,17 @@ def _load_safetensors(fh, restore, mmap_path):
 
     if "ember" not in metadata:  # a plain safetensors file: {key: tensor}
         return {key: restore(_wrap(array(key)), "cpu") for key in table}
-    return _Decoder(table, array, restore).decode_root(metadata["ember"])
+    return _Decoder(table, array, restore, objects).decode_root(metadata["ember"])
 
 
 class _Decoder:
     """Rebuilds the saved object from the JSON tree in ``__metadata__['ember']``."""
 
-    def __init__(self, table, array, restore):
+    def __init__(self, table, array, restore, objects=False):
         self.table, self.array, self.restore = table, array, restore
         self.by_key = {}
+        self.objects = objects    # weights_only=False: whole objects may be rebuilt
+        self.made = {}            # object number -> the rebuilt object
 
     def decode_root(self, text):
         try:
@@ -459,6 +494,8 @@ class _Decoder:
             return self.decode(doc["root"])
         except Passthrough as p:  # an error from map_location / device placement: not the file's fault
             raise p.__cause__
+        except UnsafeCheckpointError:
+            raise
         except RecursionError:
             _bad("the ember metadata is nested too deeply")
         except (TypeError, ValueError, KeyError, IndexError, OverflowError, AttributeError) as e:
@@ -522,11 +559,43 @@ class _Decoder:
             if node.get("dtype") == "complex128":
                 arr = _pairs_as_complex(arr)
             return arr
+        if tag in ("object", "object_ref", "global"):
+            return self.whole(tag, val, node)
+        if tag == "defaultdict":
+            factory = None if node.get("factory") is None else self.decode(node["factory"])
+            out = defaultdict(factory)
+            for pair in val:
+                if type(pair) is not list or len(pair) != 2:
+                    _bad("dict items must be [key, value] pairs")
+                out[self.decode(pair[0])] = self.decode(pair[1])
+            return out
         if tag == "npscalar":
             if val not in _NP_TO_NAME.values() and val != "complex128":
                 _bad(f"unknown NumPy scalar type {val!r:.20}")
             return np.dtype(val).type(self.decode(node["value"]))
         _bad(f"unknown structure tag {tag!r:.40}")
+
+    def whole(self, tag, val, node):
+        """A whole object (or a class/function named by its import path): only with weights_only=False."""
+        if tag == "object_ref":
+            if val not in self.made:
+                _bad(f"the structure refers to object {val!r:.20} before it is defined")
+            return self.made[val]
+        if type(val) is not str or ":" not in val:
+            _bad(f"a {tag} needs a 'module:qualname' import path, got {val!r:.60}")
+        if not self.objects and not (tag == "global" and val in _whole.SAFE_GLOBALS):
+            raise _whole.weights_only_error(val.replace(":", "."))
+        try:
+            found = _whole.import_path(val)
+        except AttributeError as e:
+            raise CheckpointError(f"cannot load this checkpoint: {e}") from None
+        if tag == "global":
+            return found
+        inst = _whole.new_instance(found)
+        self.made[node.get("id")] = inst
+        state = self.decode(node.get("state", {"dict": []}))
+        _whole.set_state(inst, state)
+        return inst
 
     def tensor(self, node):
         key = self.key(node["tensor"])
