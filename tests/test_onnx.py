@@ -1,0 +1,290 @@
+"""ember.onnx.export: the exported file runs in onnxruntime and gives what the same torch model gives.
+
+Each model is built twice — in torch and in Ember with torch's weights copied over — then Ember's
+``torch.onnx.export`` writes the file, ``onnx.checker`` validates it and onnxruntime runs it."""
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import ember
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+torch = pytest.importorskip("torch")
+
+
+def _copy_weights(tmodel, emodel):
+    sd = {k: ember.tensor(v.detach().numpy()) for k, v in tmodel.state_dict().items()}
+    emodel.load_state_dict(sd)
+
+
+def _export_and_run(emodel, args, tmp_path, feeds=None, **kw):
+    path = str(tmp_path / "model.onnx")
+    ember.onnx.export(emodel, args, path, **kw)
+    model = onnx.load(path)
+    onnx.checker.check_model(model)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    if feeds is None:
+        feeds = {i.name: a.numpy() for i, a in zip(sess.get_inputs(), args)}
+    return model, sess.run(None, feeds)
+
+
+def _both(build, seed=0):
+    torch.manual_seed(seed)
+    t = build(torch)
+    e = build(ember)
+    _copy_weights(t, e)
+    t.eval()
+    return t, e
+
+
+def test_mlp_gemm_names_and_dynamic_batch(tmp_path):
+    t, e = _both(lambda m: m.nn.Sequential(m.nn.Linear(6, 16), m.nn.ReLU(), m.nn.Linear(16, 16), m.nn.Tanh(),
+                                           m.nn.Linear(16, 4), m.nn.LogSoftmax(dim=1)))
+    x = np.random.default_rng(0).normal(size=(3, 6)).astype(np.float32)
+    model, _ = _export_and_run(e, (ember.tensor(x),), tmp_path, input_names=["x"], output_names=["logp"],
+                               dynamic_axes={"x": {0: "batch"}, "logp": {0: "batch"}})
+    assert {i.name for i in model.graph.initializer} == set(t.state_dict())
+    assert [n.op_type for n in model.graph.node] == ["Gemm", "Relu", "Gemm", "Tanh", "Gemm", "LogSoftmax"]
+    assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    x7 = np.random.default_rng(1).normal(size=(7, 6)).astype(np.float32)   # another batch size
+    (y,) = sess.run(["logp"], {"x": x7})
+    np.testing.assert_allclose(y, t(torch.tensor(x7)).detach().numpy(), atol=1e-5)
+
+
+class _CNN:
+    @staticmethod
+    def build(m):
+        nn = m.nn
+
+        class CNN(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1 = nn.Conv2d(1, 6, 3, padding=1)
+                self.bn = nn.BatchNorm2d(6)
+                self.pool = nn.MaxPool2d(2)
+                self.conv2 = nn.Conv2d(6, 8, 3, stride=1, padding=0, bias=False)
+                self.avg = nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False, padding=1)
+                self.gap = nn.AdaptiveAvgPool2d((1, 1))
+                self.fc = nn.Linear(8, 5)
+
+            def forward(self, x):
+                x = self.pool(m.relu(self.bn(self.conv1(x))))
+                x = self.avg(m.nn.functional.gelu(self.conv2(x)))
+                x = self.gap(x)
+                return self.fc(m.flatten(x, 1))
+        return CNN()
+
+
+def test_cnn_conv_batchnorm_pools(tmp_path):
+    t, e = _both(_CNN.build)
+    rng = np.random.default_rng(2)
+    with torch.no_grad():  # non-trivial running statistics
+        t.bn.running_mean.copy_(torch.tensor(rng.normal(size=6).astype(np.float32)))
+        t.bn.running_var.copy_(torch.tensor(rng.uniform(0.5, 2, size=6).astype(np.float32)))
+    _copy_weights(t, e)
+    x = rng.normal(size=(2, 1, 12, 12)).astype(np.float32)
+    model, (y,) = _export_and_run(e, (ember.tensor(x),), tmp_path, input_names=["img"],
+                                  dynamic_axes={"img": [0]})
+    np.testing.assert_allclose(y, t(torch.tensor(x)).detach().numpy(), atol=1e-5)
+    ops = {n.op_type for n in model.graph.node}
+    assert {"Conv", "BatchNormalization", "MaxPool", "AveragePool", "Erf"} <= ops
+    assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "img_dynamic_axes_1"
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    x3 = rng.normal(size=(3, 1, 12, 12)).astype(np.float32)
+    np.testing.assert_allclose(sess.run(None, {"img": x3})[0], t(torch.tensor(x3)).detach().numpy(), atol=1e-5)
+    assert e.training and not t.training  # export ran in eval mode and restored the mode
+
+
+def _lesson_003_block(m, d_model=32, n_head=4, d_ff=64, drop=0.1):
+    """The pre-LN Transformer block of lesson 003 (examples/lessons/003_transformer_block.py), smaller."""
+    nn = m.nn
+
+    class TransformerBlock(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(d_model, n_head, dropout=drop, batch_first=True)
+            self.ln1 = nn.LayerNorm(d_model)
+            self.ln2 = nn.LayerNorm(d_model)
+            self.ff = nn.Sequential(nn.Linear(d_model, d_ff), nn.GELU(), nn.Dropout(drop), nn.Linear(d_ff, d_model),
+                                    nn.Dropout(drop))
+
+        def forward(self, x, attn_mask=None):
+            h = self.ln1(x)
+            h, _ = self.attn(h, h, h, attn_mask=attn_mask, need_weights=False)
+            x = x + h
+            h = self.ln2(x)
+            h = self.ff(h)
+            return x + h
+    return TransformerBlock()
+
+
+@pytest.mark.parametrize("opset", [17, 14])
+def test_lesson_003_transformer_block(tmp_path, opset):
+    t, e = _both(_lesson_003_block)
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 16, 32)).astype(np.float32)
+    model, (y,) = _export_and_run(e, (ember.tensor(x),), tmp_path, input_names=["x"], output_names=["y"],
+                                  opset_version=opset, dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+    np.testing.assert_allclose(y, t(torch.tensor(x)).detach().numpy(), atol=1e-5)
+    assert model.opset_import[0].version == opset
+    ops = [n.op_type for n in model.graph.node]
+    assert "Softmax" in ops and "MatMul" in ops and ("LayerNormalization" in ops) == (opset >= 17)
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    x5 = rng.normal(size=(5, 16, 32)).astype(np.float32)
+    np.testing.assert_allclose(sess.run(None, {"x": x5})[0], t(torch.tensor(x5)).detach().numpy(), atol=1e-5)
+
+
+def test_transformer_block_with_causal_mask(tmp_path):
+    """The lesson's masked call: the (constant) causal mask is baked into the graph."""
+    t, e = _both(_lesson_003_block)
+
+    class Masked(ember.nn.Module):
+        def __init__(self, block):
+            super().__init__()
+            self.block = block
+
+        def forward(self, x):
+            mask = ember.triu(ember.ones(16, 16, dtype=ember.bool), diagonal=1)
+            return self.block(x, attn_mask=mask)
+    x = np.random.default_rng(4).normal(size=(2, 16, 32)).astype(np.float32)
+    _, (y,) = _export_and_run(Masked(e), (ember.tensor(x),), tmp_path)
+    mask = torch.triu(torch.ones(16, 16, dtype=torch.bool), diagonal=1)
+    np.testing.assert_allclose(y, t(torch.tensor(x), attn_mask=mask).detach().numpy(), atol=1e-5)
+
+
+def test_lstm_classifier(tmp_path):
+    def build(m):
+        nn = m.nn
+
+        class Tagger(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm = nn.LSTM(5, 8, num_layers=2, batch_first=True)
+                self.head = nn.Linear(8, 3)
+
+            def forward(self, x):
+                out, (h, c) = self.lstm(x)
+                return self.head(out[:, -1]), h
+        return Tagger()
+    t, e = _both(build)
+    x = np.random.default_rng(5).normal(size=(4, 6, 5)).astype(np.float32)
+    _, (y, h) = _export_and_run(e, (ember.tensor(x),), tmp_path, input_names=["seq"], output_names=["logits", "h_n"],
+                                dynamic_axes={"seq": {0: "batch"}, "logits": {0: "batch"}, "h_n": {1: "batch"}})
+    ty, th = t(torch.tensor(x))
+    np.testing.assert_allclose(y, ty.detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(h, th.detach().numpy(), atol=1e-5)
+    # the zero initial state follows the batch size (ConstantOfShape), so another batch size runs too
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    x2 = np.random.default_rng(8).normal(size=(2, 6, 5)).astype(np.float32)
+    y2, h2 = sess.run(None, {"seq": x2})
+    ty2, th2 = t(torch.tensor(x2))
+    np.testing.assert_allclose(y2, ty2.detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(h2, th2.detach().numpy(), atol=1e-5)
+
+
+def test_embedding_model_int64_input(tmp_path):
+    def build(m):
+        nn = m.nn
+
+        class Bag(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.emb = nn.Embedding(20, 6, padding_idx=0)
+                self.out = nn.Linear(6, 2)
+
+            def forward(self, tokens):
+                return self.out(self.emb(tokens).mean(dim=1))
+        return Bag()
+    t, e = _both(build)
+    tok = np.random.default_rng(6).integers(0, 20, size=(3, 7)).astype(np.int64)
+    model, (y,) = _export_and_run(e, (ember.tensor(tok),), tmp_path)
+    np.testing.assert_allclose(y, t(torch.tensor(tok)).detach().numpy(), atol=1e-5)
+    assert model.graph.input[0].name == "tokens"  # named after forward's parameter
+    assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.INT64
+    assert "Gather" in [n.op_type for n in model.graph.node]
+
+
+def test_elementwise_views_and_reductions(tmp_path):
+    """A function (not a module) using many small ops, checked against torch on the same input."""
+    def f(m, x):
+        y = x.permute(0, 2, 1).reshape(2, -1) * 2.0 - 1
+        z = m.cat([y.sigmoid(), y.exp().log1p(), m.clamp(y, -0.5, 0.5)], dim=1)
+        s = z.sum(dim=1, keepdim=True) / z.std(dim=1, keepdim=True)
+        w = z[:, 1::2].unsqueeze(0).squeeze(0) + s
+        a, b = w.chunk(2, dim=1)
+        return m.stack([a.amax(dim=1), b.mean(dim=1), m.where(a.sum(1) > 0, a.sum(1), b.sum(1))], dim=-1), \
+            m.nn.functional.pad(x, (1, 2), value=0.5).transpose(0, 1).flip(0).var(dim=(1, 2))
+    x = np.random.default_rng(7).normal(size=(2, 3, 4)).astype(np.float32)
+    path = str(tmp_path / "f.onnx")
+    ember.onnx.export(lambda x: f(ember, x), (ember.tensor(x),), path)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    got = sess.run(None, {sess.get_inputs()[0].name: x})
+    want = f(torch, torch.tensor(x))
+    for g_, w_ in zip(got, want):
+        np.testing.assert_allclose(g_, w_.numpy(), atol=1e-5, rtol=1e-5)
+
+
+def test_unsupported_op_names_it(tmp_path):
+    class Odd(ember.nn.Module):
+        def forward(self, x):
+            return x.roll(1, 0)
+    with pytest.raises(ember.onnx.errors.UnsupportedOperatorError, match="'ember::Roll'") as info:
+        ember.onnx.export(Odd(), (ember.ones(3),), str(tmp_path / "x.onnx"))
+    assert isinstance(info.value, RuntimeError) and isinstance(info.value, ember.onnx.OnnxExporterError)
+    # torch's exception hierarchy is the same
+    assert issubclass(torch.onnx.errors.UnsupportedOperatorError, torch.onnx.errors.OnnxExporterError)
+    assert issubclass(torch.onnx.errors.OnnxExporterError, RuntimeError)
+
+
+def test_export_params_false_file_object_and_opset_check(tmp_path):
+    net = ember.nn.Linear(3, 2)
+    buf = io.BytesIO()
+    ember.onnx.export(net, (ember.ones(1, 3),), buf, export_params=False, input_names=["x"])
+    model = onnx.load_from_string(buf.getvalue())
+    assert not model.graph.initializer
+    assert [i.name for i in model.graph.input] == ["x", "weight", "bias"]
+    with pytest.raises(ValueError, match="opset"):
+        ember.onnx.export(net, (ember.ones(1, 3),), buf, opset_version=9)
+
+
+def test_constant_folding_and_unused_input_warning(tmp_path):
+    class M(ember.nn.Module):
+        def forward(self, x, mask):
+            keep = (mask > 0).float()            # computed outside Functions: baked in, with a warning
+            table = ember.arange(4.0).exp()      # parameter-free: folded into one constant
+            return x * table + keep
+    x, mask = ember.ones(2, 4), ember.tensor([[1.0, 0, 1, 0], [0, 1, 0, 1]])
+    with pytest.warns(ember.onnx.errors.OnnxExporterWarning, match="'mask' is not used"):
+        ember.onnx.export(M(), (x, mask), str(tmp_path / "m.onnx"))
+    model = onnx.load(str(tmp_path / "m.onnx"))
+    assert [n.op_type for n in model.graph.node] == ["Mul", "Add"]
+
+
+def test_reachable_as_torch_onnx_export(tmp_path):
+    prog = tmp_path / "p.py"
+    out = tmp_path / "m.onnx"
+    prog.write_text("import torch\nimport torch.onnx\nnet = torch.nn.Linear(2, 2)\n"
+                    f"torch.onnx.export(net, (torch.ones(1, 2),), {str(out)!r}, input_names=['x'])\n"
+                    "print(torch.onnx.errors.UnsupportedOperatorError.__mro__[1].__name__)\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = subprocess.run([sys.executable, "-m", "ember", "run", str(prog)], capture_output=True, text=True, cwd=root,
+                       env={**os.environ, "PYTHONPATH": root}, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "OnnxExporterError"
+    onnx.checker.check_model(onnx.load(str(out)))
+
+
+def test_missing_onnx_names_the_extra():
+    code = ("import sys; sys.modules['onnx'] = None\nimport ember\n"
+            "try:\n    ember.onnx.export(ember.nn.Linear(1, 1), (ember.ones(1, 1),), 'x.onnx')\n"
+            "except ImportError as e:\n    print(e)\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
+                       env={**os.environ, "PYTHONPATH": root}, timeout=60)
+    assert 'pip install "ember[onnx]"' in r.stdout, r.stderr
