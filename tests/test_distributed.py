@@ -111,7 +111,7 @@ def test_distributed_run_launches_a_pytorch_program(tmp_path):
         "torch.manual_seed(0)\n"
         "m = DDP(torch.nn.Linear(3, 1))\n"
         "m(torch.ones(2, 3) * (dist.get_rank() + 1)).sum().backward()\n"
-        "print(dist.get_rank(), m.module.weight.grad.tolist())\n"
+        "print(f'{dist.get_rank()} {m.module.weight.grad.tolist()}', flush=True)\n"
         "dist.destroy_process_group()\n")
     p = subprocess.run([sys.executable, "-m", "ember.distributed.run", "--nproc-per-node", "2", str(script)],
                        env=ENV, capture_output=True, text=True, timeout=60, cwd=tmp_path)
