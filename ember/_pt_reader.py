@@ -18,12 +18,19 @@ set ``torch.load(weights_only=True)`` accepts: tensor rebuild functions, storage
 everything it yields is an inert Python object defined here, so ``REDUCE`` can never reach
 arbitrary code. Anything else raises :class:`UnsafeCheckpointError` naming the global.
 
-Tensors are rebuilt with NumPy: the storage bytes become a 1-d array, the tensor is the
-``(offset, size, stride)`` strided window onto it, copied to a contiguous array unless it is
-exactly the whole storage (then it shares the bytes, as in torch).
+Tensors are rebuilt with NumPy: each storage's bytes are read (or mapped) once and become one
+1-d array; every tensor is the ``(offset, size, stride)`` strided *view* onto it, so tensors that
+shared a storage in torch share memory after loading too (and a file of 400 views of one storage
+costs one storage of memory, not 400).
+
+A checkpoint may be hostile. Everything the reader does is bounded by the file's size
+(see :class:`_Limits`): the interpreter runs each opcode once, hashes only small keys, describes
+objects by type and size in its messages (never ``repr`` of something unbounded), refuses zip
+members whose bytes overlap, and checks the nesting depth of what it returns.
 """
 import struct
 import zipfile
+import zlib
 from collections import Counter, OrderedDict, defaultdict
 
 import numpy as np
@@ -37,6 +44,46 @@ class CheckpointError(RuntimeError):
 
 class UnsafeCheckpointError(CheckpointError):
     """The checkpoint asks for something other than tensors, containers and plain values."""
+
+
+# ----------------------------------------------------------------------------------------------
+# bounds: every limit the reader enforces against a hostile file lives here
+# ----------------------------------------------------------------------------------------------
+class _Limits:
+    """What a checkpoint may make the reader do, in proportion to its size.
+
+    * ``MAX_DEPTH``: containers nested deeper than this are refused (Python code, ``repr`` and
+      ``copy.deepcopy`` recurse into them; real checkpoints nest a handful of levels).
+    * ``MAX_KEY_NODES``: a dict key or set member may contain at most this many tuples, counted
+      along every path (``hash`` of a tuple recurses in C and revisits shared parts: a 1 KB
+      pickle can describe a tuple shared 2^60 ways, or nested 10^6 deep).
+    * ``work_budget(n)``: the objects built, items stored and tuple nodes hashed for a pickle of
+      ``n`` bytes. Each opcode is at least one byte, so honest files use a fraction of it.
+    """
+
+    MAX_DEPTH = 1000
+    MAX_KEY_NODES = 10_000
+
+    @staticmethod
+    def work_budget(nbytes):
+        return 100_000 + 16 * nbytes
+
+
+def _describe(x):
+    """A short description of ``x`` for an error message, built in O(1) from an untrusted object
+    (``repr`` of a shared or deep structure can take forever)."""
+    t = type(x)
+    if t is int:
+        return str(x) if -10 ** 18 < x < 10 ** 18 else f"a {x.bit_length()}-bit integer"
+    if t is str:
+        return repr(x[:60]) + ("..." if len(x) > 60 else "")
+    if x is None or t in (bool, float):
+        return repr(x)
+    if t in (tuple, list, dict, OrderedDict, set, frozenset, Counter, bytes, bytearray):
+        return f"a {t.__name__} of length {len(x)}"
+    if isinstance(x, (_StorageType, _TypeMarker, _Callable)):
+        return repr(x)
+    return f"a {t.__name__}"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -81,12 +128,28 @@ class _Callable:
 
 
 class _Storage:
-    """A persistent-id storage: raw bytes (writable buffer or copy-on-write memmap) + element type."""
+    """A persistent-id storage: raw bytes (writable buffer or copy-on-write memmap) + element type.
 
-    __slots__ = ("key", "raw", "dtype", "location", "numel")
+    ``flat(elem, byteorder)`` is the whole storage as one native 1-d array of element type
+    ``elem``, converted (byte order, bool, bfloat16) once and cached: every tensor on this
+    storage is a view of that array."""
 
-    def __init__(self, key, raw, dtype, location, numel):
+    __slots__ = ("key", "raw", "dtype", "location", "numel", "_flat")
+
+    def __init__(self, key, raw, dtype, location, numel, flats):
         self.key, self.raw, self.dtype, self.location, self.numel = key, raw, dtype, location, numel
+        self._flat = flats  # shared by every record of this key (torch repeats the id per tensor)
+
+    def flat(self, elem, byteorder):
+        arr = self._flat.get(elem)
+        if arr is None:
+            raw_dtype = np.dtype(np.uint16 if elem is _BF16 else elem).newbyteorder(byteorder)
+            count = len(self.raw) // raw_dtype.itemsize
+            arr = _to_native(np.frombuffer(self.raw, dtype=raw_dtype, count=count), elem)
+            if not arr.flags.writeable:  # bytes from a read-only source: tensors must be writable
+                arr = arr.copy()
+            self._flat[elem] = arr
+        return arr
 
 
 _STORAGE_DTYPES = {
@@ -105,6 +168,12 @@ _UNSUPPORTED_KINDS = {
     "QInt32Storage": "quantized tensors", "QUInt4x2Storage": "quantized tensors",
     "QUInt2x4Storage": "quantized tensors",
 }
+_TORCH_DTYPES_NOT_IN_EMBER = {  # real torch dtypes a checkpoint may hold that ember cannot represent
+    "uint16", "uint32", "uint64", "complex32", "chalf", "float8_e4m3fn", "float8_e5m2",
+    "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu", "float4_e2m1fn_x2", "qint8", "quint8",
+    "qint32", "quint4x2", "quint2x4", "bits1x8", "bits2x4", "bits4x2", "bits8", "bits16",
+    *(f"int{n}" for n in range(1, 8)), *(f"uint{n}" for n in range(1, 8)),
+}
 _TORCH_DTYPE_NAMES = {
     "float32", "float", "float64", "double", "float16", "half", "bfloat16", "int8", "int16", "short",
     "int32", "int", "int64", "long", "uint8", "bool", "complex64", "cfloat", "complex128", "cdouble",
@@ -117,7 +186,7 @@ def _fail(msg):
 
 def _check_int(x, what, low=0):
     if type(x) is not int or x < low:
-        _fail(f"not a valid PyTorch checkpoint: {what} must be an integer >= {low}, got {x!r}")
+        _fail(f"not a valid PyTorch checkpoint: {what} must be an integer >= {low}, got {_describe(x)}")
     return x
 
 
@@ -149,43 +218,51 @@ def _rebuild_tensor(reader, storage, storage_offset, size, stride, requires_grad
     if type(requires_grad) is not bool:
         _fail("not a valid PyTorch checkpoint: requires_grad must be a bool")
     elem = storage.dtype if dtype is None else dtype
-    raw_dtype = np.dtype(np.uint16 if elem is _BF16 else elem).newbyteorder(reader.byteorder)
-    count = len(storage.raw) // raw_dtype.itemsize
+    flat = storage.flat(elem, reader.byteorder)
+    count = flat.shape[0]
     if dtype is None and storage.numel > count:
-        _fail(f"not a valid PyTorch checkpoint: storage '{storage.key}' declares {storage.numel} "
-              f"elements but holds only {count}")
+        _fail(f"not a valid PyTorch checkpoint: storage '{_describe(storage.key)}' declares "
+              f"{storage.numel} elements but holds only {count}")
     numel = int(np.prod(size, dtype=object)) if size else 1
     if numel == 0:
-        arr = _to_native(np.empty(size, dtype=raw_dtype), elem)
-        return reader.make_tensor(arr, storage.location, requires_grad)
+        return reader.make_tensor(np.empty(size, dtype=flat.dtype), storage.location, requires_grad)
     last = offset + sum((n - 1) * s for n, s in zip(size, stride))
     if last >= count:
         _fail(f"not a valid PyTorch checkpoint: tensor of size {list(size)}, stride {list(stride)} "
               f"and offset {offset} reaches element {last} of a storage of {count} elements")
-    flat = np.frombuffer(storage.raw, dtype=raw_dtype, count=count)
-    if stride == _contiguous_strides(size) and offset == 0 and numel == count:
-        arr = _to_native(flat, elem).reshape(size)  # the whole storage: share it (no copy if native)
-    elif numel <= count:
-        # a window no larger than its storage: copy it out contiguously
-        arr = _to_native(np.array(_window(flat, offset, size, stride), order="C"), elem)
+    if stride == _contiguous_strides(size):
+        arr = flat[offset:offset + numel].reshape(size)  # a view sharing the storage, as in torch
     else:
-        # a self-overlapping (expanded) window stays a read-only view, as torch keeps it,
-        # so a hostile size cannot make us allocate more than the file holds
-        arr = _window(_to_native(flat, elem), offset, size, stride)
+        # a strided view; one whose elements overlap (an expanded tensor) stays read-only, as
+        # torch refuses writes to it, so a hostile size never makes us allocate more than the file
+        arr = _window(flat, offset, size, stride, writeable=not _overlapping(size, stride))
     return reader.make_tensor(arr, storage.location, requires_grad)
 
 
-def _window(flat, offset, size, stride):
-    """The read-only strided view ``flat[offset + sum(i_k * stride_k)]`` (bounds already checked)."""
-    return np.lib.stride_tricks.as_strided(flat[offset:], shape=size, writeable=False,
+def _overlapping(size, stride):
+    """True when two different indices of the ``(size, stride)`` window reach the same element."""
+    reach = 0
+    for n, s in sorted(((n, s) for n, s in zip(size, stride) if n > 1), key=lambda d: d[1]):
+        if s <= reach:
+            return True
+        reach += (n - 1) * s
+    return False
+
+
+def _window(flat, offset, size, stride, writeable=False):
+    """The strided view ``flat[offset + sum(i_k * stride_k)]`` (bounds already checked)."""
+    return np.lib.stride_tricks.as_strided(flat[offset:], shape=size, writeable=writeable,
                                            strides=[s * flat.itemsize for s in stride])
 
 
 def _to_native(arr, elem):
     """Storage elements -> an array ember can use: native byte order, bfloat16 widened to float32,
     bool bytes normalised to 0/1, aligned. Returns ``arr`` itself when nothing needs changing."""
-    if elem is _BF16:
-        return (arr.astype(np.uint16).astype(np.uint32) << 16).view(np.float32)
+    if elem is _BF16:  # widen in one 4-byte buffer (no 2-byte or 8-byte temporaries)
+        out = np.empty(arr.shape, np.uint32)
+        np.copyto(out, arr, casting="unsafe")
+        out <<= 16
+        return out.view(np.float32)
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
     if arr.dtype.kind == "b":
@@ -218,7 +295,7 @@ def _rebuild_tensor_v3(reader, storage, storage_offset, size, stride, requires_g
     if isinstance(dtype, ember_dtype):
         np_dtype = _BF16 if dtype.name == "bfloat16" else dtype.np
     else:
-        _fail(f"not a valid PyTorch checkpoint: tensor dtype is {dtype!r}")
+        _fail(f"not a valid PyTorch checkpoint: tensor dtype is {_describe(dtype)}")
     return _rebuild_tensor(reader, storage, storage_offset, size, stride, requires_grad, dtype=np_dtype)
 
 
@@ -253,7 +330,7 @@ def _rebuild_from_type_v2(reader, func, new_type, args, state):
         return _make_parameter(reader, out, out.requires_grad)
     if isinstance(new_type, _TypeMarker):
         return _tensor_check(out, "_rebuild_from_type_v2")
-    raise UnsafeCheckpointError(f"refusing to load: tensor subclass {new_type!r} is not allowed")
+    raise UnsafeCheckpointError(f"refusing to load: tensor subclass {_describe(new_type)} is not allowed")
 
 
 def _make_size(reader, dims=()):
@@ -264,25 +341,38 @@ def _make_size(reader, dims=()):
 def _make_device(reader, *args):
     from .device import device
     if not args or len(args) > 2 or not all(type(a) in (str, int) for a in args):
-        _fail(f"not a valid PyTorch checkpoint: bad torch.device arguments {args!r:.80}")
+        _fail(f"not a valid PyTorch checkpoint: bad torch.device arguments ({_describe(args)})")
     try:
         return device(*args)
     except (RuntimeError, ValueError, TypeError) as e:
-        raise CheckpointError(f"not a valid PyTorch checkpoint: bad torch.device {args!r:.80} ({e})") from None
+        raise CheckpointError(f"not a valid PyTorch checkpoint: bad torch.device "
+                              f"({', '.join(_describe(a) for a in args)}): {str(e)[:100]}") from None
 
 
 def _make_mapping(cls):
     def make(reader, items=()):
-        if type(items) not in (list, tuple, dict, OrderedDict):
-            _fail(f"not a valid PyTorch checkpoint: {cls.__name__} built from {type(items).__name__}")
-        return cls(items)
+        kind = type(items)
+        if kind not in (list, tuple, dict, OrderedDict):
+            _fail(f"not a valid PyTorch checkpoint: {cls.__name__} built from {kind.__name__}")
+        reader.spend(len(items))
+        if kind in (dict, OrderedDict):
+            return cls(items)  # its keys were checked when they were inserted
+        if cls is Counter:
+            return Counter(reader.hashable(x) for x in items)
+        out = cls()
+        for pair in items:
+            if type(pair) not in (tuple, list) or len(pair) != 2:
+                _fail(f"not a valid PyTorch checkpoint: {cls.__name__} items must be (key, value) pairs")
+            out[reader.hashable(pair[0])] = pair[1]
+        return out
     return make
 
 
 def _make_set(reader, items=()):
     if type(items) not in (list, tuple):
         _fail(f"not a valid PyTorch checkpoint: set built from {type(items).__name__}")
-    return set(items)
+    reader.spend(len(items))
+    return set(reader.hashable(x) for x in items)
 
 
 def _make_complex(reader, real=0.0, imag=0.0):
@@ -305,7 +395,7 @@ def _make_bytearray(reader, data=b""):
 
 def _get_layout(reader, name):
     if type(name) is not str or name != "torch.strided":
-        _fail(f"not a valid PyTorch checkpoint: ember only has strided tensors, not {name!r}")
+        _fail(f"not a valid PyTorch checkpoint: ember only has strided tensors, not {_describe(name)}")
     return name
 
 
@@ -352,6 +442,9 @@ def _resolve_global(module, name, objects=None):
     if module == "torch" and name in _TORCH_DTYPE_NAMES:
         from .dtypes import to_dtype
         return to_dtype(name)
+    if module == "torch" and name in _TORCH_DTYPES_NOT_IN_EMBER:
+        raise CheckpointError(f"cannot load this PyTorch checkpoint: it holds a tensor of unsupported "
+                              f"dtype torch.{name}, which ember does not have")
     hint = ""
     if module.startswith("torch.nn.modules") or module == "__main__":
         hint = (" It looks like a whole model object saved with torch.save(model); save "
@@ -374,22 +467,60 @@ def _resolve_global(module, name, objects=None):
 # ----------------------------------------------------------------------------------------------
 # the opcode interpreter
 # ----------------------------------------------------------------------------------------------
-class _Mark:
-    """Sentinel pushed by MARK; never escapes the interpreter."""
-
-
-_MARK = _Mark()
-
-
 class _Unpickler:
-    """Runs a pickle program over a stack; every object it can create is data."""
+    """Runs a pickle program over a stack; every object it can create is data.
+
+    As in CPython's ``pickle``, MARK starts a new stack (the old one goes on ``metastack``), so
+    popping to a mark is O(items), never a scan of the whole stack."""
 
     def __init__(self, data, storages, make_tensor, byteorder, objects=None):
         self.objects = objects  # weights_only=False: the whole-object extension (ember/_whole_objects.py)
         self.data, self.pos = memoryview(data), 0
         self.storages, self.make_tensor = storages, make_tensor
         self.byteorder = byteorder
-        self.stack, self.memo = [], {}
+        self.stack, self.metastack, self.memo = [], [], {}
+        self.budget = _Limits.work_budget(len(data))
+        self.flats = {}  # storage key -> {element type: the storage as one converted 1-d array}
+        self.key_nodes = {}  # id(tuple) -> (tuple, tuples in it counted along every path, depth)
+
+    # -- bounds ------------------------------------------------------------------------------
+    def spend(self, n):
+        self.budget -= n
+        if self.budget < 0:
+            _fail(f"not a valid PyTorch checkpoint: data.pkl ({len(self.data)} bytes) asks for more "
+                  "work than a pickle of its size can need (a hostile or corrupted file)")
+
+    def new_tuple(self, items):
+        """Build a tuple, recording how deep its tuples nest and how many tuple nodes hashing it
+        would visit (tuples are immutable, so both are exact when it is built)."""
+        t = tuple(items)
+        self.spend(len(t))
+        nodes, depth = 1, 1
+        for x in t:
+            if type(x) is tuple:
+                rec = self.key_nodes.get(id(x))
+                n, d = rec[1:] if rec is not None else (1 + len(x), 2)
+                nodes += n
+                depth = max(depth, d + 1)
+        if depth > _Limits.MAX_DEPTH:
+            _fail(f"not a valid PyTorch checkpoint: tuples nested more than {_Limits.MAX_DEPTH} deep")
+        self.key_nodes[id(t)] = (t, nodes, depth)
+        return t
+
+    def hashable(self, key):
+        """``key`` if it is safe to use as a dict key / set member (hash it at bounded cost)."""
+        if type(key) is tuple:
+            rec = self.key_nodes.get(id(key))
+            nodes = rec[1] if rec is not None else 1 + len(key)
+            if nodes > _Limits.MAX_KEY_NODES:
+                _fail(f"not a valid PyTorch checkpoint: a dict key or set member is a tuple of "
+                      f"{nodes} nested tuples (at most {_Limits.MAX_KEY_NODES} are allowed)")
+            self.spend(nodes)
+        try:
+            hash(key)
+        except TypeError:
+            _fail(f"not a valid PyTorch checkpoint: unhashable dict key of type {type(key).__name__}")
+        return key
 
     # -- byte access -------------------------------------------------------------------------
     def take(self, n):
@@ -413,29 +544,31 @@ class _Unpickler:
 
     # -- stack helpers -----------------------------------------------------------------------
     def pop(self):
-        if not self.stack or self.stack[-1] is _MARK:
+        if not self.stack:
             _fail(f"not a valid PyTorch checkpoint: pickle stack underflow at byte {self.pos}")
         return self.stack.pop()
 
     def top(self):
-        if not self.stack or self.stack[-1] is _MARK:
+        if not self.stack:
             _fail(f"not a valid PyTorch checkpoint: pickle stack underflow at byte {self.pos}")
         return self.stack[-1]
 
+    def mark(self):
+        self.metastack.append(self.stack)
+        self.stack = []
+
     def pop_mark(self):
-        stack = self.stack
-        for i in range(len(stack) - 1, -1, -1):
-            if stack[i] is _MARK:
-                items = stack[i + 1:]
-                del stack[i:]
-                return items
-        _fail(f"not a valid PyTorch checkpoint: pickle MARK missing at byte {self.pos}")
+        if not self.metastack:
+            _fail(f"not a valid PyTorch checkpoint: pickle MARK missing at byte {self.pos}")
+        items = self.stack
+        self.stack = self.metastack.pop()
+        return items
 
     def call(self, func, args):
         if self.objects is not None and self.objects.is_global(func):
             return self.objects.call(func, args, newobj=False)
         if not isinstance(func, _Callable):
-            raise UnsafeCheckpointError(f"refusing to load: the pickle calls {func!r}, which is not an "
+            raise UnsafeCheckpointError(f"refusing to load: the pickle calls {_describe(func)}, which is not an "
                                         "allowlisted function")
         if type(args) is not tuple:
             _fail("not a valid PyTorch checkpoint: call arguments are not a tuple")
@@ -451,20 +584,21 @@ class _Unpickler:
             _fail(f"not a valid PyTorch checkpoint: SETITEM on a {type(target).__name__}")
         if len(items) % 2:
             _fail("not a valid PyTorch checkpoint: SETITEMS with an odd number of items")
+        self.spend(len(items))
         for k, v in zip(items[::2], items[1::2]):
-            target[_hashable(k)] = v
+            target[self.hashable(k)] = v
 
     def persistent_load(self, pid):
         if type(pid) is not tuple or len(pid) != 5 or type(pid[0]) is not str or pid[0] != "storage":
-            _fail(f"not a valid PyTorch checkpoint: unsupported persistent id {pid!r:.80}")
+            _fail(f"not a valid PyTorch checkpoint: unsupported persistent id ({_describe(pid)})")
         _, stype, key, location, numel = pid
         if not isinstance(stype, _StorageType):
-            _fail(f"not a valid PyTorch checkpoint: storage type is {stype!r:.80}")
+            _fail(f"not a valid PyTorch checkpoint: storage type is {_describe(stype)}")
         if type(key) is not str or type(location) is not str:
             _fail("not a valid PyTorch checkpoint: storage key and location must be strings")
         _check_int(numel, "storage size")
         raw = self.storages(key)
-        return _Storage(key, raw, stype.dtype, location, numel)
+        return _Storage(key, raw, stype.dtype, location, numel, self.flats.setdefault(key, {}))
 
     # -- the loop ----------------------------------------------------------------------------
     def load(self):
@@ -480,7 +614,9 @@ class _Unpickler:
                       f"at byte {self.pos - 1}")
             if op is _op_stop:
                 result = self.pop()
+                _check_depth(result)
                 return result if self.objects is None else self.objects.finish(result)
+            self.budget -= 1
             op(self)
 
 
@@ -489,12 +625,36 @@ def _empty(x):
     return x is None or (type(x) in (dict, OrderedDict, list, tuple) and len(x) == 0)
 
 
-def _hashable(key):
-    try:
-        hash(key)
-    except TypeError:
-        _fail(f"not a valid PyTorch checkpoint: unhashable dict key of type {type(key).__name__}")
-    return key
+def _check_depth(root):
+    """Refuse a result whose containers nest deeper than ``_Limits.MAX_DEPTH``.
+
+    Longest path over the object graph, iteratively (each container visited once; an edge back
+    to a container still being walked is a cycle, which Python's own recursion handles)."""
+    containers = (list, tuple, dict, OrderedDict, Counter, set, frozenset)
+    if type(root) not in containers:
+        return
+    depth, walking = {}, set()
+    todo = [(root, None)]
+    while todo:
+        obj, children = todo.pop()
+        if children is None:  # first visit: expand
+            if id(obj) in depth or id(obj) in walking:
+                continue
+            walking.add(id(obj))
+            if type(obj) in (dict, OrderedDict, Counter):
+                kids = [x for x in (*obj.keys(), *obj.values(), *getattr(obj, "__dict__", {}).values())
+                        if type(x) in containers]
+            else:
+                kids = [x for x in obj if type(x) in containers]
+            todo.append((obj, kids))
+            todo.extend((k, None) for k in kids)
+        else:
+            d = 1 + max((depth.get(id(k), 0) for k in children), default=0)
+            if d > _Limits.MAX_DEPTH:
+                _fail(f"not a valid PyTorch checkpoint: containers nested more than "
+                      f"{_Limits.MAX_DEPTH} deep")
+            depth[id(obj)] = d
+            walking.discard(id(obj))
 
 
 def _push(value):
@@ -513,7 +673,7 @@ def _op_proto(u):
 def _op_tuple_n(n):
     def op(u):
         items = [u.pop() for _ in range(n)][::-1]
-        u.stack.append(tuple(items))
+        u.stack.append(u.new_tuple(items))
     return op
 
 
@@ -530,6 +690,7 @@ def _op_appends(u):
     target = u.top()
     if type(target) is not list:
         _fail(f"not a valid PyTorch checkpoint: APPENDS to a {type(target).__name__}")
+    u.spend(len(items))
     target.extend(items)
 
 
@@ -554,11 +715,14 @@ def _op_additems(u):
     target = u.top()
     if type(target) is not set:
         _fail(f"not a valid PyTorch checkpoint: ADDITEMS to a {type(target).__name__}")
-    target.update(_hashable(i) for i in items)
+    u.spend(len(items))
+    target.update(u.hashable(i) for i in items)
 
 
 def _op_frozenset(u):
-    u.stack.append(frozenset(_hashable(i) for i in u.pop_mark()))
+    items = u.pop_mark()
+    u.spend(len(items))
+    u.stack.append(frozenset(u.hashable(i) for i in items))
 
 
 def _op_put(fmt):
@@ -606,7 +770,7 @@ def _op_newobj(u):
         u.stack.append(u.objects.call(cls, args, newobj=True))
         return
     if not (isinstance(cls, _Callable) and cls.newobj):
-        raise UnsafeCheckpointError(f"refusing to load: the pickle instantiates {cls!r}, which is not "
+        raise UnsafeCheckpointError(f"refusing to load: the pickle instantiates {_describe(cls)}, which is not "
                                     "an allowlisted class")
     u.stack.append(u.call(cls, args))
 
@@ -643,10 +807,10 @@ def _op_binpersid(u):
 
 
 def _op_pop(u):
-    if u.stack and u.stack[-1] is _MARK:
+    if u.stack:
         u.stack.pop()
-    else:
-        u.pop()
+    else:  # as CPython: POP with an empty stack discards the mark
+        u.pop_mark()
 
 
 def _op_dup(u):
@@ -676,18 +840,21 @@ def _op_text(fmt, kind):
 
 
 def _op_tuple(u):
-    u.stack.append(tuple(u.pop_mark()))
+    items = u.pop_mark()  # (first: it switches u.stack back to the one below the mark)
+    u.stack.append(u.new_tuple(items))
 
 
 def _op_list(u):
-    u.stack.append(u.pop_mark())
+    items = u.pop_mark()
+    u.spend(len(items))
+    u.stack.append(items)
 
 
 _OPS = {
     0x80: _op_proto,                           # PROTO
     0x95: lambda u: u.take(8),                 # FRAME (a length hint; contents follow inline)
     ord("."): _op_stop,                        # STOP
-    ord("("): _push(_MARK),                    # MARK
+    ord("("): lambda u: u.mark(),              # MARK
     ord("0"): _op_pop,                         # POP
     ord("1"): lambda u: u.pop_mark(),          # POP_MARK
     ord("2"): _op_dup,                         # DUP
@@ -748,7 +915,8 @@ def unpickle(data, storages, make_tensor, byteorder="<", objects=None):
         raise
     except Passthrough as p:  # an error from map_location / device placement: not the file's fault
         raise p.__cause__
-    except (struct.error, ValueError, OverflowError, MemoryError, RecursionError, IndexError) as e:
+    except (struct.error, ValueError, OverflowError, MemoryError, RecursionError, IndexError, KeyError,
+            TypeError, AttributeError) as e:
         raise CheckpointError(f"not a valid PyTorch checkpoint: malformed pickle ({type(e).__name__}: "
                               f"{e})") from None
 
@@ -758,48 +926,87 @@ def unpickle(data, storages, make_tensor, byteorder="<", objects=None):
 # ----------------------------------------------------------------------------------------------
 def _local_data_offset(fileobj, info):
     """Where a stored (uncompressed) member's bytes start in the archive file."""
+    if info.header_offset < 0:
+        _fail(f"not a valid PyTorch checkpoint: zip member {_describe(info.filename)} has a bad offset")
     fileobj.seek(info.header_offset)
     header = fileobj.read(30)
     if len(header) != 30 or header[:4] != b"PK\x03\x04":
-        _fail(f"not a valid PyTorch checkpoint: zip member {info.filename!r} has a bad local header")
+        _fail(f"not a valid PyTorch checkpoint: zip member {_describe(info.filename)} has a bad local header")
     name_len, extra_len = struct.unpack("<HH", header[26:30])
     return info.header_offset + 30 + name_len + extra_len
+
+
+def _member_spans(fileobj, infos):
+    """``{name: data start}`` for every member, after checking that no two members' bytes overlap
+    (a hostile zip can point many entries at the same bytes: an 8 MB file "holding" gigabytes)."""
+    fileobj.seek(0, 2)
+    size = fileobj.tell()
+    spans, starts = [], {}
+    for info in infos:
+        start = _local_data_offset(fileobj, info)
+        end = start + info.compress_size
+        if end > size:
+            _fail(f"not a valid PyTorch checkpoint: zip member {_describe(info.filename)} runs past "
+                  "the end of the file (truncated)")
+        spans.append((info.header_offset, end, info.filename))
+        starts[info.filename] = start
+    spans.sort()
+    for (_, end, name), (begin, _, other) in zip(spans, spans[1:]):
+        if begin < end:
+            _fail(f"not a valid PyTorch checkpoint: zip members {_describe(name)} and "
+                  f"{_describe(other)} overlap (a hostile or corrupted archive)")
+    return starts
 
 
 def read_torch_zip(fileobj, make_tensor, mmap_path=None, objects=None):
     """Load the object tree of a ``torch.save`` zip archive read from the binary ``fileobj``."""
     try:
         archive = zipfile.ZipFile(fileobj)
-        infos = {i.filename: i for i in archive.infolist()}
+        infolist = archive.infolist()
     except Exception as e:  # zipfile raises many kinds (BadZipFile, NotImplementedError, ...)
-        raise CheckpointError(f"not a valid PyTorch checkpoint: the zip archive is corrupted ({e})") from None
+        raise CheckpointError(f"not a valid PyTorch checkpoint: the zip archive is corrupted "
+                              f"({str(e)[:200]})") from None
+    infos = {i.filename: i for i in infolist}
+    if len(infos) != len(infolist):
+        _fail("not a valid PyTorch checkpoint: the zip archive names a member twice")
+    if any(n.endswith("/constants.pkl") or "/code/__torch__/" in n for n in infos):
+        _fail("cannot load a TorchScript archive (torch.jit.save); Ember loads torch.save files. "
+              "Save a state_dict with torch.save(model.state_dict(), path) instead")
     pickles = [n for n in infos if n.endswith("/data.pkl") and n.count("/") == 1]
     if len(pickles) != 1:
-        if any(n.endswith("/constants.pkl") for n in infos):
-            _fail("cannot load a TorchScript archive (torch.jit.save); save a state_dict with "
-                  "torch.save(model.state_dict(), path) instead")
         _fail("not a valid PyTorch checkpoint: the zip archive has no '<name>/data.pkl' record")
     prefix = pickles[0][:-len("data.pkl")]
+    starts = _member_spans(fileobj, infolist)
 
     def read_member(name, limit=None):
         info = infos.get(name)
         if info is None:
-            _fail(f"not a valid PyTorch checkpoint: the archive lacks the record {name!r}")
+            _fail(f"not a valid PyTorch checkpoint: the archive lacks the record {_describe(name)}")
         if info.compress_type != zipfile.ZIP_STORED:
-            _fail(f"not a valid PyTorch checkpoint: record {name!r} is compressed; torch.save writes "
-                  "uncompressed archives")
+            _fail(f"not a valid PyTorch checkpoint: record {_describe(name)} is compressed; torch.save "
+                  "writes uncompressed archives")
         if limit is not None and info.file_size > limit:
-            _fail(f"not a valid PyTorch checkpoint: record {name!r} is unexpectedly large")
-        try:
-            return archive.read(name)
-        except Exception as e:  # BadZipFile (CRC), RuntimeError (encrypted), EOFError, ...
-            raise CheckpointError(f"not a valid PyTorch checkpoint: record {name!r} is corrupted ({e})") from None
+            _fail(f"not a valid PyTorch checkpoint: record {_describe(name)} is unexpectedly large")
+        if info.file_size != info.compress_size:
+            _fail(f"not a valid PyTorch checkpoint: record {_describe(name)} has inconsistent sizes")
+        buf = bytearray(info.file_size)  # read straight into the one buffer the tensors will view
+        fileobj.seek(starts[name])
+        got = fileobj.readinto(buf) if hasattr(fileobj, "readinto") else None
+        if got is None:
+            chunk = fileobj.read(info.file_size)
+            got = len(chunk)
+            buf[:got] = chunk
+        if got != info.file_size:
+            _fail(f"not a valid PyTorch checkpoint: record {_describe(name)} is truncated")
+        if zlib.crc32(buf) != info.CRC:
+            _fail(f"not a valid PyTorch checkpoint: record {_describe(name)} is corrupted (bad CRC-32)")
+        return buf
 
     order = "little"
     if prefix + "byteorder" in infos:
         order = bytes(read_member(prefix + "byteorder", limit=16)).decode("ascii", "replace").strip()
         if order not in ("little", "big"):
-            _fail(f"not a valid PyTorch checkpoint: unknown byte order {order!r}")
+            _fail(f"not a valid PyTorch checkpoint: unknown byte order {_describe(order)}")
     cache = {}
 
     def storage(key):
@@ -807,14 +1014,13 @@ def read_torch_zip(fileobj, make_tensor, mmap_path=None, objects=None):
             name = f"{prefix}data/{key}"
             if mmap_path is not None and name in infos and infos[name].compress_type == zipfile.ZIP_STORED:
                 info = infos[name]
-                start = _local_data_offset(fileobj, info)
                 if info.file_size == 0:
                     cache[key] = bytearray()
                 else:
-                    cache[key] = np.memmap(mmap_path, dtype=np.uint8, mode="c", offset=start,
+                    cache[key] = np.memmap(mmap_path, dtype=np.uint8, mode="c", offset=starts[name],
                                            shape=(info.file_size,))
             else:
-                cache[key] = bytearray(read_member(name))
+                cache[key] = read_member(name)
         return cache[key]
 
     data = read_member(prefix + "data.pkl")

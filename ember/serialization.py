@@ -33,6 +33,7 @@ restricted reader in :mod:`ember._pt_reader`. Writes go to a temporary file in t
 are flushed to disk and then renamed over the target, so a crash mid-save keeps the old file.
 """
 import base64
+import gc
 import io
 import json
 import math
@@ -43,7 +44,7 @@ from collections import OrderedDict, defaultdict
 
 import numpy as np
 
-from ._pt_reader import CheckpointError, Passthrough, UnsafeCheckpointError, read_torch_zip
+from ._pt_reader import CheckpointError, Passthrough, UnsafeCheckpointError, _describe, read_torch_zip
 from . import _whole_objects as _whole
 
 __all__ = ["save", "load", "CheckpointError", "UnsafeCheckpointError"]
@@ -58,6 +59,13 @@ _CODE_TO_NP = {
 }
 _NP_TO_NAME = {np.dtype(v): np.dtype(v).name for v in _CODE_TO_NP.values()}  # storable NumPy dtypes
 _BF16_CODE = "BF16"  # read as float32 (NumPy has no bfloat16)
+_UNSUPPORTED_CODES = {"U16", "U32", "U64", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2",
+                      "C32"}  # real safetensors dtypes ember has no dtype for
+_MAX_DIMS = 64  # NumPy's (and torch's) limit on the number of dimensions
+_ITEMSIZES = {code: np.dtype(t).itemsize for code, t in _CODE_TO_NP.items()} | {_BF16_CODE: 2}
+_FIELDS = {"dtype", "shape", "data_offsets"}
+_LE_DTYPES = {code: np.dtype(t).newbyteorder("<") for code, t in _CODE_TO_NP.items()}
+_INT = {int}
 
 
 # ==============================================================================================
@@ -349,9 +357,27 @@ def _seekable(f):
         return False
 
 
+# a pickle starts with PROTO (protocol 2+) or, in protocols 0/1, with the opcode building its first
+# value; a safetensors file has '{' at byte 8, right after its header length
+_PICKLE_FIRST_BYTES = frozenset(b"\x80(cdlt}])NIJKLMFGSTUVXBCNPQ")
+
+
 def _load_stream(fh, restore, mmap_path, objects=False):
+    """Dispatch on the file's first bytes. The cyclic garbage collector is paused meanwhile: a
+    header of a million entries creates millions of acyclic objects, and each collection pass
+    would walk all of them again (quadratic time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_stream_unpaused(fh, restore, mmap_path, objects)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load_stream_unpaused(fh, restore, mmap_path, objects=False):
     start = fh.tell()
-    head = fh.read(16)
+    head = fh.read(512)
     fh.seek(start)
     if not head:
         raise CheckpointError("not a valid Ember/safetensors checkpoint: the file is empty")
@@ -359,11 +385,15 @@ def _load_stream(fh, restore, mmap_path, objects=False):
         base = io.BytesIO(fh.read()) if start else fh
         return read_torch_zip(base, _tensor_maker(restore), mmap_path if not start else None,
                               _whole.PtObjects() if objects else _whole.PtWeightsOnly())
-    if head[:1] == b"\x80" and head[8:9] != b"{":
+    if head[257:262] == b"ustar":
         raise CheckpointError(
-            "cannot load this file: it is a bare pickle (PyTorch's legacy pre-1.6 format or "
-            "pickle.dump output), which Ember refuses to execute. Re-save it with a current PyTorch "
-            "(torch.save writes a zip archive) or as safetensors.")
+            "cannot load this file: legacy format not supported. It is a tar archive (PyTorch's "
+            "pre-1.0 torch.save format); re-save it with a current PyTorch or as safetensors.")
+    if head[8:9] not in (b"{", b" ") and head[0] in _PICKLE_FIRST_BYTES:
+        raise CheckpointError(
+            "cannot load this file: legacy format not supported. It is a bare pickle (PyTorch's "
+            "pre-1.6 torch.save format or pickle.dump output), which Ember refuses to execute. "
+            "Re-save it with a current PyTorch (torch.save writes a zip archive) or as safetensors.")
     return _load_safetensors(fh, restore, mmap_path, objects)
 
 
@@ -403,35 +433,74 @@ def _read_header(fh):
     if type(metadata) is not dict or not all(type(k) is str and type(v) is str for k, v in metadata.items()):
         _bad("__metadata__ must map strings to strings")
     data_len = size - 8 - n
-    table, spans = {}, []
-    for key, info in header.items():
-        if type(info) is not dict or set(info) != {"dtype", "shape", "data_offsets"}:
-            _bad(f"tensor {key!r} must have exactly 'dtype', 'shape' and 'data_offsets'")
-        code, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-        if code not in _CODE_TO_NP and code != _BF16_CODE:
-            if isinstance(code, str) and code in ("U16", "U32", "U64") or str(code).startswith("F8"):
-                raise CheckpointError(f"cannot load tensor {key!r}: ember has no dtype {code}")
-            _bad(f"tensor {key!r} has unknown dtype {code!r}")
-        if type(shape) is not list or not all(type(d) is int and d >= 0 for d in shape):
-            _bad(f"tensor {key!r} has an invalid shape {shape!r:.60}")
-        if (type(offsets) is not list or len(offsets) != 2
-                or not all(type(o) is int for o in offsets) or not 0 <= offsets[0] <= offsets[1]):
-            _bad(f"tensor {key!r} has invalid data_offsets {offsets!r:.60}")
-        itemsize = 2 if code == _BF16_CODE else np.dtype(_CODE_TO_NP[code]).itemsize
-        numel = math.prod(shape)
-        if offsets[1] - offsets[0] != numel * itemsize:
-            _bad(f"tensor {key!r} of shape {shape} and dtype {code} needs {numel * itemsize} bytes "
-                 f"but data_offsets {offsets} span {offsets[1] - offsets[0]}")
-        table[key] = (code, tuple(shape), offsets[0], offsets[1])
-        spans.append((offsets[0], offsets[1], key))
+    itemsizes, big, table = _ITEMSIZES, 1 << 63, {}
+    for key, info in header.items():  # headers can list millions of tensors: a fast path first
+        try:
+            code, shape, (b, e) = info["dtype"], info["shape"], info["data_offsets"]
+            itemsize = itemsizes[code]
+            nbytes = math.prod(shape) * itemsize
+            ok = (len(info) == 3 and type(shape) is list and type(b) is int and type(e) is int
+                  and 0 <= b and e - b == nbytes and nbytes < big and min(shape, default=0) >= 0
+                  and len(shape) <= _MAX_DIMS and set(map(type, shape)) <= _INT
+                  and (nbytes or math.prod(filter(None, shape)) * itemsize < big))
+        except Exception:
+            ok = False
+        if not ok:
+            _check_entry(key, info)  # the slow path: raises naming the tensor and the field
+        table[key] = (code, tuple(shape), b, e)
+    spans = sorted((b, e, key) for key, (_, _, b, e) in table.items())
     end = 0
-    for b, e, key in sorted(spans):
+    for b, e, key in spans:
         if b != end:
-            _bad(f"tensor {key!r} starts at byte {b}, expected {end} (overlapping or gapped data)")
+            _bad(f"tensor {_describe(key)} starts at byte {b}, expected {end} (overlapping or gapped data)")
         end = e
     if end != data_len:
         _bad(f"the tensors cover {end} data bytes but the file holds {data_len} (truncated or padded)")
     return table, metadata, start + 8 + n, data_len
+
+
+def _check_entry(key, info):
+    """Validate one header entry field by field; raises a CheckpointError naming the tensor and
+    the field, and returns quietly for a valid entry (an empty tensor, say)."""
+    if type(info) is not dict or info.keys() != _FIELDS:
+        _bad(f"tensor {_describe(key)} must have exactly 'dtype', 'shape' and 'data_offsets'")
+    code, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+    itemsize = _check_dtype_code(key, code)[1]
+    if type(shape) is not list or not set(map(type, shape)) <= _INT or min(shape, default=0) < 0:
+        _bad(f"tensor {_describe(key)}: field 'shape' must be a list of integers >= 0, got "
+             f"{_describe(shape)}")
+    if len(shape) > _MAX_DIMS:
+        _bad(f"tensor {_describe(key)}: field 'shape' has {len(shape)} dimensions, more than the "
+             f"{_MAX_DIMS} a tensor can have")
+    if (type(offsets) is not list or len(offsets) != 2 or type(offsets[0]) is not int
+            or type(offsets[1]) is not int or not 0 <= offsets[0] <= offsets[1]):
+        _bad(f"tensor {_describe(key)}: field 'data_offsets' must be [begin, end] with "
+             f"0 <= begin <= end, got {_describe(offsets)}")
+    nbytes = math.prod(shape) * itemsize
+    if nbytes >= 1 << 63 or math.prod(filter(None, shape)) * itemsize >= 1 << 63:
+        _bad(f"tensor {_describe(key)}: field 'shape' {_describe_shape(shape)} describes more "
+             "than 2^63 bytes")
+    if offsets[1] - offsets[0] != nbytes:
+        _bad(f"tensor {_describe(key)} of shape {shape} and dtype {code} needs {nbytes} "
+             f"bytes but its field 'data_offsets' {offsets} spans {offsets[1] - offsets[0]}")
+
+
+def _check_dtype_code(key, code):
+    """``(code, itemsize)`` for a header's dtype field, or a CheckpointError naming the tensor."""
+    if type(code) is not str:
+        _bad(f"tensor {_describe(key)}: field 'dtype' must be a string, got {_describe(code)}")
+    if code == _BF16_CODE:
+        return code, 2
+    if code in _CODE_TO_NP:
+        return code, np.dtype(_CODE_TO_NP[code]).itemsize
+    if code in _UNSUPPORTED_CODES:
+        raise CheckpointError(f"cannot load tensor {_describe(key)}: unsupported dtype {code} "
+                              "(ember has no such dtype)")
+    _bad(f"tensor {_describe(key)}: field 'dtype' is the unknown dtype {_describe(code)}")
+
+
+def _describe_shape(shape):
+    return str(shape) if len(shape) <= 8 else f"of {len(shape)} dimensions"
 
 
 def _load_safetensors(fh, restore, mmap_path, objects=False):
@@ -451,12 +520,12 @@ def _load_safetensors(fh, restore, mmap_path, objects=False):
 
     def array(key):
         code, shape, b, e = table[key]
+        if e == b:
+            return np.empty(shape, dtype=np.float32 if code == _BF16_CODE else _CODE_TO_NP[code])
         if code == _BF16_CODE:
             bits = np.frombuffer(buf, dtype="<u2", count=e - b >> 1, offset=b)
             return (bits.astype(np.uint32) << 16).view(np.float32).reshape(shape)
-        dt = np.dtype(_CODE_TO_NP[code]).newbyteorder("<")
-        if e == b:
-            return np.empty(shape, dtype=dt.newbyteorder("="))
+        dt = _LE_DTYPES[code]
         arr = np.frombuffer(buf, dtype=dt, count=(e - b) // dt.itemsize, offset=b).reshape(shape)
         if not dt.isnative:
             arr = arr.astype(dt.newbyteorder("="))
@@ -467,7 +536,8 @@ def _load_safetensors(fh, restore, mmap_path, objects=False):
         return arr
 
     if "ember" not in metadata:  # a plain safetensors file: {key: tensor}
-        return {key: restore(_wrap(array(key)), "cpu") for key in table}
+        from ._tensor import wrap
+        return {key: restore(wrap(array(key)), "cpu") for key in table}
     return _Decoder(table, array, restore, objects).decode_root(metadata["ember"])
 
 
@@ -549,8 +619,7 @@ class _Decoder:
             from .dtypes import to_dtype
             return to_dtype(val)
         if tag == "device":
-            from .device import device
-            return device(val)
+            return _device_field(val, "a device value")
         if tag == "size":
             from ._tensor import Size
             return Size([int(v) for v in val])
@@ -599,6 +668,8 @@ class _Decoder:
 
     def tensor(self, node):
         key = self.key(node["tensor"])
+        if "device" in node:
+            _device_field(node["device"], f"tensor {_describe(key)}")
         same = node.get("same_as")
         if same is not None and same in self.by_key:
             return self.by_key[same]
@@ -610,6 +681,17 @@ class _Decoder:
             t = _finish(t, node.get("requires_grad") is True, node.get("parameter") is True)
         self.by_key[key] = t
         return t
+
+
+def _device_field(val, what):
+    """The device named by a metadata ``device`` field, or a CheckpointError naming it."""
+    from .device import device
+    if type(val) is not str:
+        _bad(f"{what}: field 'device' must be a string, got {_describe(val)}")
+    try:
+        return device(val)
+    except Exception as e:
+        _bad(f"{what}: field 'device' names an unknown device {_describe(val)} ({str(e)[:80]})")
 
 
 def _pairs_as_complex(arr):
@@ -666,6 +748,8 @@ def _is_device(x):
 
 def _default_restore(t, location):
     """Put a freshly read (CPU) tensor on the device named by ``location``."""
+    if location == "cpu":
+        return t
     from .device import device
     try:
         dev = device(location)
