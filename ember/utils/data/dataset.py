@@ -14,7 +14,7 @@ import math
 import warnings
 from typing import Generic, TypeVar
 
-from ember.random import get_rng
+import ember
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset",
            "ChainDataset", "Subset", "random_split"]
@@ -194,7 +194,7 @@ def random_split(dataset, lengths, generator=None):
         lengths = _lengths_from_fractions(lengths, n)
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    perm = get_rng(generator).permutation(n).tolist()
+    perm = ember.randperm(n, generator=generator).tolist()
     subsets, offset = [], 0
     for length in lengths:
         subsets.append(Subset(dataset, perm[offset:offset + length]))

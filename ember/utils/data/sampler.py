@@ -2,14 +2,16 @@
 
 A sampler is any iterable of indices (with ``__len__`` when it can). The DataLoader asks a
 :class:`BatchSampler` for lists of indices, fetches those samples, and collates them into a batch.
-Random samplers draw from ``ember.random.get_rng(generator)``: the global generator (seeded by
-``ember.manual_seed``) or the ``ember.Generator`` you pass -- so shuffling is repeatable.
+Random samplers draw with ``ember.randperm`` / ``randint`` / ``multinomial`` from the ``ember.Generator``
+you pass, or else from a fresh generator seeded off the global one (``ember.manual_seed``) -- the calls
+torch makes, in its order, so shuffling is repeatable. They are lazy: ``RandomSampler(ds,
+replacement=True, num_samples=10**10)`` draws 32 indices at a time, never all at once.
 """
 from typing import Generic, TypeVar
 
 import numpy as np
 
-from ember.random import get_rng
+import ember
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
            "WeightedRandomSampler", "BatchSampler"]
@@ -63,15 +65,16 @@ class RandomSampler(Sampler):
 
     def __iter__(self):
         n = len(self.data_source)
-        rng = get_rng(self.generator)
-        if self.replacement:
-            yield from rng.integers(0, n, size=self.num_samples, dtype=np.int64).tolist()
+        generator = self.generator if self.generator is not None else _fresh_generator()
+        if self.replacement:  # in chunks of 32, as torch: any num_samples without holding them all
+            for _ in range(self.num_samples // 32):
+                yield from ember.randint(high=n, size=(32,), dtype=ember.int64, generator=generator).tolist()
+            yield from ember.randint(high=n, size=(self.num_samples % 32,), dtype=ember.int64,
+                                     generator=generator).tolist()
             return
         for _ in range(self.num_samples // n):
-            yield from rng.permutation(n).tolist()
-        rest = self.num_samples % n
-        if rest:
-            yield from rng.permutation(n)[:rest].tolist()
+            yield from ember.randperm(n, generator=generator).tolist()
+        yield from ember.randperm(n, generator=generator).tolist()[:self.num_samples % n]
 
     def __len__(self):
         return self.num_samples
@@ -85,7 +88,7 @@ class SubsetRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self):
-        for i in get_rng(self.generator).permutation(len(self.indices)).tolist():
+        for i in ember.randperm(len(self.indices), generator=self.generator).tolist():
             yield self.indices[i]
 
     def __len__(self):
@@ -123,15 +126,24 @@ class WeightedRandomSampler(Sampler):
         total = w.sum()
         if total <= 0:
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if not self.replacement and self.num_samples > np.count_nonzero(w):
+        if not self.replacement and self.num_samples > len(w):
             raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                                "replacement")
-        idx = get_rng(self.generator).choice(len(w), size=self.num_samples,
-                                             replace=self.replacement, p=w / total)
-        yield from idx.tolist()
+        yield from ember.multinomial(self.weights, self.num_samples, self.replacement,
+                                     generator=self.generator).tolist()
 
     def __len__(self):
         return self.num_samples
+
+
+def _fresh_generator():
+    """A generator seeded by one draw from the global one (torch's RandomSampler does this, so that each
+    epoch's permutation is a function of the global seed)."""
+    if hasattr(ember.Tensor, "random_"):
+        seed = int(ember.empty((), dtype=ember.int64).random_().item())
+    else:
+        seed = int(ember.randint(0, 2 ** 62, ()).item())
+    return ember.Generator().manual_seed(seed)
 
 
 class BatchSampler(Sampler):
