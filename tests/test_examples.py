@@ -44,6 +44,8 @@ EXPECT = {
     "18_conv_autoencoder.py": ["torch.Size([16, 8, 2, 2]) torch.Size([16, 1, 8, 8])", "step 9 loss"],
     "19_tensor_advanced_ops.py": ["tensor([4., 0., 2., 0.])", "tensor([1, 2, 3]) tensor([2, 0, 2, 1, 0, 2]) "
                                   "tensor([2, 1, 3])"],
+    "20_tensorboard_and_onnx_export.py": ["step 20 loss", "event files: 1", "ops: ['Gemm', 'Relu', 'Gemm']",
+                                          "input: features ['batch', 4]"],
 }
 
 # Ember bugs these ordinary programs hit, while they are open: {file: (text in Ember's stderr, reason)}.

@@ -24,10 +24,11 @@ import numpy as np
 
 from .errors import OnnxExporterError, OnnxExporterWarning, UnsupportedOperatorError
 
-__all__ = ["export", "is_in_onnx_export", "DEFAULT_OPSET", "MIN_OPSET"]
+__all__ = ["export", "is_in_onnx_export", "DEFAULT_OPSET", "MIN_OPSET", "MAX_OPSET"]
 
-DEFAULT_OPSET = 17
+DEFAULT_OPSET = 20  # torch 2.13's default
 MIN_OPSET = 13
+MAX_OPSET = 23  # torch's newest
 _EXPORTING = [False]
 
 
@@ -119,7 +120,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
 
     ``input_names`` / ``output_names`` name the graph's inputs and outputs; ``dynamic_axes``
     (``{"x": {0: "batch"}}`` or ``{"x": [0]}``) marks axes whose size may change; ``opset_version``
-    (default 17, at least 13); ``export_params=False`` leaves the weights out (they become inputs);
+    (default 20 as in torch; 13 to 23); ``export_params=False`` leaves the weights out (they become inputs);
     ``do_constant_folding`` precomputes parameter-free constant subgraphs. ``dynamo`` and the other options
     of torch's new exporter are accepted; Ember always records the Functions of one forward pass.
     Returns None (the model is written to ``f``: a path or a binary file object)."""
@@ -129,9 +130,9 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     from .builder import GraphBuilder
     from .symbolic import translation, onnx_dtype
     opset = DEFAULT_OPSET if opset_version is None else int(opset_version)
-    if opset < MIN_OPSET or opset > onnx.defs.onnx_opset_version():
-        raise ValueError(f"Unsupported ONNX opset version: {opset} (Ember exports opsets {MIN_OPSET} to "
-                         f"{onnx.defs.onnx_opset_version()})")
+    top = min(MAX_OPSET, onnx.defs.onnx_opset_version())
+    if opset < MIN_OPSET or opset > top:
+        raise ValueError(f"Unsupported ONNX opset version: {opset} (Ember exports opsets {MIN_OPSET} to {top})")
     if f is None:
         raise OnnxExporterError("export() needs a destination file f (a path or a binary file object)")
     if isinstance(args, Tensor):
