@@ -56,6 +56,19 @@ OPTIMIZERS = [
     ("NAdam", dict(lr=0.01)),
     ("NAdam", dict(lr=0.01, weight_decay=0.1, momentum_decay=0.01)),
     ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1, maximize=True)),
+    ("RAdam", dict()),
+    ("RAdam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("Rprop", dict()),
+    ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2), maximize=True)),
+    ("ASGD", dict()),
+    ("ASGD", dict(lr=0.05, lambd=1e-2, alpha=0.5, t0=5, weight_decay=0.1)),
+    ("ASGD", dict(lr=0.05, t0=3, maximize=True, foreach=True)),
+    ("Adam", dict(lr=0.01, foreach=True)),
+    ("Adam", dict(lr=0.01, fused=True)),
+    ("SGD", dict(lr=0.05, momentum=0.9, foreach=False, fused=True)),
 ]
 IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'default'}" for n, kw in OPTIMIZERS]
 
@@ -611,3 +624,165 @@ def test_tensor_lr_matches_torch():
     for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam"):
         with pytest.raises(ValueError, match="Tensor lr must be 1-element"):
             getattr(optim, name)([ember.zeros(2, requires_grad=True)], lr=ember.tensor([0.1, 0.2]))
+
+
+# ------------------------------------------------------------------------------ LBFGS, SparseAdam
+def _lbfgs_pair(torch, dtype, **kwargs):
+    """Fit y = sin(3x) with a small tanh network by LBFGS in both frameworks, from equal weights."""
+    x = np.linspace(-1, 1, 32, dtype=dtype).reshape(-1, 1)
+    y = np.sin(3 * x)
+    w1, b1, w2 = _arrays(dtype, seed=3, shapes=[(1, 8), (8,), (8, 1)])
+    result = []
+    for lib in (torch, ember):
+        params = [lib.tensor(a.copy(), requires_grad=True) for a in (w1, b1, w2)]
+        xt, yt = lib.tensor(x), lib.tensor(y)
+        opt = lib.optim.LBFGS(params, **kwargs)
+
+        def closure():
+            opt.zero_grad()
+            loss = ((lib.tanh(xt @ params[0] + params[1]) @ params[2] - yt) ** 2).mean()
+            loss.backward()
+            return loss
+
+        losses = [opt.step(closure).item() for _ in range(4)]
+        result.append((params, opt, losses))
+    return result
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(line_search_fn="strong_wolfe"),
+                                    dict(lr=0.5, max_iter=5, history_size=3),
+                                    dict(line_search_fn="strong_wolfe", history_size=4, max_eval=12)])
+def test_lbfgs_matches_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    (tp, topt, tl), (ep, eopt, el) = _lbfgs_pair(torch, np.float64, **kwargs)
+    np.testing.assert_allclose(el, tl, rtol=1e-9)
+    _assert_params_close(tp, ep, rtol=1e-5)    # 80 iterations amplify float64 rounding in tanh and mean
+    ts, es = topt.state_dict()["state"][0], eopt.state_dict()["state"][0]
+    assert list(es) == list(ts)
+    assert es["func_evals"] == ts["func_evals"] and es["n_iter"] == ts["n_iter"]
+    assert len(es["old_dirs"]) == len(ts["old_dirs"])
+    np.testing.assert_allclose(es["d"].numpy(), ts["d"].numpy(), rtol=1e-4, atol=1e-7)
+    assert eopt.state_dict()["param_groups"] == topt.state_dict()["param_groups"]
+
+
+def test_lbfgs_float32_and_errors():
+    torch = pytest.importorskip("torch")
+    (tp, _, tl), (ep, _, el) = _lbfgs_pair(torch, np.float32, line_search_fn="strong_wolfe")
+    np.testing.assert_allclose(el[:2], tl[:2], rtol=1e-3)  # float32 rounding then takes the two apart
+    assert el[-1] < 1e-3 * el[0] and tl[-1] < 1e-3 * tl[0]
+    p = ember.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match="per-parameter options"):
+        optim.LBFGS([{"params": [p]}, {"params": [ember.zeros(1, requires_grad=True)]}])
+    opt = optim.LBFGS([p], line_search_fn="armijo")
+
+    def closure():
+        opt.zero_grad()
+        loss = ((p - 1) ** 2).sum()
+        loss.backward()
+        return loss
+
+    with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
+        opt.step(closure)
+
+
+def test_sparse_adam_on_embedding_sparse_matches_torch():
+    """torch's SparseAdam needs Embedding(sparse=True)'s sparse gradient; Ember's dense gradient is
+    zero in the rows not looked up, and only the other rows (and their moments) move."""
+    torch = pytest.importorskip("torch")
+    weight = _arrays(seed=5, shapes=[(10, 4)])[0]
+    batches = [[1, 3, 3, 7], [0, 1, 2, 2], [9, 8, 1, 1]]
+    out = []
+    for lib in (torch, ember):
+        emb = lib.nn.Embedding(10, 4, sparse=True)
+        with lib.no_grad():
+            emb.weight.copy_(lib.tensor(weight))
+        opt = lib.optim.SparseAdam(emb.parameters(), lr=0.05, maximize=lib is ember and False)
+        for step in range(20):
+            idx = lib.tensor(batches[step % 3])
+            opt.zero_grad()
+            (emb(idx) * lib.arange(4.0)).sin().sum().backward()
+            opt.step()
+        out.append((emb, opt))
+    (temb, topt), (eemb, eopt) = out
+    _assert_params_close([temb.weight], [eemb.weight])
+    ts, es = topt.state_dict()["state"][0], eopt.state_dict()["state"][0]
+    assert list(es) == list(ts) and es["step"] == ts["step"] == 20
+    np.testing.assert_allclose(es["exp_avg"].numpy(), ts["exp_avg"].numpy(), rtol=1e-5, atol=1e-7)
+    untouched = [4, 5, 6]
+    np.testing.assert_array_equal(eemb.weight.detach().numpy()[untouched], weight[untouched])
+
+
+def test_sparse_adam_maximize_and_errors():
+    torch = pytest.importorskip("torch")
+    weight = _arrays(seed=6, shapes=[(6, 3)])[0]
+    res = []
+    for lib in (torch, ember):
+        emb = lib.nn.Embedding(6, 3, sparse=True)
+        with lib.no_grad():
+            emb.weight.copy_(lib.tensor(weight))
+        opt = lib.optim.SparseAdam(list(emb.parameters()), lr=0.1, betas=(0.5, 0.9), maximize=True)
+        for step in range(20):
+            opt.zero_grad()
+            (-(emb(lib.tensor([step % 6, 2])) - 0.5) ** 2).sum().backward()
+            opt.step()
+        res.append(emb.weight)
+    _assert_params_close([res[0]], [res[1]], rtol=1e-5)
+    p = [ember.zeros(2, requires_grad=True)]
+    for kwargs, msg in [(dict(lr=0.0), "Invalid learning rate: 0.0"), (dict(eps=0.0), "Invalid epsilon value"),
+                        (dict(betas=(0.9, 1.0)), "Invalid beta parameter at index 1")]:
+        with pytest.raises(ValueError, match=msg):
+            optim.SparseAdam(p, **kwargs)
+        with pytest.raises(ValueError, match=msg):
+            torch.optim.SparseAdam([torch.zeros(2, requires_grad=True)], **kwargs)
+    with pytest.raises(ValueError, match="SparseAdam does not support complex"):
+        optim.SparseAdam([ember.zeros(2, dtype=ember.complex64, requires_grad=True)])
+
+
+@pytest.mark.parametrize("name,kwargs,msg", [
+    ("Adadelta", dict(rho=1.5), "Invalid rho value: 1.5"),
+    ("Adadelta", dict(eps=-1), "Invalid epsilon value: -1"),
+    ("RAdam", dict(betas=(0.9, 1.0)), "Invalid beta parameter at index 1: 1.0"),
+    ("Rprop", dict(etas=(1.2, 0.5)), "Invalid eta values: 1.2, 0.5"),
+    ("ASGD", dict(weight_decay=-0.1), "Invalid weight_decay value: -0.1"),
+    ("LBFGS", dict(lr=-1), "Invalid learning rate: -1"),
+])
+def test_new_optimizer_errors_match_torch(name, kwargs, msg):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match=msg):
+        getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], **kwargs)
+    with pytest.raises(ValueError, match=msg):
+        getattr(optim, name)([ember.zeros(2, requires_grad=True)], **kwargs)
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adadelta", "RAdam", "Rprop", "ASGD", "NAdam", "Adamax",
+                                  "RMSprop"])
+def test_capturable_on_cpu_is_refused_at_step_like_torch(name):
+    torch = pytest.importorskip("torch")
+    for lib, opt_mod in ((torch, torch.optim), (ember, optim)):
+        p = lib.zeros(3, requires_grad=True)
+        p.grad = lib.ones(3)
+        opt = getattr(opt_mod, name)([p], capturable=True)    # accepted at construction
+        with pytest.raises(AssertionError, match="If capturable=True, params"):
+            opt.step()
+
+
+def test_new_optimizers_train_a_model_like_torch():
+    """Through autograd (not hand-made gradients): a linear fit, 20 steps, every new optimizer."""
+    torch = pytest.importorskip("torch")
+    x = np.sin(np.arange(24, dtype=np.float32)).reshape(8, 3)
+    y = np.cos(np.arange(8, dtype=np.float32)).reshape(8, 1)
+    w0 = _arrays(seed=9, shapes=[(1, 3)])[0]
+    for name, kwargs in [("Adadelta", {}), ("RAdam", dict(lr=0.05)), ("Rprop", {}), ("ASGD", dict(t0=4))]:
+        res = []
+        for lib in (torch, ember):
+            model = lib.nn.Linear(3, 1)
+            with lib.no_grad():
+                model.weight.copy_(lib.tensor(w0))
+                model.bias.fill_(0.1)
+            opt = getattr(lib.optim, name)(model.parameters(), **kwargs)
+            for _ in range(20):
+                opt.zero_grad()
+                lib.nn.functional.mse_loss(model(lib.tensor(x)), lib.tensor(y)).backward()
+                opt.step()
+            res.append(model)
+        _assert_params_close([res[0].weight, res[0].bias], [res[1].weight, res[1].bias], rtol=1e-5)

@@ -1,6 +1,5 @@
 """Adagrad (torch.optim.Adagrad)."""
-from .optimizer import (Optimizer, _advance, _check_hyperparams, _ensure_tensor_steps, _grad_in, _new_step,
-                        _scalar, _state_like)
+from .optimizer import (Optimizer, _advance, _check_hyperparams, _grad_in, _new_step, _scalar, _state_like)
 
 __all__ = ["Adagrad"]
 
@@ -62,12 +61,7 @@ class Adagrad(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", None)
-        _ensure_tensor_steps(self)
+        self._fill_group_defaults(foreach=None, maximize=False, differentiable=False, fused=None)
 
     def _update_group(self, group):
         lr = _scalar(group["lr"])

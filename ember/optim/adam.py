@@ -1,7 +1,6 @@
 """Adam: adaptive moment estimation (torch.optim.Adam)."""
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _advance, _check_hyperparams, _ensure_tensor_steps, _grad_in, _lerp_,
-                        _new_step, _scalar, _state_like)
+from .optimizer import Optimizer, _adam_moments, _advance, _check_hyperparams, _scalar
 
 __all__ = ["Adam"]
 
@@ -17,15 +16,7 @@ def _adam_kernel(xp, p, g, m, v, vmax, S, lr, beta1, beta2, eps, weight_decay, d
         vmax <- max(vmax, v)                (amsgrad; then used instead of v)
         p <- p - step_size * m / (sqrt(v) / sqrt(1 - beta2^t) + eps),  step_size = lr / (1 - beta1^t)
     """
-    if weight_decay != 0 and decoupled:
-        p *= 1 - lr * weight_decay
-        weight_decay = 0
-    g = _grad_in(xp, p, g, S[0], S[1], maximize, weight_decay)
-    _lerp_(xp, m, g, 1 - beta1, S[1])
-    xp.multiply(g, 1 - beta2, out=S[1])      # exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1-beta2)
-    S[1] *= g
-    v *= beta2
-    v += S[1]
+    _adam_moments(xp, p, g, m, v, S, lr, beta1, beta2, weight_decay, decoupled, maximize)
     if vmax is not None:
         xp.maximum(vmax, v, out=vmax)
         v = vmax
@@ -79,31 +70,16 @@ class Adam(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("amsgrad", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-            group.setdefault("fused", None)
-        _ensure_tensor_steps(self)
+        self._fill_group_defaults(amsgrad=False, maximize=False, foreach=None, capturable=False,
+                                  differentiable=False, decoupled_weight_decay=False, fused=None)
 
     def _update_group(self, group):
         beta1, beta2 = (_scalar(b) for b in group["betas"])
         lr = _scalar(group["lr"])
         weight_decay = _scalar(group["weight_decay"])
         amsgrad = group["amsgrad"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = _new_step()
-                state["exp_avg"] = _state_like(p)
-                state["exp_avg_sq"] = _state_like(p)
-                if amsgrad:
-                    state["max_exp_avg_sq"] = _state_like(p)
+        buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+        for p, state in self._params_with_grad(group, buffers):
             step = _advance(state["step"])
             bias_correction1 = 1 - beta1 ** step
             bias_correction2 = 1 - beta2 ** step

@@ -1,6 +1,5 @@
 """Adamax: Adam with the infinity norm (torch.optim.Adamax)."""
-from .optimizer import (Optimizer, _advance, _check_hyperparams, _ensure_tensor_steps, _grad_in, _lerp_,
-                        _new_step, _scalar, _state_like)
+from .optimizer import Optimizer, _adam_moments, _advance, _check_hyperparams, _scalar
 
 __all__ = ["Adamax"]
 
@@ -13,8 +12,7 @@ def _adamax_kernel(xp, p, g, exp_avg, exp_inf, S, beta1, beta2, eps, weight_deca
         u <- max(beta2 u, |g| + eps)
         p <- p - clr * m / u,   clr = lr / (1 - beta1^t)
     """
-    g = _grad_in(xp, p, g, S[0], S[1], maximize, weight_decay)
-    _lerp_(xp, exp_avg, g, 1 - beta1, S[1])
+    g = _adam_moments(xp, p, g, exp_avg, None, S, 0.0, beta1, None, weight_decay, False, maximize)
     exp_inf *= beta2
     xp.abs(g, out=S[1])
     S[1] += eps
@@ -48,24 +46,12 @@ class Adamax(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-        _ensure_tensor_steps(self)
+        self._fill_group_defaults(foreach=None, maximize=False, differentiable=False, capturable=False)
 
     def _update_group(self, group):
         beta1, beta2 = group["betas"]
         lr = _scalar(group["lr"])
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = _new_step()
-                state["exp_avg"] = _state_like(p)
-                state["exp_inf"] = _state_like(p)
+        for p, state in self._params_with_grad(group, ("exp_avg", "exp_inf")):
             step = _advance(state["step"])
             clr = lr / (1 - beta1 ** step)
             self._foreach_block(_adamax_kernel, p, p.grad._data,

@@ -1,6 +1,5 @@
 """NAdam: Adam with Nesterov momentum (torch.optim.NAdam)."""
-from .optimizer import (Optimizer, _advance, _check_hyperparams, _ensure_tensor_steps, _grad_in, _lerp_,
-                        _new_step, _scalar, _state_like)
+from .optimizer import Optimizer, _adam_moments, _advance, _check_hyperparams, _scalar
 
 __all__ = ["NAdam"]
 
@@ -14,15 +13,7 @@ def _nadam_kernel(xp, p, g, exp_avg, exp_avg_sq, S, lr, beta1, beta2, eps, weigh
         d = sqrt(v / (1 - beta2^t)) + eps
         p <- p + grad_coef * g / d + avg_coef * m / d
     """
-    if weight_decay != 0 and decoupled:
-        p *= 1 - lr * weight_decay
-        weight_decay = 0
-    g = _grad_in(xp, p, g, S[0], S[1], maximize, weight_decay)
-    _lerp_(xp, exp_avg, g, 1 - beta1, S[1])
-    xp.multiply(g, 1 - beta2, out=S[1])
-    S[1] *= g
-    exp_avg_sq *= beta2
-    exp_avg_sq += S[1]
+    g = _adam_moments(xp, p, g, exp_avg, exp_avg_sq, S, lr, beta1, beta2, weight_decay, decoupled, maximize)
     denom = S[2]
     xp.divide(exp_avg_sq, bias_correction2, out=denom)
     xp.sqrt(denom, out=denom)
@@ -70,27 +61,14 @@ class NAdam(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-        _ensure_tensor_steps(self, keys=("step", "mu_product"))
+        self._fill_group_defaults(step_keys=("step", "mu_product"), maximize=False, foreach=None,
+                                  capturable=False, differentiable=False, decoupled_weight_decay=False)
 
     def _update_group(self, group):
         beta1, beta2 = group["betas"]
         lr = _scalar(group["lr"])
         momentum_decay = group["momentum_decay"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = _new_step()
-                state["mu_product"] = _new_step(1.0)
-                state["exp_avg"] = _state_like(p)
-                state["exp_avg_sq"] = _state_like(p)
+        for p, state in self._params_with_grad(group, ("exp_avg", "exp_avg_sq"), {"mu_product": 1.0}):
             step = _advance(state["step"])
             bias_correction2 = 1 - beta2 ** step
             mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))

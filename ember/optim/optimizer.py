@@ -203,6 +203,14 @@ def _lerp_(xp, a, b, w, tmp):
         xp.subtract(b, tmp, out=a)
 
 
+def _decay_square_(xp, v, g, beta, tmp):
+    """``v.mul_(beta).addcmul_(g, g, value=1 - beta)``: a running mean of squares, rounded as torch does."""
+    xp.multiply(g, 1 - beta, out=tmp)
+    tmp *= g
+    v *= beta
+    v += tmp
+
+
 def _grad_in(xp, p, g, out, tmp, maximize, weight_decay):
     """The gradient a formula sees: -g when maximizing, plus ``weight_decay * p`` (L2 penalty).
 
@@ -215,6 +223,34 @@ def _grad_in(xp, p, g, out, tmp, maximize, weight_decay):
         xp.add(g, tmp, out=out)
         g = out
     return g
+
+
+def _adam_moments(xp, p, g, m, v, S, lr, beta1, beta2, weight_decay, decoupled, maximize):
+    """The gradient and moment updates Adam, AdamW, NAdam, RAdam and Adamax share (torch's order)::
+
+        p <- p (1 - lr wd)  (decoupled weight decay)   or   g <- g + wd p   (L2 penalty)
+        g <- -g if maximize
+        m <- lerp(m, g, 1 - beta1)              = beta1 m + (1 - beta1) g
+        v <- beta2 v + (1 - beta2) g^2          (skipped when ``v`` is None: Adamax keeps a max instead)
+
+    Returns the gradient the rest of the formula uses (scratch ``S[0]`` when it differs from ``g``);
+    ``S[1]`` is free again on return."""
+    if weight_decay != 0 and decoupled:
+        p *= 1 - lr * weight_decay
+        weight_decay = 0
+    g = _grad_in(xp, p, g, S[0], S[1], maximize, weight_decay)
+    _lerp_(xp, m, g, 1 - beta1, S[1])
+    if v is not None:
+        _decay_square_(xp, v, g, beta2, S[1])
+    return g
+
+
+def _check_capturable(group):
+    """``capturable=True`` keeps step counters on the accelerator for CUDA-graph capture; torch refuses
+    it at ``step`` for CPU parameters, with this message."""
+    if any(p.device.type != "cuda" for p in group["params"]):
+        raise AssertionError("If capturable=True, params and state_steps must be on supported devices: "
+                             "['cuda', 'xpu', 'hpu', 'privateuseone', 'xla'].")
 
 
 class Optimizer:
@@ -273,6 +309,15 @@ class Optimizer:
             if name not in self.__dict__:
                 setattr(self, name, OrderedDict())
         self.defaults.setdefault("differentiable", False)
+
+    def _fill_group_defaults(self, step_keys=("step",), **flags):
+        """For ``__setstate__``: give groups saved by older versions the flags they lack, and make
+        the counters named in ``step_keys`` 0-d tensors (torch 2.x's layout)."""
+        for group in self.param_groups:
+            for key, value in flags.items():
+                group.setdefault(key, value)
+        if step_keys:
+            _ensure_tensor_steps(self, keys=step_keys)
 
     def __repr__(self):
         format_string = self.__class__.__name__ + " ("
@@ -382,8 +427,29 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
+            if group.get("capturable"):
+                _check_capturable(group)
             self._update_group(group)
         return loss
+
+    def _params_with_grad(self, group, buffers=(), counters=None):
+        """Yield ``(p, state)`` for each parameter of ``group`` that has a gradient.
+
+        A parameter seen for the first time gets torch's fresh state, in torch's key order: a
+        ``step`` counter, the 0-d ``counters`` (name -> start value, e.g. NAdam's ``mu_product``),
+        then the ``buffers`` shaped like ``p`` (names, or ``(name, fill)`` pairs; zeros by default)."""
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = _new_step()
+                for name, value in (counters or {}).items():
+                    state[name] = _new_step(value)
+                for name in buffers:
+                    name, fill = (name, 0.0) if isinstance(name, str) else name
+                    state[name] = _state_like(p, fill)
+            yield p, state
 
     # ------------------------------------------------------------------------- block machinery
     def _scratch(self, xp, dtype, shape):

@@ -1,6 +1,6 @@
 """RMSprop (torch.optim.RMSprop)."""
-from .optimizer import (Optimizer, _advance, _check_hyperparams, _ensure_tensor_steps, _grad_in, _lerp_,
-                        _new_step, _scalar, _state_like)
+from .optimizer import (Optimizer, _advance, _check_hyperparams, _decay_square_, _grad_in, _lerp_,
+                        _scalar)
 
 __all__ = ["RMSprop"]
 
@@ -15,10 +15,7 @@ def _rmsprop_kernel(xp, p, g, square_avg, grad_avg, buf, S, lr, alpha, eps, weig
         momentum:  b <- momentum b + g / avg;  p <- p - lr b              else p <- p - lr g / avg
     """
     g = _grad_in(xp, p, g, S[0], S[1], maximize, weight_decay)
-    xp.multiply(g, 1 - alpha, out=S[1])      # square_avg.mul_(alpha).addcmul_(g, g, value=1-alpha)
-    S[1] *= g
-    square_avg *= alpha
-    square_avg += S[1]
+    _decay_square_(xp, square_avg, g, alpha, S[1])
     avg = S[2]
     if grad_avg is not None:
         _lerp_(xp, grad_avg, g, 1 - alpha, S[1])
@@ -68,30 +65,15 @@ class RMSprop(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("momentum", 0)
-            group.setdefault("centered", False)
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-        _ensure_tensor_steps(self)
+        self._fill_group_defaults(momentum=0, centered=False, foreach=None, maximize=False,
+                                  differentiable=False, capturable=False)
 
     def _update_group(self, group):
         lr = _scalar(group["lr"])
         momentum = group["momentum"]
         centered = group["centered"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = _new_step()
-                state["square_avg"] = _state_like(p)
-                if momentum > 0:
-                    state["momentum_buffer"] = _state_like(p)
-                if centered:
-                    state["grad_avg"] = _state_like(p)
+        buffers = ["square_avg"] + ["momentum_buffer"] * (momentum > 0) + ["grad_avg"] * centered
+        for p, state in self._params_with_grad(group, buffers):
             _advance(state["step"])
             self._foreach_block(_rmsprop_kernel, p, p.grad._data,
                                 [state["square_avg"]._data,

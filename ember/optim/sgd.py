@@ -72,12 +72,8 @@ class SGD(Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("nesterov", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", False)
+        self._fill_group_defaults(step_keys=None, nesterov=False, maximize=False, foreach=None,
+                                  differentiable=False, fused=False)
 
     def _update_group(self, group):
         lr = _scalar(group["lr"])
