@@ -473,3 +473,8 @@ Tensor.cumsum_ = _make_inplace(F.cumsum)
 for _name in ("det", "logdet", "slogdet", "inverse", "pinverse", "matrix_exp", "matrix_power", "cholesky",
               "cholesky_solve", "cholesky_inverse", "svd", "qr"):
     setattr(Tensor, _name, getattr(F, _name))
+for _name in ("lgamma", "digamma", "erfinv", "i0", "sinc", "igamma", "igammac", "erfc"):
+    setattr(Tensor, _name, getattr(F, _name))
+    setattr(Tensor, _name + "_", _make_inplace(getattr(F, _name)))
+Tensor.polygamma = lambda self, n: F.polygamma(n, self)
+Tensor.mvlgamma = lambda self, p: F.mvlgamma(self, p)

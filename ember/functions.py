@@ -191,7 +191,8 @@ def round(input, *, decimals=0):
 
 
 def erfc(input):
-    return 1 - erf(input)
+    from . import special
+    return special.erfc(input)
 
 
 def sgn(input):
@@ -208,7 +209,9 @@ def logit(input, eps=None):
 
 
 def xlogy(input, other):
-    return where(_t(input) == 0, _t(input) * 0.0, _t(input) * log(_t(other)))
+    """x log y, 0 where x = 0 (unless y is nan)."""
+    x, y = _t(input), _t(other)
+    return where((x == 0) & ~isnan(y), x * 0.0, x * log(y))
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
@@ -1309,3 +1312,45 @@ def svd(input, some=True, compute_uv=True):
 
 def qr(input, some=True):
     return _qr_t(*_linalg().qr(input, mode="reduced" if some else "complete"))
+
+
+# ---- special functions at the top level (torch.lgamma, torch.erfinv ...): ember.special does the work -----
+def _special():
+    from . import special
+    return special
+
+
+def lgamma(input, *, out=None):
+    return _special().gammaln(input)
+
+
+def digamma(input, *, out=None):
+    return _special().digamma(input)
+
+
+def polygamma(n, input, *, out=None):
+    return _special().polygamma(n, input)
+
+
+def mvlgamma(input, p, *, out=None):
+    return _special().multigammaln(input, p)
+
+
+def erfinv(input, *, out=None):
+    return _special().erfinv(input)
+
+
+def i0(input, *, out=None):
+    return _special().i0(input)
+
+
+def sinc(input, *, out=None):
+    return _special().sinc(input)
+
+
+def igamma(input, other, *, out=None):
+    return _special().gammainc(input, other)
+
+
+def igammac(input, other, *, out=None):
+    return _special().gammaincc(input, other)
