@@ -30,7 +30,8 @@ The JSON header maps each tensor's *key* to ``{dtype, shape, data_offsets}`` and
 A safetensors file without Ember's metadata (e.g. from ``safetensors.torch.save_file``) loads as
 a plain ``{key: tensor}`` dict. PyTorch ``.pt``/``.pth`` zip archives load through the
 restricted reader in :mod:`ember._pt_reader`. Writes go to a temporary file in the same folder,
-are flushed to disk and then renamed over the target, so a crash mid-save keeps the old file.
+are flushed to disk and then renamed over the target, so a crash mid-save keeps the old file;
+the next save of that target removes temporaries whose writer process has died.
 """
 import base64
 import gc
@@ -38,6 +39,7 @@ import io
 import json
 import math
 import os
+import re
 import struct
 import types
 from collections import OrderedDict, defaultdict
@@ -275,33 +277,94 @@ def _flatten(obj):
     return flat.arrays, metadata
 
 
+_NP_TO_CODE = {np.dtype(v): k for k, v in _CODE_TO_NP.items()}
+
+
+def _write_safetensors(fh, arrays, metadata):
+    """Write the safetensors layout to the binary file ``fh``, streaming each array's bytes.
+
+    As the ``safetensors`` package does: tensors ordered by decreasing element size, then name
+    (so every tensor is aligned when the file is memory-mapped), the JSON header padded with
+    spaces to a multiple of 8 bytes."""
+    order = sorted(arrays, key=lambda k: (-arrays[k].dtype.itemsize, k))
+    header, offset = {"__metadata__": metadata}, 0
+    for key in order:
+        arr = arrays[key]
+        header[key] = {"dtype": _NP_TO_CODE[arr.dtype.newbyteorder("=")], "shape": list(arr.shape),
+                       "data_offsets": [offset, offset + arr.nbytes]}
+        offset += arr.nbytes
+    raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    raw += b" " * (-len(raw) % 8)
+    fh.write(struct.pack("<Q", len(raw)))
+    fh.write(raw)
+    for key in order:
+        arr = arrays[key]
+        if arr.nbytes:
+            fh.write(arr.reshape(-1).view(np.uint8).data)
+
+
 def _serialize(arrays, metadata):
     """The whole safetensors file as bytes (for file objects)."""
-    from safetensors.numpy import save as st_save
-    return st_save(arrays, metadata=metadata)
+    buf = io.BytesIO()
+    _write_safetensors(buf, arrays, metadata)
+    return buf.getvalue()
 
 
 def _write_file(tmp_path, arrays, metadata):
-    """Stream the safetensors file into ``tmp_path`` (the test suite makes this fail midway)."""
-    from safetensors.numpy import save_file
-    save_file(arrays, tmp_path, metadata=metadata)
+    """Stream the safetensors file into ``tmp_path`` and flush it to disk (the test suite makes
+    this fail midway)."""
+    with open(tmp_path, "r+b") as fh:
+        _write_safetensors(fh, arrays, metadata)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+# the one temporary file a save writes: ".<target name>.<writer pid>.<8 hex digits>.tmp", next to
+# the target, so the rename over it is atomic and a later save can tell whose debris it finds
+_TMP_NAME = re.compile(r"\.(?P<target>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp")
+
+
+def _pid_alive(pid):
+    if pid == os.getpid():
+        return True  # this process may be saving the same target from another thread
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # exists (someone else's) or cannot tell: leave its file alone
+    return True
+
+
+def _remove_stale_temporaries(folder, target):
+    """Delete temporaries of ``target`` left by saves whose process died (``kill -9``, power cut)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        m = _TMP_NAME.fullmatch(name)
+        if m and m.group("target") == target and not _pid_alive(int(m.group("pid"))):
+            try:
+                os.unlink(os.path.join(folder, name))
+            except OSError:
+                pass
 
 
 def _atomic_write(path, arrays, metadata):
-    """Write to a sibling temp file, fsync it, then ``os.replace`` it over ``path``: readers see
-    either the old file or the complete new one, never a half-written one."""
+    """Write to one sibling temp file, fsync it, then ``os.replace`` it over ``path``: readers see
+    either the old file or the complete new one, never a half-written one. Temporaries of
+    ``path`` left by a killed writer are removed first."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise RuntimeError(f"Parent directory {folder} does not exist.")
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    base = os.path.basename(path)
+    _remove_stale_temporaries(folder, base)
+    tmp = os.path.join(folder, f".{base}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies, like open()
     try:
-        mode = os.fstat(fd).st_mode & 0o777
         os.close(fd)
         _write_file(tmp, arrays, metadata)
-        os.chmod(tmp, mode)  # the writer may recreate the file with its own permissions
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -454,3 +454,65 @@ def test_fuzz_hostile_checkpoints_no_crash_hang_or_blowup(tmp_path):
     print("outcomes:", proc.stderr.strip().splitlines()[-1])
     bad = json.loads(proc.stdout.strip().splitlines()[-1])
     assert bad == [], bad
+
+
+# ----------------------------------------------------------------------------------------------
+# 2. interrupted saves leave no debris
+# ----------------------------------------------------------------------------------------------
+def test_save_writes_one_temporary_of_its_own_naming(tmp_path, monkeypatch):
+    from ember import serialization
+    seen = []
+    real = serialization._write_file
+
+    def spy(tmp, arrays, metadata):
+        seen.append(sorted(os.listdir(tmp_path)))
+        real(tmp, arrays, metadata)
+
+    monkeypatch.setattr(serialization, "_write_file", spy)
+    ember.save({"w": ember.ones(3)}, tmp_path / "m.safetensors")
+    (only,) = seen[0]
+    assert serialization._TMP_NAME.fullmatch(only).group("pid") == str(os.getpid())
+    assert os.listdir(tmp_path) == ["m.safetensors"]
+
+
+def test_stale_temporaries_of_dead_writers_removed_by_next_save(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    dead = proc.pid  # a pid that no longer runs
+    stale = tmp_path / f".m.safetensors.{dead}.0123abcd.tmp"
+    live = tmp_path / f".m.safetensors.{os.getppid()}.0123abcd.tmp"  # a live writer: keep
+    other = tmp_path / f".other.safetensors.{dead}.0123abcd.tmp"     # another target: keep
+    for p in (stale, live, other):
+        p.write_bytes(b"partial")
+    ember.save({"w": ember.ones(2)}, tmp_path / "m.safetensors")
+    assert sorted(os.listdir(tmp_path)) == sorted([live.name, other.name, "m.safetensors"])
+
+
+def test_kill_9_during_saves_then_save_leaves_no_debris(tmp_path):
+    """kill -9 a process at random points of repeated saves (10 times; 30 with EMBER_FUZZ_LONG=1):
+    the target is always a complete old or new file, and the next save leaves no temporary."""
+    kills = 30 if os.environ.get("EMBER_FUZZ_LONG") else 10
+    rng = np.random.default_rng(0)
+    target = tmp_path / "ckpt.safetensors"
+    ember.save({"w": ember.zeros(1)}, target)
+    debris = 0
+    for k in range(kills):
+        pid = os.fork()
+        if pid == 0:  # the writer: save ever-changing 8 MB checkpoints until killed
+            try:
+                i = 0
+                while True:
+                    i += 1
+                    ember.save({"w": ember.full((2_000_000,), float(i)), "i": i}, target)
+            finally:
+                os._exit(0)
+        time.sleep(float(rng.uniform(0.0, 0.25)))
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        debris += any(n.endswith(".tmp") for n in os.listdir(tmp_path))
+        out = ember.load(target)  # never damaged
+        assert out["w"].numel() in (1, 2_000_000) and (out["w"] == out["w"][0]).all().item()
+    assert debris  # some kill did land mid-save
+    ember.save({"w": ember.ones(4)}, target)
+    assert os.listdir(tmp_path) == ["ckpt.safetensors"]
+    assert ember.load(target)["w"].tolist() == [1.0] * 4
