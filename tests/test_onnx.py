@@ -288,3 +288,33 @@ def test_missing_onnx_names_the_extra():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
                        env={**os.environ, "PYTHONPATH": root}, timeout=60)
     assert 'pip install "ember[onnx]"' in r.stdout, r.stderr
+
+
+def test_autoencoder_conv_transpose_group_norm_upsample(tmp_path):
+    def build(m):
+        nn = m.nn
+        return nn.Sequential(nn.Conv2d(2, 8, 3, stride=2, padding=1), nn.GroupNorm(4, 8), nn.SiLU(),
+                             nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1), nn.LeakyReLU(0.1),
+                             nn.Upsample(scale_factor=2, mode="nearest"), nn.Hardswish(),
+                             nn.Upsample(size=(20, 24), mode="bilinear", align_corners=False), nn.ELU(),
+                             nn.ZeroPad2d((1, 0, 2, 1)), nn.Softplus(beta=2.0), nn.Hardsigmoid(), nn.Mish())
+    t, e = _both(build)
+    x = np.random.default_rng(9).normal(size=(2, 2, 8, 10)).astype(np.float32)
+    model, (y,) = _export_and_run(e, (ember.tensor(x),), tmp_path, input_names=["x"], dynamic_axes={"x": {0: "n"}})
+    np.testing.assert_allclose(y, t(torch.tensor(x)).detach().numpy(), atol=1e-5)
+    assert "ConvTranspose" in [n.op_type for n in model.graph.node]
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    x3 = np.random.default_rng(10).normal(size=(3, 2, 8, 10)).astype(np.float32)
+    np.testing.assert_allclose(sess.run(None, {"x": x3})[0], t(torch.tensor(x3)).detach().numpy(), atol=1e-5)
+
+
+def test_training_mode_keeps_dropout(tmp_path):
+    net = ember.nn.Sequential(ember.nn.Linear(4, 4), ember.nn.Dropout(0.25))
+    path = str(tmp_path / "d.onnx")
+    ember.onnx.export(net, (ember.ones(2, 4),), path, training=ember.onnx.TrainingMode.TRAINING)
+    assert [n.op_type for n in onnx.load(path).graph.node] == ["Gemm", "Dropout"]
+    ember.onnx.export(net, (ember.ones(2, 4),), path)                 # default: eval, dropout gone
+    assert [n.op_type for n in onnx.load(path).graph.node] == ["Gemm"]
+    assert net.training
+    for name in ("EVAL", "PRESERVE", "TRAINING"):
+        assert int(getattr(torch.onnx.TrainingMode, name)) == int(getattr(ember.onnx.TrainingMode, name))

@@ -7,6 +7,6 @@ the steps; ``symbolic.py``: the table of translations; ``builder.py``: the graph
 """
 from . import errors  # noqa: F401
 from .errors import OnnxExporterError, UnsupportedOperatorError  # noqa: F401
-from .export import export, is_in_onnx_export  # noqa: F401
+from .export import export, is_in_onnx_export, TrainingMode  # noqa: F401
 
-__all__ = ["export", "is_in_onnx_export", "errors", "OnnxExporterError", "UnsupportedOperatorError"]
+__all__ = ["export", "is_in_onnx_export", "TrainingMode", "errors", "OnnxExporterError", "UnsupportedOperatorError"]

@@ -16,6 +16,7 @@ How it works, in three steps:
 What is not recorded is baked in: a value computed from an input *outside* the Functions (a comparison,
 ``.item()``, ``argmax``) becomes a constant; an input used only that way triggers a warning.
 """
+import enum
 import inspect
 import os
 import warnings
@@ -24,12 +25,20 @@ import numpy as np
 
 from .errors import OnnxExporterError, OnnxExporterWarning, UnsupportedOperatorError
 
-__all__ = ["export", "is_in_onnx_export", "DEFAULT_OPSET", "MIN_OPSET", "MAX_OPSET"]
+__all__ = ["export", "is_in_onnx_export", "TrainingMode", "DEFAULT_OPSET", "MIN_OPSET", "MAX_OPSET"]
 
 DEFAULT_OPSET = 20  # torch 2.13's default
 MIN_OPSET = 13
 MAX_OPSET = 23  # torch's newest
 _EXPORTING = [False]
+
+
+class TrainingMode(enum.IntEnum):
+    """The mode the model is exported in: EVAL (default: dropout off, batch norm uses its running
+    statistics), PRESERVE (as it is), TRAINING."""
+    EVAL = 0
+    PRESERVE = 1
+    TRAINING = 2
 
 
 def is_in_onnx_export():
@@ -144,8 +153,9 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     from ..nn import Module
     is_module = isinstance(model, Module)
     was_training = model.training if is_module else False
-    if is_module and training is None or (training is not None and str(training).endswith("EVAL")):
-        model.eval()
+    mode = TrainingMode.EVAL if training is None else TrainingMode(int(training))
+    if is_module and mode != TrainingMode.PRESERVE:
+        model.train(mode == TrainingMode.TRAINING)
     _EXPORTING[0] = True
     try:
         with no_grad(), Tracer(model if is_module else None) as tr:
@@ -161,7 +171,8 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     names = _input_names(model if is_module else _FnHolder(model), len(inputs), input_names)
     alt_calls, dyn_sizes = None, {}
     if dynamic_axes:
-        alt_calls, dyn_sizes = _record_resized(model, is_module, args, kwargs, names, dynamic_axes, tr.calls)
+        alt_calls, dyn_sizes = _record_resized(model, is_module, mode == TrainingMode.TRAINING if mode != TrainingMode.PRESERVE
+                                                 else was_training, args, kwargs, names, dynamic_axes, tr.calls)
     for t, name in zip(inputs, names):
         values[id(t)] = name
         graph_inputs.append((name, t))
@@ -293,7 +304,7 @@ def _resized(t, axes):
     return tensor(a)
 
 
-def _record_resized(model, is_module, args, kwargs, names, dynamic_axes, calls):
+def _record_resized(model, is_module, training, args, kwargs, names, dynamic_axes, calls):
     """Record the forward again with every dynamic input axis one longer. Comparing the two recordings
     tells which sizes in the graph follow the dynamic axes (a reshape to ``(batch, -1)`` must not bake in
     the batch size). Returns the second recording's calls (None if it ran other Functions) and
@@ -318,7 +329,7 @@ def _record_resized(model, is_module, args, kwargs, names, dynamic_axes, calls):
     args2, kwargs2 = swap(args), swap(kwargs)
     if is_module:
         was = model.training
-        model.eval()
+        model.train(training)
     _EXPORTING[0] = True
     try:
         with no_grad(), Tracer(model if is_module else None) as tr:

@@ -288,6 +288,26 @@ def _layer_norm(g, c):
     return g.op("Add", g.op("Mul", y, w), b)
 
 
+@_reg(N.GroupNorm)
+def _group_norm(g, c):
+    """Normalise each of G channel groups over (channels in group, spatial): reshape to (N, G, -1),
+    standardise along the last axis, reshape back, then the per-channel affine."""
+    x, G, eps = c.arg(0), int(c.arg(3)), float(c.arg(4))
+    dt = c.out_dtype
+    xr = g.op("Reshape", c.val(0), g.ints([0, G, -1]))
+    mu = reduce(g, "ReduceMean", xr, [2], True)
+    d = g.op("Sub", xr, mu)
+    var = reduce(g, "ReduceMean", g.op("Mul", d, d), [2], True)
+    y = g.op("Div", d, g.op("Sqrt", g.op("Add", var, g.const(np.asarray(eps, dt)))))
+    y = g.op("Reshape", y, g.op("Shape", c.val(0)))
+    per_channel = [x.shape[1]] + [1] * (x.dim() - 2)
+    if c.is_tensor(1):
+        y = g.op("Mul", y, g.op("Reshape", c.val(1), g.ints(per_channel)))
+    if c.is_tensor(2):
+        y = g.op("Add", y, g.op("Reshape", c.val(2), g.ints(per_channel)))
+    return y
+
+
 @_reg(N.RmsNorm)
 def _rms_norm(g, c):
     x, nd, eps = c.arg(0), c.arg(2), c.arg(3)
@@ -318,7 +338,11 @@ def _embedding(g, c):
 
 @_reg(N.Dropout)
 def _dropout(g, c):
-    return g.op("Identity", c.val(0))
+    """Only recorded when exporting in training mode (eval-mode dropout is the identity and runs no
+    Function): ONNX Dropout with training_mode on."""
+    dt = c.out_dtype
+    out, _mask = g.op("Dropout", c.val(0), g.const(np.asarray(c.arg(1), dt)), g.const(np.asarray(True)), n_out=2)
+    return out
 
 
 # ---- matrix products -------------------------------------------------------------------------------
@@ -627,13 +651,17 @@ def _norm(g, c):
 # ---- convolution, pooling, padding -----------------------------------------------------------------
 @_reg(C.Convolution)
 def _conv(g, c):
-    x, w, stride, pads, dilation, groups, transposed = (c.arg(i) for i in (0, 1, 3, 4, 5, 6, 7))
-    if transposed:
-        raise c.unsupported("transposed convolution")
-    nd = w.dim() - 2
-    return g.op("Conv", c.val(0), c.val(1), c.val(2) if c.is_tensor(2) else None,
-                kernel_shape=list(w.shape[2:]), strides=list(stride), dilations=list(dilation), group=int(groups),
-                pads=[p[0] for p in pads] + [p[1] for p in pads])
+    x, w, stride, pads, dilation, groups, transposed, out_spatial = (c.arg(i) for i in (0, 1, 3, 4, 5, 6, 7, 8))
+    attrs = dict(kernel_shape=list(w.shape[2:]), strides=list(stride), dilations=list(dilation), group=int(groups),
+                 pads=[p[0] for p in pads] + [p[1] for p in pads])
+    bias = c.val(2) if c.is_tensor(2) else None
+    if not transposed:
+        return g.op("Conv", c.val(0), c.val(1), bias, **attrs)
+    # ConvTranspose's size: s (in - 1) + output_padding + d (k - 1) + 1 - pads; output_padding makes up the rest
+    k, n_in = w.shape[2:], x.shape[2:]
+    attrs["output_padding"] = [out_spatial[i] - ((n_in[i] - 1) * stride[i] + dilation[i] * (k[i] - 1) + 1
+                                                 - pads[i][0] - pads[i][1]) for i in range(len(k))]
+    return g.op("ConvTranspose", c.val(0), c.val(1), bias, **attrs)
 
 
 @_reg(C.MaxPoolNd)

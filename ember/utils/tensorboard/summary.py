@@ -13,7 +13,7 @@ from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
 from tensorboardX.proto.tensor_pb2 import TensorProto
 from tensorboardX.utils import convert_to_HWC
 
-__all__ = ["make_np", "scalar", "histogram", "image", "text", "hparams", "tensor_proto"]
+__all__ = ["make_np", "scalar", "histogram", "image", "image_boxes", "audio", "text", "hparams", "tensor_proto"]
 
 
 def make_np(x):
@@ -66,6 +66,28 @@ def image_boxes(tag, tensor_image, tensor_boxes, rescale=1, dataformats="CHW", l
     """An image with rectangles (xmin, ymin, xmax, ymax) drawn on it."""
     return _tbx.image_boxes(tag, _to_uint8_hwc(tensor_image, dataformats), make_np(tensor_boxes),
                             rescale=rescale, dataformats="HWC", labels=labels)
+
+
+def audio(tag, tensor, sample_rate=44100):
+    """A mono clip (values in [-1, 1], clipped) as a 16-bit WAV file, written with the standard ``wave``."""
+    import io
+    import wave
+    arr = make_np(tensor).squeeze()
+    if np.abs(arr).max() > 1:
+        print("warning: audio amplitude out of range, auto clipped.")
+        arr = arr.clip(-1, 1)
+    if arr.ndim != 1:
+        raise AssertionError("input tensor should be 1 dimensional.")
+    arr = (arr * np.iinfo(np.int16).max).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sample_rate)
+        w.writeframes(arr.tobytes())
+    clip = Summary.Audio(sample_rate=sample_rate, num_channels=1, length_frames=arr.shape[-1],
+                         encoded_audio_string=buf.getvalue(), content_type="audio/wav")
+    return Summary(value=[Summary.Value(tag=tag, audio=clip)])
 
 
 def text(tag, text_string):

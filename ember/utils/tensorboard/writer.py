@@ -178,7 +178,7 @@ class SummaryWriter:
 
     def add_audio(self, tag, snd_tensor, global_step=None, sample_rate=44100, walltime=None):
         """A sound clip (1, L) with values in [-1, 1]."""
-        self._get_file_writer().add_summary(S._tbx.audio(tag, make_np(snd_tensor), sample_rate=sample_rate),
+        self._get_file_writer().add_summary(S.audio(tag, snd_tensor, sample_rate=sample_rate),
                                             global_step, walltime)
 
     # --- text, hyperparameters, graphs, embeddings ------------------------------------------------
