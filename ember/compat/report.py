@@ -161,7 +161,7 @@ OUTSIDE = re.compile(
     r"to_mkldnn|is_(ipu|xla|xpu|mtia|maia|mps|vulkan|mkldnn|quantized|sparse_csr|nested)|ipu|xpu|mtia|sym_\w+|"
     r"\w+_copy|coalesce|is_coalesced|indices|values|crow_indices|col_indices|ccol_indices|row_indices|dense_dim|"
     r"sparse_dim|sparse_mask|smm|sspaddmm|hspmm|to_padded_tensor|nonzero_static|layout|memory_format|FatalError|"
-    r"hash_tensor|parse_\w+|import_ir_module\w*|merge_type_from_type_comment|unify_type_list)$")
+    r"hash_tensor|Sym(Bool|Float|Int)|parse_\w+|import_ir_module\w*|merge_type_from_type_comment|unify_type_list)$")
 
 
 def _obj(torch, namespace, name):
@@ -171,8 +171,11 @@ def _obj(torch, namespace, name):
 
 
 def _is_binding_type(cls):
+    if cls.__name__ in ("Generator", "device", "dtype", "Size"):
+        return False  # C++ classes that are core API (torch.Generator has no docstring, yet is documented)
     mod = getattr(cls, "__module__", "") or ""
-    return type(cls).__name__ == "pybind11_type" or mod.startswith("torch._C") or mod == "torch._C"
+    doc = cls.__dict__.get("__doc__")
+    return type(cls).__name__ == "pybind11_type" or (mod.startswith("torch._C") and not (doc and doc.strip()))
 
 
 def _is_deprecated(obj):
