@@ -7,7 +7,7 @@ detect that a tensor it saved has changed.
 """
 import numpy as np
 
-from ._tensor import Tensor, wrap
+from ._tensor import Tensor, Size, wrap
 from . import functions as F
 from .ops import pointwise as P, movement as M
 from .ops._util import arrays2
@@ -96,6 +96,8 @@ Tensor.new_full = _new_filled("full")
 
 def _new(self, *args, **kwargs):
     """Legacy ``x.new(...)``: like ``Tensor(...)`` with x's dtype."""
+    if len(args) == 1 and isinstance(args[0], Size):  # x.new(torch.Size([2, 3])): uninitialised, that shape
+        args = tuple(args[0])
     if args and not all(isinstance(a, int) for a in args):
         return wrap(np.array(args[0], dtype=self._data.dtype))
     return wrap(np.empty(args, dtype=self._data.dtype))

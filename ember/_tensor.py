@@ -374,7 +374,7 @@ class Tensor:
     __str__ = __repr__
 
     def __format__(self, spec):
-        if self._data.ndim == 0 and spec:
+        if self._data.ndim == 0:  # as torch: f"{tensor(3)}" is "3"
             return format(self.item(), spec)
         return object.__format__(str(self), spec) if not spec else format(str(self), spec)
 

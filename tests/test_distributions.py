@@ -1,0 +1,531 @@
+"""torch.distributions vs ember.distributions: log_prob, cdf/icdf, entropy, mean, mode, variance, stddev and
+their gradients; KL divergences; transforms; shapes of samples; rsample gradients; validate_args errors.
+
+Samples cannot equal torch's numbers (the generators differ), so values are drawn once with NumPy and fed
+to both libraries; sampling is tested by shapes and statistics."""
+import math
+
+import numpy as np
+import pytest
+
+import ember
+import ember.distributions as ed
+
+torch = pytest.importorskip("torch")
+import torch.distributions as td  # noqa: E402
+
+RNG = np.random.default_rng(0)
+
+
+def _pos(*shape):
+    return RNG.uniform(0.5, 2.5, shape)
+
+
+def _unit(*shape):
+    return RNG.uniform(0.15, 0.85, shape)
+
+
+def _real(*shape):
+    return RNG.normal(size=shape)
+
+
+def _simplex(*shape):
+    p = RNG.uniform(0.2, 1.0, shape)
+    return p / p.sum(-1, keepdims=True)
+
+
+# name, constructor kwargs as arrays (differentiable ones), extra fixed kwargs, values to score
+CASES = [
+    ("Normal", dict(loc=_real(3), scale=_pos(3)), {}, _real(4, 3)),
+    ("Bernoulli", dict(probs=_unit(3)), {}, RNG.integers(0, 2, (4, 3)).astype(float)),
+    ("Bernoulli", dict(logits=_real(3)), {}, RNG.integers(0, 2, (4, 3)).astype(float)),
+    ("Categorical", dict(probs=_simplex(2, 4)), {}, RNG.integers(0, 4, (5, 2)).astype(float)),
+    ("Categorical", dict(logits=_real(2, 4)), {}, RNG.integers(0, 4, (5, 2)).astype(float)),
+    ("OneHotCategorical", dict(probs=_simplex(2, 4)), {}, np.eye(4)[RNG.integers(0, 4, (5, 2))]),
+    ("Uniform", dict(low=_real(3) - 3, high=_real(3) + 3), {}, RNG.uniform(-0.5, 0.5, (4, 3))),
+    ("Exponential", dict(rate=_pos(3)), {}, _pos(4, 3)),
+    ("Laplace", dict(loc=_real(3), scale=_pos(3)), {}, _real(4, 3)),
+    ("Gamma", dict(concentration=_pos(3), rate=_pos(3)), {}, _pos(4, 3)),
+    ("Beta", dict(concentration1=_pos(3), concentration0=_pos(3)), {}, _unit(4, 3)),
+    ("Dirichlet", dict(concentration=_pos(2, 3)), {}, _simplex(4, 2, 3)),
+    ("Poisson", dict(rate=_pos(3)), {}, RNG.integers(0, 5, (4, 3)).astype(float)),
+    ("Binomial", dict(probs=_unit(3)), dict(total_count=5), RNG.integers(0, 6, (4, 3)).astype(float)),
+    ("Binomial", dict(logits=_real(3)), dict(total_count=4), RNG.integers(0, 5, (4, 3)).astype(float)),
+    ("LogNormal", dict(loc=_real(3), scale=_pos(3)), {}, _pos(4, 3)),
+]
+IDS = [f"{c[0]}-{'-'.join(c[1])}" for c in CASES]
+
+
+def _make(lib, name, params, fixed, dtype, grad=True):
+    mod = ed if lib == "ember" else td
+    T = ember if lib == "ember" else torch
+    ts = {k: T.tensor(v, dtype=getattr(T, dtype), requires_grad=grad) for k, v in params.items()}
+    return getattr(mod, name)(**ts, **fixed), ts
+
+
+def _close(e, t, rtol=1e-5, atol=1e-6):
+    if e is None or t is None:
+        assert e is None and t is None, (e, t)
+        return
+    e = e.detach().numpy() if hasattr(e, "detach") else np.asarray(e)
+    t = t.detach().numpy() if hasattr(t, "detach") else np.asarray(t)
+    np.testing.assert_allclose(e, t, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def _grads(ts, out):
+    leaves = list(ts.values())
+    return out.sum().backward(), [p.grad for p in leaves]
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_log_prob_and_grads_match_torch(case):
+    name, params, fixed, values = case
+    de, pe = _make("ember", name, params, fixed, "float64")
+    dt, pt = _make("torch", name, params, fixed, "float64")
+    assert tuple(de.batch_shape) == tuple(dt.batch_shape) and tuple(de.event_shape) == tuple(dt.event_shape)
+    le = de.log_prob(ember.tensor(values))
+    lt = dt.log_prob(torch.tensor(values))
+    _close(le, lt, 1e-9, 1e-9)
+    le.sum().backward()
+    lt.sum().backward()
+    for k in pe:
+        _close(pe[k].grad, pt[k].grad, 1e-7, 1e-9)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_moments_and_entropy_match_torch(case):
+    name, params, fixed, _ = case
+    de, pe = _make("ember", name, params, fixed, "float32")
+    dt, pt = _make("torch", name, params, fixed, "float32")
+    for prop in ("mean", "variance", "stddev", "mode"):
+        _close(getattr(de, prop), getattr(dt, prop), 1e-5, 1e-6)
+    try:
+        et = dt.entropy()
+    except NotImplementedError:  # torch has no entropy for Poisson
+        with pytest.raises(NotImplementedError):
+            de.entropy()
+        return
+    ee = de.entropy()
+    assert ee.dtype == ember.float32
+    _close(ee, et, 1e-5, 1e-5)
+    ee.sum().backward()
+    et.sum().backward()
+    for k in pe:
+        _close(pe[k].grad, pt[k].grad, 1e-4, 1e-5)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_sample_shapes_dtypes_and_expand(case):
+    name, params, fixed, _ = case
+    de, _ = _make("ember", name, params, fixed, "float32", grad=False)
+    dt, _ = _make("torch", name, params, fixed, "float32", grad=False)
+    for shape in ((), (5,), (2, 3)):
+        se, st = de.sample(shape), dt.sample(shape)
+        assert tuple(se.shape) == tuple(st.shape) and str(se.dtype) == str(st.dtype)
+        assert bool(de.support.check(se).all())
+    big = (7,) + tuple(de.batch_shape)
+    ee, et = de.expand(big), dt.expand(big)
+    assert tuple(ee.batch_shape) == tuple(et.batch_shape)
+    assert tuple(ee.sample().shape) == tuple(et.sample().shape)
+    assert de.has_rsample == dt.has_rsample and de.has_enumerate_support == dt.has_enumerate_support
+    if de.has_enumerate_support:
+        _close(de.enumerate_support(), dt.enumerate_support())
+        _close(de.enumerate_support(expand=False), dt.enumerate_support(expand=False))
+
+
+def test_cdf_icdf_match_torch():
+    u = np.array([0.1, 0.4, 0.8])
+    for name, params in [("Normal", dict(loc=_real(3), scale=_pos(3))),
+                         ("Laplace", dict(loc=_real(3), scale=_pos(3))),
+                         ("Exponential", dict(rate=_pos(3))),
+                         ("Uniform", dict(low=-_pos(3), high=_pos(3)))]:
+        de, pe = _make("ember", name, params, {}, "float64")
+        dt, pt = _make("torch", name, params, {}, "float64")
+        xe, xt = de.icdf(ember.tensor(u)), dt.icdf(torch.tensor(u))
+        _close(xe, xt, 1e-9, 1e-9)
+        ce, ct = de.cdf(xe.detach()), dt.cdf(xt.detach())
+        _close(ce, ct, 1e-9, 1e-9)
+        (xe.sum() + ce.sum()).backward()
+        (xt.sum() + ct.sum()).backward()
+        for k in pe:
+            _close(pe[k].grad, pt[k].grad, 1e-7, 1e-9)
+    # torch.distributions.Gamma.cdf is the regularised incomplete gamma function
+    a, x = _pos(4), _pos(4)
+    _close(ed.Gamma(ember.tensor(a), 1.0).cdf(ember.tensor(x)), td.Gamma(torch.tensor(a), 1.0).cdf(torch.tensor(x)),
+           1e-8, 1e-10)
+
+
+def test_lognormal_transformed_distribution_cdf_icdf():
+    e, t = ed.LogNormal(0.3, 1.2), td.LogNormal(0.3, 1.2)
+    _close(e.cdf(ember.tensor([0.5, 2.0])), t.cdf(torch.tensor([0.5, 2.0])))
+    _close(e.icdf(ember.tensor([0.2, 0.9])), t.icdf(torch.tensor([0.2, 0.9])))
+
+
+KL_PAIRS = [
+    ("Normal", dict(loc=_real(3), scale=_pos(3)), "Normal", dict(loc=_real(3), scale=_pos(3))),
+    ("Bernoulli", dict(probs=_unit(3)), "Bernoulli", dict(logits=_real(3))),
+    ("Categorical", dict(logits=_real(2, 4)), "Categorical", dict(probs=_simplex(2, 4))),
+    ("OneHotCategorical", dict(logits=_real(2, 4)), "OneHotCategorical", dict(logits=_real(2, 4))),
+    ("Uniform", dict(low=-_pos(3), high=_pos(3)), "Uniform", dict(low=-_pos(3) - 3, high=_pos(3) + 3)),
+    ("Exponential", dict(rate=_pos(3)), "Exponential", dict(rate=_pos(3))),
+    ("Laplace", dict(loc=_real(3), scale=_pos(3)), "Laplace", dict(loc=_real(3), scale=_pos(3))),
+    ("Gamma", dict(concentration=_pos(3), rate=_pos(3)), "Gamma", dict(concentration=_pos(3), rate=_pos(3))),
+    ("Beta", dict(concentration1=_pos(3), concentration0=_pos(3)), "Beta",
+     dict(concentration1=_pos(3), concentration0=_pos(3))),
+    ("Dirichlet", dict(concentration=_pos(2, 3)), "Dirichlet", dict(concentration=_pos(2, 3))),
+    ("Poisson", dict(rate=_pos(3)), "Poisson", dict(rate=_pos(3))),
+    ("LogNormal", dict(loc=_real(3), scale=_pos(3)), "LogNormal", dict(loc=_real(3), scale=_pos(3))),
+    ("Normal", dict(loc=_real(3), scale=_pos(3)), "Laplace", dict(loc=_real(3), scale=_pos(3))),
+    ("Laplace", dict(loc=_real(3), scale=_pos(3)), "Normal", dict(loc=_real(3), scale=_pos(3))),
+    ("Exponential", dict(rate=_pos(3)), "Gamma", dict(concentration=_pos(3), rate=_pos(3))),
+    ("Exponential", dict(rate=_pos(3)), "Normal", dict(loc=_real(3), scale=_pos(3))),
+    ("Gamma", dict(concentration=_pos(3), rate=_pos(3)), "Exponential", dict(rate=_pos(3))),
+    ("Gamma", dict(concentration=_pos(3), rate=_pos(3)), "Normal", dict(loc=_real(3), scale=_pos(3))),
+    ("Beta", dict(concentration1=_pos(3), concentration0=_pos(3)), "Normal", dict(loc=_real(3), scale=_pos(3))),
+    ("Beta", dict(concentration1=_pos(3), concentration0=_pos(3)), "Gamma",
+     dict(concentration=_pos(3), rate=_pos(3))),
+    ("Beta", dict(concentration1=_pos(3), concentration0=_pos(3)), "Exponential", dict(rate=_pos(3))),
+    ("Beta", dict(concentration1=_pos(3), concentration0=_pos(3)), "Uniform", dict(low=-_pos(3), high=_pos(3))),
+    ("Uniform", dict(low=_unit(3) * 0.2, high=0.5 + _unit(3) * 0.4), "Beta",
+     dict(concentration1=_pos(3), concentration0=_pos(3))),
+    ("Uniform", dict(low=_pos(3), high=_pos(3) + 3), "Gamma", dict(concentration=_pos(3), rate=_pos(3))),
+    ("Uniform", dict(low=_pos(3), high=_pos(3) + 3), "Exponential", dict(rate=_pos(3))),
+    ("Uniform", dict(low=_real(3) - 2, high=_real(3) + 2), "Normal", dict(loc=_real(3), scale=_pos(3))),
+    ("Bernoulli", dict(probs=_unit(3)), "Poisson", dict(rate=_pos(3))),
+]
+
+
+@pytest.mark.parametrize("pair", KL_PAIRS, ids=[f"{p[0]}-{p[2]}" for p in KL_PAIRS])
+def test_kl_divergence_matches_torch(pair):
+    np_, pp, nq, pq = pair
+    pe, ape = _make("ember", np_, pp, {}, "float64")
+    qe, aqe = _make("ember", nq, pq, {}, "float64")
+    pt, apt = _make("torch", np_, pp, {}, "float64")
+    qt, aqt = _make("torch", nq, pq, {}, "float64")
+    ke, kt = ed.kl_divergence(pe, qe), td.kl_divergence(pt, qt)
+    _close(ke, kt, 1e-8, 1e-9)
+    finite = torch.isfinite(kt)
+    if bool(finite.all()):
+        ke.sum().backward()
+        kt.sum().backward()
+        for a, b in zip(list(ape.values()) + list(aqe.values()), list(apt.values()) + list(aqt.values())):
+            _close(a.grad, b.grad, 1e-6, 1e-8)
+
+
+def test_kl_independent_and_register_kl_and_missing_pair():
+    loc, scale = _real(4, 2), _pos(4, 2)
+    pe = ed.Independent(ed.Normal(ember.tensor(loc), ember.tensor(scale)), 1)
+    pt = td.Independent(td.Normal(torch.tensor(loc), torch.tensor(scale)), 1)
+    qe, qt = ed.Independent(ed.Normal(ember.zeros(4, 2), 1.0), 1), td.Independent(td.Normal(torch.zeros(4, 2), 1.0), 1)
+    _close(ed.kl_divergence(pe, qe), td.kl_divergence(pt, qt))
+    with pytest.raises(NotImplementedError, match="No KL"):
+        ed.kl_divergence(ed.Poisson(ember.tensor(1.0)), ed.Laplace(0.0, 1.0))
+    with pytest.raises(NotImplementedError, match="No KL"):
+        td.kl_divergence(td.Poisson(torch.tensor(1.0)), td.Laplace(0.0, 1.0))
+
+    class MyNormal(ed.Normal):
+        pass
+
+    @ed.register_kl(MyNormal, ed.Normal)
+    def _kl(p, q):
+        return ember.zeros(p.batch_shape)
+
+    assert float(ed.kl_divergence(MyNormal(ember.tensor(3.0), 1.0), ed.Normal(0.0, 1.0))) == 0.0
+
+
+def test_exponential_family_bregman_entropy_and_kl_match_closed_forms():
+    """ExponentialFamily.entropy and the Bregman KL (autograd of the log-normaliser) equal the closed forms."""
+    conc, rate = ember.tensor(_pos(3)), ember.tensor(_pos(3))
+    g = ed.Gamma(conc, rate)
+    _close(ed.ExponentialFamily.entropy(g), g.entropy(), 1e-5, 1e-5)
+    from ember.distributions.kl import _kl_expfamily_expfamily
+    h = ed.Gamma(ember.tensor(_pos(3)), ember.tensor(_pos(3)))
+    _close(_kl_expfamily_expfamily(g, h), ed.kl_divergence(g, h), 1e-4, 1e-5)
+    assert issubclass(td.Gamma, td.ExponentialFamily) and issubclass(ed.Gamma, ed.ExponentialFamily)
+
+
+def test_independent_shapes_log_prob_entropy():
+    loc, scale, x = _real(4, 3), _pos(4, 3), _real(2, 4, 3)
+    e = ed.Independent(ed.Normal(ember.tensor(loc), ember.tensor(scale)), 1)
+    t = td.Independent(td.Normal(torch.tensor(loc), torch.tensor(scale)), 1)
+    assert tuple(e.batch_shape) == (4,) and tuple(e.event_shape) == (3,)
+    _close(e.log_prob(ember.tensor(x)), t.log_prob(torch.tensor(x)))
+    _close(e.entropy(), t.entropy())
+    assert repr(e) == repr(t).replace("torch.Size", "torch.Size")
+    assert tuple(e.rsample((5,)).shape) == tuple(t.rsample((5,)).shape) == (5, 4, 3)
+    with pytest.raises(ValueError, match="reinterpreted_batch_ndims"):
+        ed.Independent(ed.Normal(ember.zeros(3), 1.0), 2)
+
+
+TRANSFORMS = [
+    ("ExpTransform", (), _real(5)),
+    ("SigmoidTransform", (), _real(5)),
+    ("TanhTransform", (), _real(5)),
+    ("SoftplusTransform", (), _real(5)),
+    ("AffineTransform", (0.5, -2.0), _real(5)),
+    ("PowerTransform", (2.5,), _pos(5)),
+    ("StickBreakingTransform", (), _real(2, 3)),
+    ("CorrCholeskyTransform", (), _real(2, 3)),
+    ("LowerCholeskyTransform", (), _real(2, 3, 3)),
+]
+
+
+@pytest.mark.parametrize("tr", TRANSFORMS, ids=[t[0] for t in TRANSFORMS])
+def test_transforms_forward_inverse_log_det_match_torch(tr):
+    name, args, x = tr
+    te, tt = getattr(ed.transforms, name)(*args), getattr(td.transforms, name)(*args)
+    xe, xt = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ye, yt = te(xe), tt(xt)
+    _close(ye, yt, 1e-9, 1e-9)
+    _close(te.inv(ye.detach()), tt.inv(yt.detach()), 1e-7, 1e-8)
+    if name != "LowerCholeskyTransform":
+        le, lt = te.log_abs_det_jacobian(xe, ye), tt.log_abs_det_jacobian(xt, yt)
+        _close(le, lt, 1e-9, 1e-9)
+        (le.sum() + ye.sum()).backward()
+        (lt.sum() + yt.sum()).backward()
+        _close(xe.grad, xt.grad, 1e-7, 1e-9)
+    assert te.bijective == tt.bijective
+    assert tuple(te.forward_shape(x.shape)) == tuple(tt.forward_shape(x.shape))
+    assert repr(te.domain) == repr(tt.domain) and repr(te.codomain) == repr(tt.codomain)
+
+
+def test_compose_reshape_independent_cat_stack_abs_softmax_transforms():
+    x = _real(2, 6)
+    comp_e = ed.ComposeTransform([ed.AffineTransform(1.0, 2.0), ed.ExpTransform()])
+    comp_t = td.ComposeTransform([td.AffineTransform(1.0, 2.0), td.ExpTransform()])
+    ye, yt = comp_e(ember.tensor(x)), comp_t(torch.tensor(x))
+    _close(ye, yt)
+    _close(comp_e.log_abs_det_jacobian(ember.tensor(x), ye), comp_t.log_abs_det_jacobian(torch.tensor(x), yt))
+    _close(comp_e.inv(ye), comp_t.inv(yt))
+    assert comp_e.sign == comp_t.sign == 1
+    re, rt = ed.ReshapeTransform((6,), (2, 3)), td.ReshapeTransform((6,), (2, 3))
+    assert tuple(re(ember.tensor(x)).shape) == tuple(rt(torch.tensor(x)).shape)
+    ie = ed.IndependentTransform(ed.ExpTransform(), 1)
+    it = td.IndependentTransform(td.ExpTransform(), 1)
+    _close(ie.log_abs_det_jacobian(ember.tensor(x), ie(ember.tensor(x))),
+           it.log_abs_det_jacobian(torch.tensor(x), it(torch.tensor(x))))
+    ce = ed.CatTransform([ed.ExpTransform(), ed.SigmoidTransform()], dim=1, lengths=[2, 4])
+    ct = td.CatTransform([td.ExpTransform(), td.SigmoidTransform()], dim=1, lengths=[2, 4])
+    _close(ce(ember.tensor(x)), ct(torch.tensor(x)))
+    _close(ce.log_abs_det_jacobian(ember.tensor(x), ce(ember.tensor(x))),
+           ct.log_abs_det_jacobian(torch.tensor(x), ct(torch.tensor(x))))
+    se = ed.StackTransform([ed.ExpTransform(), ed.TanhTransform()], dim=0)
+    st = td.StackTransform([td.ExpTransform(), td.TanhTransform()], dim=0)
+    _close(se(ember.tensor(x)), st(torch.tensor(x)))
+    _close(se.inv(se(ember.tensor(x))), st.inv(st(torch.tensor(x))))
+    _close(ed.AbsTransform()(ember.tensor(x)), td.AbsTransform()(torch.tensor(x)))
+    _close(ed.SoftmaxTransform()(ember.tensor(x)), td.SoftmaxTransform()(torch.tensor(x)))
+    assert ed.identity_transform(ember.tensor(x)) is not None and td.identity_transform is not None
+    cdf_e = ed.CumulativeDistributionTransform(ed.Normal(0.0, 1.0))
+    cdf_t = td.CumulativeDistributionTransform(td.Normal(0.0, 1.0))
+    _close(cdf_e(ember.tensor(x)), cdf_t(torch.tensor(x)))
+    _close(cdf_e.inv(cdf_e(ember.tensor(x[:, :2]))), cdf_t.inv(cdf_t(torch.tensor(x[:, :2]))), 1e-6, 1e-6)
+
+
+def test_positive_definite_transform_round_trip():
+    pytest.importorskip("ember.linalg")
+    if not hasattr(ember.linalg, "cholesky"):
+        pytest.skip("ember.linalg.cholesky not available yet")
+    x = _real(2, 3, 3)
+    ye, yt = ed.PositiveDefiniteTransform()(ember.tensor(x)), td.PositiveDefiniteTransform()(torch.tensor(x))
+    _close(ye, yt)
+    _close(ed.PositiveDefiniteTransform().inv(ye), td.PositiveDefiniteTransform().inv(yt), 1e-6, 1e-6)
+
+
+def test_transformed_distribution_log_prob_and_grads():
+    loc, scale, x = _real(3), _pos(3), _real(4, 3) * 0.5
+    le, se = ember.tensor(loc, requires_grad=True), ember.tensor(scale, requires_grad=True)
+    lt, st = torch.tensor(loc, requires_grad=True), torch.tensor(scale, requires_grad=True)
+    de = ed.TransformedDistribution(ed.Normal(le, se), [ed.TanhTransform(), ed.AffineTransform(0.0, 2.0)])
+    dt = td.TransformedDistribution(td.Normal(lt, st), [td.TanhTransform(), td.AffineTransform(0.0, 2.0)])
+    pe, pt = de.log_prob(ember.tensor(x)), dt.log_prob(torch.tensor(x))
+    _close(pe, pt)
+    pe.sum().backward()
+    pt.sum().backward()
+    _close(le.grad, lt.grad)
+    _close(se.grad, st.grad)
+    assert tuple(de.rsample((2,)).shape) == (2, 3) and de.has_rsample
+    assert repr(de.support) == repr(dt.support)
+
+
+def test_biject_to_and_transform_to():
+    x = _real(4)
+    for c_name in ("positive", "real", "unit_interval", "simplex"):
+        ce, ct = getattr(ed.constraints, c_name), getattr(td.constraints, c_name)
+        _close(ed.transform_to(ce)(ember.tensor(x)), td.transform_to(ct)(torch.tensor(x)))
+        _close(ed.biject_to(ce)(ember.tensor(x)), td.biject_to(ct)(torch.tensor(x)))
+    ge, gt = ed.constraints.greater_than(1.5), td.constraints.greater_than(1.5)
+    _close(ed.biject_to(ge)(ember.tensor(x)), td.biject_to(gt)(torch.tensor(x)))
+    ie, it = ed.constraints.interval(-1.0, 3.0), td.constraints.interval(-1.0, 3.0)
+    _close(ed.transform_to(ie)(ember.tensor(x)), td.transform_to(it)(torch.tensor(x)))
+
+
+def test_constraints_check_and_repr_match_torch():
+    v = np.array([[-1.0, 0.0, 0.5, 1.0, 2.0, np.nan]])
+    for name in ("real", "positive", "nonnegative", "unit_interval", "boolean", "nonnegative_integer",
+                 "positive_integer"):
+        ce, ct = getattr(ed.constraints, name), getattr(td.constraints, name)
+        assert repr(ce) == repr(ct)
+        _close(ce.check(ember.tensor(v)), ct.check(torch.tensor(v)))
+    for make in (lambda c: c.interval(0.0, 1.0), lambda c: c.half_open_interval(0.0, 1.0),
+                 lambda c: c.greater_than_eq(0.5), lambda c: c.less_than(0.5), lambda c: c.integer_interval(0, 1)):
+        assert repr(make(ed.constraints)) == repr(make(td.constraints))
+        _close(make(ed.constraints).check(ember.tensor(v)), make(td.constraints).check(torch.tensor(v)))
+    s = _simplex(3, 4)
+    _close(ed.constraints.simplex.check(ember.tensor(s)), td.constraints.simplex.check(torch.tensor(s)))
+    m = np.tril(_pos(2, 3, 3))
+    for name in ("lower_triangular", "lower_cholesky", "square", "symmetric"):
+        _close(getattr(ed.constraints, name).check(ember.tensor(m)), getattr(td.constraints, name).check(torch.tensor(m)))
+    oh = np.eye(3)[[0, 2]]
+    _close(ed.constraints.one_hot.check(ember.tensor(oh)), td.constraints.one_hot.check(torch.tensor(oh)))
+    ri = ed.constraints.independent(ed.constraints.real, 1)
+    assert repr(ri) == repr(td.constraints.independent(td.constraints.real, 1))
+    assert ed.constraints.is_dependent(ed.constraints.dependent) and not ed.constraints.is_dependent(ed.constraints.real)
+    assert td.constraints.is_dependent(td.constraints.dependent)
+
+
+def test_validate_args_errors_match_torch():
+    def msg(fn, lib):
+        with pytest.raises(ValueError) as ei:
+            fn(lib)
+        return str(ei.value)
+
+    cases = [
+        lambda m: m[1].Normal(m[0].tensor([0.0, 1.0]), m[0].tensor([1.0, -1.0])),
+        lambda m: m[1].Bernoulli(probs=m[0].tensor([1.5])),
+        lambda m: m[1].Bernoulli(probs=m[0].tensor([0.5]), logits=m[0].tensor([0.0])),
+        lambda m: m[1].Normal(0.0, 1.0).log_prob(m[0].zeros(2, 3)).sum() + m[1].Normal(m[0].zeros(3), 1.0).log_prob(m[0].zeros(2)),
+        lambda m: m[1].Exponential(m[0].tensor([1.0])).log_prob(m[0].tensor([-1.0])),
+        lambda m: m[1].Categorical(m[0].tensor([0.5, 0.5])).log_prob(m[0].tensor(3)),
+        lambda m: m[1].Uniform(m[0].tensor(2.0), m[0].tensor(1.0)),
+        lambda m: m[1].Normal(0.0, 1.0).log_prob(0.5),
+        lambda m: m[1].Dirichlet(m[0].tensor(1.0)),
+    ]
+    for fn in cases:
+        assert msg(fn, (ember, ed)) == msg(fn, (torch, td))
+    # validate_args=False turns the checks off; set_default_validate_args switches the default
+    ed.Normal(0.0, -1.0, validate_args=False)
+    ed.Distribution.set_default_validate_args(False)
+    try:
+        ed.Normal(0.0, -1.0)
+    finally:
+        ed.Distribution.set_default_validate_args(True)
+    with pytest.raises(ValueError):
+        ed.Normal(0.0, -1.0)
+
+
+def test_repr_and_properties_match_torch():
+    for mk in (lambda m: m[1].Normal(m[0].tensor(0.5), m[0].tensor(2.0)),
+               lambda m: m[1].Normal(m[0].zeros(3), m[0].ones(3)),
+               lambda m: m[1].Bernoulli(logits=m[0].zeros(2)),
+               lambda m: m[1].Categorical(probs=m[0].ones(4) / 4),
+               lambda m: m[1].Gamma(m[0].tensor(2.0), m[0].tensor(3.0))):
+        assert repr(mk((ember, ed))) == repr(mk((torch, td)))
+    e, t = ed.Bernoulli(logits=ember.tensor([0.3])), td.Bernoulli(logits=torch.tensor([0.3]))
+    _close(e.probs, t.probs)
+    _close(e.perplexity(), t.perplexity())
+    assert tuple(e.param_shape) == tuple(t.param_shape)
+    assert ed.Normal.arg_constraints.keys() == td.Normal.arg_constraints.keys()
+    assert repr(ed.Normal.support) == repr(td.Normal.support)
+
+
+def test_rsample_reparameterised_gradients():
+    """rsample's gradient is d(sample)/d(param): exact for location-scale families, and for Gamma (implicit
+    reparameterisation) it makes the mean of the gradients equal d E[x]/d param."""
+    ember.manual_seed(0)
+    loc, scale = ember.tensor([0.5], requires_grad=True), ember.tensor([2.0], requires_grad=True)
+    x = ed.Normal(loc, scale).rsample((1000,))
+    x.sum().backward()
+    _close(loc.grad, [1000.0])
+    eps = (x.detach() - 0.5) / 2.0
+    _close(scale.grad, eps.sum(0), 1e-4, 1e-3)
+    for name, mk, expect in [
+        ("Uniform", lambda p: ed.Uniform(p, p + 2), 1.0),
+        ("Laplace", lambda p: ed.Laplace(p, 1.0), 1.0),
+        ("Exponential", lambda p: ed.Exponential(p), -1 / 1.5 ** 2),  # d(1/rate)/d rate
+        ("Gamma", lambda p: ed.Gamma(p, 1.0), 1.0),                   # d(a)/da
+        ("Beta", lambda p: ed.Beta(p, ember.tensor(2.0)), 2.0 / 3.5 ** 2),  # d a/(a+b) / da
+        ("Dirichlet", lambda p: ed.Dirichlet(ember.stack([p, ember.tensor(2.0)])), 2.0 / 3.5 ** 2),
+        ("LogNormal", lambda p: ed.LogNormal(p, 0.5), math.exp(1.5 + 0.125)),
+    ]:
+        p = ember.tensor(1.5, requires_grad=True)
+        d = mk(p)
+        assert d.has_rsample
+        s = d.rsample((20000,))
+        (s[..., 0] if name == "Dirichlet" else s).mean().backward()
+        assert abs(float(p.grad) - expect) < 0.06 * max(1, abs(expect)), (name, float(p.grad), expect)
+    # sample() carries no graph
+    assert not ed.Normal(loc, scale).sample((3,)).requires_grad
+    assert ed.Normal(loc, scale).rsample((3,)).requires_grad
+
+
+def test_sample_statistics():
+    ember.manual_seed(1)
+    n = 40000
+    for d in (ed.Normal(ember.tensor(1.0), ember.tensor(2.0)), ed.Gamma(ember.tensor(3.0), ember.tensor(2.0)),
+              ed.Beta(ember.tensor(2.0), ember.tensor(5.0)), ed.Poisson(ember.tensor(4.0)),
+              ed.Binomial(10, probs=ember.tensor(0.3)), ed.Exponential(ember.tensor(2.0)),
+              ed.Laplace(ember.tensor(0.0), ember.tensor(1.0)), ed.Bernoulli(probs=ember.tensor(0.3)),
+              ed.Uniform(ember.tensor(-1.0), ember.tensor(3.0))):
+        s = d.sample((n,))
+        assert abs(float(s.mean()) - float(d.mean)) < 4 * float(d.stddev) / math.sqrt(n) + 1e-3, d
+        assert abs(float(s.var()) / float(d.variance) - 1) < 0.05, d
+    c = ed.Categorical(probs=ember.tensor([0.2, 0.3, 0.5]))
+    counts = np.bincount(c.sample((n,)).numpy(), minlength=3) / n
+    np.testing.assert_allclose(counts, [0.2, 0.3, 0.5], atol=0.02)
+    oh = ed.OneHotCategorical(probs=ember.tensor([0.2, 0.8])).sample((n,))
+    np.testing.assert_allclose(oh.mean(0).numpy(), [0.2, 0.8], atol=0.02)
+    dr = ed.Dirichlet(ember.tensor([1.0, 2.0, 3.0])).sample((n,))
+    np.testing.assert_allclose(dr.mean(0).numpy(), [1 / 6, 2 / 6, 3 / 6], atol=0.01)
+
+
+def test_one_hot_straight_through_and_sample_n():
+    logits = ember.tensor([0.1, 0.5, -0.2], requires_grad=True)
+    d = ed.OneHotCategoricalStraightThrough(logits=logits)
+    s = d.rsample((4,))
+    assert tuple(s.shape) == (4, 3) and td.OneHotCategoricalStraightThrough.has_rsample
+    (s * ember.arange(3.0)).sum().backward()
+    assert logits.grad is not None
+    with pytest.warns(UserWarning):
+        assert tuple(ed.Normal(0.0, 1.0).sample_n(3).shape) == (3,)
+
+
+def test_gamma_implicit_gradient_matches_cdf_derivative():
+    """StandardGamma's backward is -dF/dalpha / p: check against finite differences of the Gamma CDF."""
+    from ember.ops.sampling import standard_gamma_grad
+    import scipy.special as S
+    a = np.array([0.3, 1.0, 2.5, 7.0, 30.0, 400.0])
+    x = np.array([0.1, 0.8, 3.0, 6.0, 33.0, 410.0])
+    h = 1e-6
+    dF_da = (S.gammainc(a + h, x) - S.gammainc(a - h, x)) / (2 * h)
+    pdf = np.exp((a - 1) * np.log(x) - x - S.gammaln(a))
+    np.testing.assert_allclose(standard_gamma_grad(a, x), -dF_da / pdf, rtol=2e-3, atol=1e-5)
+
+
+def test_special_function_gradchecks():
+    from ember.distributions import _special as sp
+    from ember.autograd import gradcheck
+    x = ember.tensor(_pos(5), dtype=ember.float64, requires_grad=True)
+    assert gradcheck(sp.lgamma, (x,))
+    assert gradcheck(sp.digamma, (x,))
+    assert gradcheck(lambda t: sp.polygamma(2, t), (x,))
+    u = ember.tensor(RNG.uniform(-0.9, 0.9, 5), dtype=ember.float64, requires_grad=True)
+    assert gradcheck(sp.erfinv, (u,))
+    v = ember.tensor(np.array([-2.5, -0.3, 0.2, 1.0, 4.0, 50.0]))
+    _close(sp.lgamma(v), torch.lgamma(torch.tensor(v.numpy())), 1e-12, 1e-12)
+    _close(sp.digamma(v), torch.digamma(torch.tensor(v.numpy())), 1e-10, 1e-10)
+    _close(sp.polygamma(1, v), torch.polygamma(1, torch.tensor(v.numpy())), 1e-8, 1e-8)
+    _close(sp.erfinv(ember.tensor([-0.99, 0.0, 0.7])), torch.erfinv(torch.tensor([-0.99, 0.0, 0.7])))
+
+
+def test_standard_gamma_gradcheck():
+    """The op's gradient, checked where its sample is held fixed by its CDF value: moving alpha by h and
+    the sample by h * dx/dalpha keeps F(x; alpha) constant."""
+    import scipy.special as S
+    from ember.ops.sampling import StandardGamma
+    alpha = ember.tensor([0.7, 2.0, 5.0], dtype=ember.float64, requires_grad=True)
+    x = StandardGamma.apply(alpha)
+    x.sum().backward()
+    a, xs, g = alpha.detach().numpy(), x.detach().numpy(), alpha.grad.numpy()
+    h = 1e-5
+    np.testing.assert_allclose(S.gammainc(a + h, xs + h * g), S.gammainc(a, xs), atol=1e-9)
