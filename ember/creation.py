@@ -56,8 +56,9 @@ def _np_dtype(dtype, default=None):
     return to_dtype(dtype).np
 
 
-def _infer_array(data):
-    """NumPy array for nested Python data, with torch's dtype inference."""
+def _infer_array(data, exact=False):
+    """NumPy array for nested Python data, with torch's dtype inference (``exact``: keep Python floats in
+    float64, for a caller that casts to an explicit dtype itself -- tensor(0.7, dtype=float64) is exact)."""
     if isinstance(data, Tensor):
         return data._data
     if is_array(data):
@@ -75,7 +76,7 @@ def _infer_array(data):
     if arr.dtype.kind == "U" or arr.dtype.kind == "S":
         raise TypeError(f"new(): invalid data type 'str'")
     if not isinstance(data, np.generic):  # Python numbers: torch's defaults, not NumPy's
-        if arr.dtype == np.float64:
+        if arr.dtype == np.float64 and not exact:
             arr = arr.astype(get_default_dtype().np)
         elif arr.dtype == np.complex128:
             arr = arr.astype(np.complex64 if get_default_dtype() is float32 else np.complex128)
@@ -124,7 +125,7 @@ def _tensors_to_lists(seq):
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays or tensors)."""
-    arr = _infer_array(data)
+    arr = _infer_array(data, exact=dtype is not None)
     arr = np.array(arr, dtype=None if dtype is None else to_dtype(dtype).np, copy=True) if isinstance(arr, np.ndarray) \
         else arr.astype(arr.dtype if dtype is None else to_dtype(dtype).np, copy=True)
     if device is None and isinstance(data, Tensor):

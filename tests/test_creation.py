@@ -260,3 +260,10 @@ def test_empty_tensor_reductions():
     assert_same(ember.cat([ember.zeros(0, 2), ember.ones(1, 2)]), torch.cat([torch.zeros(0, 2), torch.ones(1, 2)]))
     with pytest.raises(RuntimeError):
         ember.tensor([]).max()
+
+
+def test_tensor_with_explicit_float64_dtype_keeps_python_floats_exact():
+    torch = pytest.importorskip("torch")
+    assert ember.tensor(0.7, dtype=ember.float64).item() == torch.tensor(0.7, dtype=torch.float64).item() == 0.7
+    assert ember.tensor([0.1, 0.2], dtype=ember.float64).tolist() == [0.1, 0.2]
+    assert ember.tensor(0.7).dtype == ember.float32
