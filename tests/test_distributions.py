@@ -561,3 +561,91 @@ def test_standard_gamma_gradcheck():
     a, xs, g = alpha.detach().numpy(), x.detach().numpy(), alpha.grad.numpy()
     h = 1e-5
     np.testing.assert_allclose(S.gammainc(a + h, xs + h * g), S.gammainc(a, xs), atol=1e-9)
+
+
+def test_every_torch_distributions_name_is_ember_s_and_behaves_alike():
+    """Each public torch.distributions name, spelled out, against ember.distributions: same kind of object,
+    and for distributions the same parameters, rsample/enumerate flags and support constraint."""
+    import torch.distributions
+    pairs = {
+        "Distribution": (torch.distributions.Distribution, ed.Distribution),
+        "ExponentialFamily": (torch.distributions.ExponentialFamily, ed.ExponentialFamily),
+        "Bernoulli": (torch.distributions.Bernoulli, ed.Bernoulli), "Beta": (torch.distributions.Beta, ed.Beta),
+        "Binomial": (torch.distributions.Binomial, ed.Binomial),
+        "Categorical": (torch.distributions.Categorical, ed.Categorical),
+        "Cauchy": (torch.distributions.Cauchy, ed.Cauchy), "Chi2": (torch.distributions.Chi2, ed.Chi2),
+        "ContinuousBernoulli": (torch.distributions.ContinuousBernoulli, ed.ContinuousBernoulli),
+        "Dirichlet": (torch.distributions.Dirichlet, ed.Dirichlet),
+        "Exponential": (torch.distributions.Exponential, ed.Exponential),
+        "FisherSnedecor": (torch.distributions.FisherSnedecor, ed.FisherSnedecor),
+        "Gamma": (torch.distributions.Gamma, ed.Gamma),
+        "GeneralizedPareto": (torch.distributions.GeneralizedPareto, ed.GeneralizedPareto),
+        "Geometric": (torch.distributions.Geometric, ed.Geometric), "Gumbel": (torch.distributions.Gumbel, ed.Gumbel),
+        "HalfCauchy": (torch.distributions.HalfCauchy, ed.HalfCauchy),
+        "HalfNormal": (torch.distributions.HalfNormal, ed.HalfNormal),
+        "Independent": (torch.distributions.Independent, ed.Independent),
+        "InverseGamma": (torch.distributions.InverseGamma, ed.InverseGamma),
+        "Kumaraswamy": (torch.distributions.Kumaraswamy, ed.Kumaraswamy),
+        "Laplace": (torch.distributions.Laplace, ed.Laplace), "LogNormal": (torch.distributions.LogNormal, ed.LogNormal),
+        "LogisticNormal": (torch.distributions.LogisticNormal, ed.LogisticNormal),
+        "MixtureSameFamily": (torch.distributions.MixtureSameFamily, ed.MixtureSameFamily),
+        "Multinomial": (torch.distributions.Multinomial, ed.Multinomial),
+        "NegativeBinomial": (torch.distributions.NegativeBinomial, ed.NegativeBinomial),
+        "Normal": (torch.distributions.Normal, ed.Normal),
+        "OneHotCategorical": (torch.distributions.OneHotCategorical, ed.OneHotCategorical),
+        "OneHotCategoricalStraightThrough": (torch.distributions.OneHotCategoricalStraightThrough,
+                                             ed.OneHotCategoricalStraightThrough),
+        "Pareto": (torch.distributions.Pareto, ed.Pareto), "Poisson": (torch.distributions.Poisson, ed.Poisson),
+        "RelaxedBernoulli": (torch.distributions.RelaxedBernoulli, ed.RelaxedBernoulli),
+        "RelaxedOneHotCategorical": (torch.distributions.RelaxedOneHotCategorical, ed.RelaxedOneHotCategorical),
+        "StudentT": (torch.distributions.StudentT, ed.StudentT),
+        "TransformedDistribution": (torch.distributions.TransformedDistribution, ed.TransformedDistribution),
+        "Uniform": (torch.distributions.Uniform, ed.Uniform), "Weibull": (torch.distributions.Weibull, ed.Weibull),
+    }
+    for name, (t_cls, e_cls) in pairs.items():
+        assert t_cls.__name__ == e_cls.__name__ == name
+        assert getattr(t_cls, "has_rsample", False) in (getattr(e_cls, "has_rsample", False),) or \
+            isinstance(getattr(e_cls, "has_rsample"), property), name
+        assert t_cls.has_enumerate_support == e_cls.has_enumerate_support or \
+            isinstance(e_cls.has_enumerate_support, property), name
+        t_args, e_args = t_cls.__dict__.get("arg_constraints"), e_cls.__dict__.get("arg_constraints")
+        if isinstance(t_args, dict):
+            assert list(t_args) == list(e_args), name
+            assert [repr(c) for c in t_args.values()] == [repr(c) for c in e_args.values()], name
+    transforms = ["AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CorrCholeskyTransform",
+                  "CumulativeDistributionTransform", "ExpTransform", "IndependentTransform",
+                  "LowerCholeskyTransform", "PositiveDefiniteTransform", "PowerTransform", "ReshapeTransform",
+                  "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform", "StackTransform",
+                  "StickBreakingTransform", "TanhTransform", "Transform"]
+    for name in transforms:
+        t_cls, e_cls = getattr(torch.distributions, name), getattr(ed, name)
+        assert issubclass(e_cls, ed.Transform) and issubclass(t_cls, torch.distributions.Transform)
+    x = torch.tensor([0.3, -1.0])
+    assert torch.allclose(torch.distributions.identity_transform(x), x)
+    assert ed.identity_transform(ember.tensor([0.3, -1.0])).tolist() == x.tolist()
+    assert type(torch.distributions.biject_to(torch.distributions.constraints.positive)).__name__ == \
+        type(ed.biject_to(ed.constraints.positive)).__name__ == "ComposeTransform"
+    assert type(torch.distributions.transform_to(torch.distributions.constraints.simplex)).__name__ == \
+        type(ed.transform_to(ed.constraints.simplex)).__name__ == "SoftmaxTransform"
+    p, q = torch.distributions.Normal(0.0, 1.0), torch.distributions.Normal(1.0, 2.0)
+    assert abs(torch.distributions.kl_divergence(p, q).item()
+               - ed.kl_divergence(ed.Normal(0.0, 1.0), ed.Normal(1.0, 2.0)).item()) < 1e-6
+    assert callable(torch.distributions.register_kl) and callable(ed.register_kl)
+
+
+def test_mixture_same_family_matches_torch():
+    w, loc, scale, x = _simplex(2, 3), _real(2, 3), _pos(2, 3), _real(4, 2)
+    e = ed.MixtureSameFamily(ed.Categorical(probs=ember.tensor(w)), ed.Normal(ember.tensor(loc), ember.tensor(scale)))
+    t = td.MixtureSameFamily(td.Categorical(probs=torch.tensor(w)), td.Normal(torch.tensor(loc), torch.tensor(scale)))
+    _close(e.log_prob(ember.tensor(x)), t.log_prob(torch.tensor(x)))
+    _close(e.mean, t.mean)
+    _close(e.variance, t.variance)
+    _close(e.cdf(ember.tensor(x)), t.cdf(torch.tensor(x)))
+    assert tuple(e.sample((5,)).shape) == tuple(t.sample((5,)).shape) == (5, 2)
+    assert repr(e.support) == repr(t.support)
+
+
+def test_tensor_format_of_zero_dim_matches_torch():
+    assert f"{ember.tensor(3)}" == f"{torch.tensor(3)}" == "3"
+    assert f"{ember.tensor(0.5)}" == f"{torch.tensor(0.5)}"
+    assert f"{ember.tensor([1, 2])}" == f"{torch.tensor([1, 2])}"

@@ -46,6 +46,10 @@ EXPECT = {
                                   "tensor([2, 1, 3])"],
     "20_tensorboard_and_onnx_export.py": ["step 20 loss", "event files: 1", "ops: ['Gemm', 'Relu', 'Gemm']",
                                           "input: features ['batch', 4]"],
+    "25_vae_distributions.py": ["torch.Size([64]) torch.Size([2]) True torch.Size([3, 64, 2])", "tensor([1.])",
+                                "latent clusters apart: True"],
+    "26_reinforce_policy_gradient.py": ["torch.Size([]) torch.Size([]) torch.Size([]) torch.Size([4])",
+                                        "greedy policy reaches the goal: True"],
 }
 
 # Ember bugs these ordinary programs hit, while they are open: {file: (text in Ember's stderr, reason)}.
