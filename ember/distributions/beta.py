@@ -3,7 +3,7 @@ from numbers import Number, Real
 
 import ember as torch
 from . import constraints
-from ._special import lgamma
+
 from .dirichlet import Dirichlet
 from .exp_family import ExponentialFamily
 from .utils import broadcast_all
@@ -78,4 +78,4 @@ class Beta(ExponentialFamily):
         return (self.concentration1, self.concentration0)
 
     def _log_normalizer(self, x, y):
-        return lgamma(x) + lgamma(y) - lgamma(x + y)
+        return torch.lgamma(x) + torch.lgamma(y) - torch.lgamma(x + y)

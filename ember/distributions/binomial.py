@@ -2,7 +2,7 @@
 import ember as torch
 from ember.ops.sampling import binomial_array
 from . import constraints
-from ._special import lgamma
+
 from .distribution import Distribution
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
@@ -89,9 +89,9 @@ class Binomial(Distribution):
         """log C(n, k) + k log p + (n - k) log(1 - p), written with logits for stability."""
         if self._validate_args:
             self._validate_sample(value)
-        log_factorial_n = lgamma(self.total_count + 1)
-        log_factorial_k = lgamma(value + 1)
-        log_factorial_nmk = lgamma(self.total_count - value + 1)
+        log_factorial_n = torch.lgamma(self.total_count + 1)
+        log_factorial_k = torch.lgamma(value + 1)
+        log_factorial_nmk = torch.lgamma(self.total_count - value + 1)
         normalize_term = (self.total_count * _clamp_by_zero(self.logits)
                           + self.total_count * torch.log1p(torch.exp(-torch.abs(self.logits)))
                           - log_factorial_n)

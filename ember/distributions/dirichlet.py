@@ -3,7 +3,7 @@ their sum; rsample differentiates through the Gamma draws (implicit reparameteri
 import ember as torch
 from ember.ops.sampling import StandardGamma
 from . import constraints
-from ._special import digamma, lgamma
+
 from .exp_family import ExponentialFamily
 
 __all__ = ["Dirichlet"]
@@ -40,8 +40,8 @@ class Dirichlet(ExponentialFamily):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        return (torch.xlogy(self.concentration - 1.0, value).sum(-1) + lgamma(self.concentration.sum(-1))
-                - lgamma(self.concentration).sum(-1))
+        return (torch.xlogy(self.concentration - 1.0, value).sum(-1) + torch.lgamma(self.concentration.sum(-1))
+                - torch.lgamma(self.concentration).sum(-1))
 
     @property
     def mean(self):
@@ -63,12 +63,12 @@ class Dirichlet(ExponentialFamily):
     def entropy(self):
         k = self.concentration.size(-1)
         a0 = self.concentration.sum(-1)
-        return (lgamma(self.concentration).sum(-1) - lgamma(a0) - (k - a0) * digamma(a0)
-                - ((self.concentration - 1.0) * digamma(self.concentration)).sum(-1))
+        return (torch.lgamma(self.concentration).sum(-1) - torch.lgamma(a0) - (k - a0) * torch.digamma(a0)
+                - ((self.concentration - 1.0) * torch.digamma(self.concentration)).sum(-1))
 
     @property
     def _natural_params(self):
         return (self.concentration,)
 
     def _log_normalizer(self, x):
-        return lgamma(x).sum(-1) - lgamma(x.sum(-1))
+        return torch.lgamma(x).sum(-1) - torch.lgamma(x.sum(-1))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ember as torch
-from ember.distributions import _special as _sp
 from math import nan
 from ember import Tensor
 from ember.distributions import constraints
@@ -105,7 +104,7 @@ class FisherSnedecor(Distribution):
         ct1 = self.df1 * 0.5
         ct2 = self.df2 * 0.5
         ct3 = self.df1 / self.df2
-        t1 = _sp.lgamma(ct1 + ct2) - _sp.lgamma(ct1) - _sp.lgamma(ct2)
+        t1 = torch.lgamma(ct1 + ct2) - torch.lgamma(ct1) - torch.lgamma(ct2)
         t2 = ct1 * ct3.log() + (ct1 - 1) * torch.log(value)
         t3 = (ct1 + ct2) * torch.log1p(ct3 * value)
         return t1 + t2 - t3

@@ -5,7 +5,7 @@ from numbers import Number
 import ember as torch
 from ember.ops.sampling import StandardGamma
 from . import constraints
-from ._special import digamma, lgamma
+
 from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
@@ -63,22 +63,21 @@ class Gamma(ExponentialFamily):
         if self._validate_args:
             self._validate_sample(value)
         return (torch.xlogy(self.concentration, self.rate) + torch.xlogy(self.concentration - 1, value)
-                - self.rate * value - lgamma(self.concentration))
+                - self.rate * value - torch.lgamma(self.concentration))
 
     def entropy(self):
-        return (self.concentration - torch.log(self.rate) + lgamma(self.concentration)
-                + (1.0 - self.concentration) * digamma(self.concentration))
+        return (self.concentration - torch.log(self.rate) + torch.lgamma(self.concentration)
+                + (1.0 - self.concentration) * torch.digamma(self.concentration))
 
     @property
     def _natural_params(self):
         return (self.concentration - 1, -self.rate)
 
     def _log_normalizer(self, x, y):
-        return lgamma(x + 1) + (x + 1) * torch.log(-y.reciprocal())
+        return torch.lgamma(x + 1) + (x + 1) * torch.log(-y.reciprocal())
 
     def cdf(self, value):
         """The regularised lower incomplete gamma function P(a, rate x)."""
         if self._validate_args:
             self._validate_sample(value)
-        from ._special import gammainc
-        return gammainc(self.concentration, self.rate * value)
+        return torch.special.gammainc(self.concentration, self.rate * value)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ember as torch
-from ember.distributions import _special as _sp
 from ember import Tensor
 from ember.distributions import constraints
 from ember.distributions.gamma import Gamma
@@ -87,6 +86,6 @@ class InverseGamma(TransformedDistribution):
         return (
             self.concentration
             + self.rate.log()
-            + _sp.lgamma(self.concentration)
-            - (1 + self.concentration) * _sp.digamma(self.concentration)
+            + torch.lgamma(self.concentration)
+            - (1 + self.concentration) * torch.digamma(self.concentration)
         )

@@ -9,7 +9,7 @@ import warnings
 from functools import total_ordering
 
 import ember as torch
-from ._special import digamma, lgamma
+
 from .bernoulli import Bernoulli
 from .beta import Beta
 from .binomial import Binomial
@@ -121,11 +121,11 @@ def _kl_bernoulli_bernoulli(p, q):
 def _kl_beta_beta(p, q):
     sum_params_p = p.concentration1 + p.concentration0
     sum_params_q = q.concentration1 + q.concentration0
-    t1 = lgamma(q.concentration1) + lgamma(q.concentration0) + lgamma(sum_params_p)
-    t2 = lgamma(p.concentration1) + lgamma(p.concentration0) + lgamma(sum_params_q)
-    t3 = (p.concentration1 - q.concentration1) * digamma(p.concentration1)
-    t4 = (p.concentration0 - q.concentration0) * digamma(p.concentration0)
-    t5 = (sum_params_q - sum_params_p) * digamma(sum_params_p)
+    t1 = torch.lgamma(q.concentration1) + torch.lgamma(q.concentration0) + torch.lgamma(sum_params_p)
+    t2 = torch.lgamma(p.concentration1) + torch.lgamma(p.concentration0) + torch.lgamma(sum_params_q)
+    t3 = (p.concentration1 - q.concentration1) * torch.digamma(p.concentration1)
+    t4 = (p.concentration0 - q.concentration0) * torch.digamma(p.concentration0)
+    t5 = (sum_params_q - sum_params_p) * torch.digamma(sum_params_p)
     return t1 - t2 + t3 + t4 + t5
 
 
@@ -151,10 +151,10 @@ def _kl_categorical_categorical(p, q):
 def _kl_dirichlet_dirichlet(p, q):
     sum_p_concentration = p.concentration.sum(-1)
     sum_q_concentration = q.concentration.sum(-1)
-    t1 = lgamma(sum_p_concentration) - lgamma(sum_q_concentration)
-    t2 = (lgamma(p.concentration) - lgamma(q.concentration)).sum(-1)
+    t1 = torch.lgamma(sum_p_concentration) - torch.lgamma(sum_q_concentration)
+    t2 = (torch.lgamma(p.concentration) - torch.lgamma(q.concentration)).sum(-1)
     t3 = p.concentration - q.concentration
-    t4 = digamma(p.concentration) - digamma(sum_p_concentration).unsqueeze(-1)
+    t4 = torch.digamma(p.concentration) - torch.digamma(sum_p_concentration).unsqueeze(-1)
     return t1 - t2 + (t3 * t4).sum(-1)
 
 
@@ -185,8 +185,8 @@ def _kl_expfamily_expfamily(p, q):
 @register_kl(Gamma, Gamma)
 def _kl_gamma_gamma(p, q):
     t1 = q.concentration * torch.log(p.rate / q.rate)
-    t2 = lgamma(q.concentration) - lgamma(p.concentration)
-    t3 = (p.concentration - q.concentration) * digamma(p.concentration)
+    t2 = torch.lgamma(q.concentration) - torch.lgamma(p.concentration)
+    t3 = (p.concentration - q.concentration) * torch.digamma(p.concentration)
     t4 = (q.rate - p.rate) * (p.concentration / p.rate)
     return t1 + t2 + t3 + t4
 
@@ -258,8 +258,8 @@ def _kl_beta_exponential(p, q):
 @register_kl(Beta, Gamma)
 def _kl_beta_gamma(p, q):
     t1 = -p.entropy()
-    t2 = lgamma(q.concentration) - q.concentration * q.rate.log()
-    t3 = (q.concentration - 1) * (digamma(p.concentration1) - digamma(p.concentration1 + p.concentration0))
+    t2 = torch.lgamma(q.concentration) - q.concentration * q.rate.log()
+    t3 = (q.concentration - 1) * (torch.digamma(p.concentration1) - torch.digamma(p.concentration1 + p.concentration0))
     t4 = q.rate * p.concentration1 / (p.concentration1 + p.concentration0)
     return t1 + t2 - t3 + t4
 
@@ -287,7 +287,7 @@ def _kl_beta_uniform(p, q):
 def _kl_exponential_gamma(p, q):
     ratio = q.rate / p.rate
     t1 = -q.concentration * torch.log(ratio)
-    return t1 + ratio + lgamma(q.concentration) + q.concentration * _euler_gamma - (1 + _euler_gamma)
+    return t1 + ratio + torch.lgamma(q.concentration) + q.concentration * _euler_gamma - (1 + _euler_gamma)
 
 
 @register_kl(Exponential, Normal)
@@ -311,11 +311,11 @@ def _kl_gamma_normal(p, q):
     var_normal = q.scale.pow(2)
     beta_sqr = p.rate.pow(2)
     t1 = (0.5 * torch.log(beta_sqr * var_normal * 2 * math.pi) - p.concentration
-          - lgamma(p.concentration))
+          - torch.lgamma(p.concentration))
     t2 = 0.5 * (p.concentration.pow(2) + p.concentration) / beta_sqr
     t3 = q.loc * p.concentration / p.rate
     t4 = 0.5 * q.loc.pow(2)
-    return t1 + (p.concentration - 1) * digamma(p.concentration) + (t2 - t3 + t4) / var_normal
+    return t1 + (p.concentration - 1) * torch.digamma(p.concentration) + (t2 - t3 + t4) / var_normal
 
 
 @register_kl(Laplace, Normal)
@@ -347,8 +347,8 @@ def _kl_uniform_beta(p, q):
     t2 = (q.concentration1 - 1) * (_x_log_x(p.high) - _x_log_x(p.low) - common_term) / common_term
     t3 = ((q.concentration0 - 1) * (_x_log_x(1 - p.high) - _x_log_x(1 - p.low) + common_term)
           / common_term)
-    t4 = (lgamma(q.concentration1) + lgamma(q.concentration0)
-          - lgamma(q.concentration1 + q.concentration0))
+    t4 = (torch.lgamma(q.concentration1) + torch.lgamma(q.concentration0)
+          - torch.lgamma(q.concentration1 + q.concentration0))
     result = t3 + t4 - t1 - t2
     result[(p.high > q.support.upper_bound) | (p.low < q.support.lower_bound)] = math.inf
     return result
@@ -365,7 +365,7 @@ def _kl_uniform_exponetial(p, q):
 def _kl_uniform_gamma(p, q):
     common_term = p.high - p.low
     t1 = common_term.log()
-    t2 = lgamma(q.concentration) - q.concentration * q.rate.log()
+    t2 = torch.lgamma(q.concentration) - q.concentration * q.rate.log()
     t3 = (1 - q.concentration) * (_x_log_x(p.high) - _x_log_x(p.low) - common_term) / common_term
     t4 = q.rate * (p.high + p.low) / 2
     result = -t1 + t2 + t3 + t4

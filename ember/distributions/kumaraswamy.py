@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ember as torch
-from ember.distributions import _special as _sp
 from math import nan
 from ember import Tensor
 from ember.distributions import constraints
@@ -20,7 +19,7 @@ def _moments(a, b, n):
     Computes nth moment of Kumaraswamy using torch.lgamma
     """
     arg1 = 1 + n / a
-    log_value = _sp.lgamma(arg1) + _sp.lgamma(b) - _sp.lgamma(arg1 + b)
+    log_value = torch.lgamma(arg1) + torch.lgamma(b) - torch.lgamma(arg1 + b)
     return b * torch.exp(log_value)
 
 
@@ -100,7 +99,7 @@ class Kumaraswamy(TransformedDistribution):
     def entropy(self):
         t1 = 1 - self.concentration1.reciprocal()
         t0 = 1 - self.concentration0.reciprocal()
-        H0 = _sp.digamma(self.concentration0 + 1) + euler_constant
+        H0 = torch.digamma(self.concentration0 + 1) + euler_constant
         return (
             t0
             + t1 * H0

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ember as torch
-from ember.distributions import _special as _sp
 from math import inf
 from ember import Tensor
 from ember.distributions import Categorical, constraints
@@ -128,11 +127,11 @@ class Multinomial(Distribution):
         n = torch.tensor(self.total_count)
 
         cat_entropy = self._categorical.entropy()
-        term1 = n * cat_entropy - _sp.lgamma(n + 1)
+        term1 = n * cat_entropy - torch.lgamma(n + 1)
 
         support = self._binomial.enumerate_support(expand=False)[1:]
         binomial_probs = torch.exp(self._binomial.log_prob(support))
-        weights = _sp.lgamma(support + 1)
+        weights = torch.lgamma(support + 1)
         term2 = (binomial_probs * weights).sum([0, -1])
 
         return term1 + term2
@@ -142,8 +141,8 @@ class Multinomial(Distribution):
             self._validate_sample(value)
         logits, value = broadcast_all(self.logits, value)
         logits = logits.clone(memory_format=torch.contiguous_format)
-        log_factorial_n = _sp.lgamma(value.sum(-1) + 1)
-        log_factorial_xs = _sp.lgamma(value + 1).sum(-1)
+        log_factorial_n = torch.lgamma(value.sum(-1) + 1)
+        log_factorial_xs = torch.lgamma(value + 1).sum(-1)
         logits[(value == 0) & (logits == -inf)] = 0
         log_powers = (logits * value).sum(-1)
         return log_factorial_n - log_factorial_xs + log_powers

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ember as torch
-from ember.distributions import _special as _sp
 import ember.nn.functional as F
 from ember import Tensor
 from ember.distributions import constraints
@@ -137,9 +136,9 @@ class NegativeBinomial(Distribution):
         ) + value * F.logsigmoid(self.logits)
 
         log_normalization = (
-            -_sp.lgamma(self.total_count + value)
-            + _sp.lgamma(1.0 + value)
-            + _sp.lgamma(self.total_count)
+            -torch.lgamma(self.total_count + value)
+            + torch.lgamma(1.0 + value)
+            + torch.lgamma(self.total_count)
         )
         # The case self.total_count == 0 and value == 0 has probability 1 but
         # lgamma(0) is infinite. Handle this case separately using a function

@@ -3,7 +3,7 @@ from numbers import Number
 
 import ember as torch
 from . import constraints
-from ._special import lgamma
+
 from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
@@ -49,7 +49,7 @@ class Poisson(ExponentialFamily):
         if self._validate_args:
             self._validate_sample(value)
         rate, value = broadcast_all(self.rate, value)
-        return value.xlogy(rate) - rate - lgamma(value + 1)
+        return value.xlogy(rate) - rate - torch.lgamma(value + 1)
 
     @property
     def _natural_params(self):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ember as torch
-from ember.distributions import _special as _sp
 from ember import Tensor
 from ember.distributions import constraints
 from ember.distributions.categorical import Categorical
@@ -99,7 +98,7 @@ class ExpRelaxedCategorical(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         logits, value = broadcast_all(self.logits, value)
-        log_scale = _sp.lgamma(torch.full_like(self.temperature, float(K))) - self.temperature.log().mul(-(K - 1))
+        log_scale = torch.lgamma(torch.full_like(self.temperature, float(K))) - self.temperature.log().mul(-(K - 1))
         score = logits - value.mul(self.temperature)
         score = (score - score.logsumexp(dim=-1, keepdim=True)).sum(-1)
         return score + log_scale

@@ -3,7 +3,6 @@ from __future__ import annotations
 import math
 
 import ember as torch
-from ember.distributions import _special as _sp
 from math import inf, nan
 from ember import Tensor
 from ember.distributions import Chi2, constraints
@@ -108,22 +107,22 @@ class StudentT(Distribution):
             self.scale.log()
             + 0.5 * self.df.log()
             + 0.5 * math.log(math.pi)
-            + _sp.lgamma(0.5 * self.df)
-            - _sp.lgamma(0.5 * (self.df + 1.0))
+            + torch.lgamma(0.5 * self.df)
+            - torch.lgamma(0.5 * (self.df + 1.0))
         )
         return -0.5 * (self.df + 1.0) * torch.log1p(y**2.0 / self.df) - Z
 
     def entropy(self):
         lbeta = (
-            _sp.lgamma(0.5 * self.df)
+            torch.lgamma(0.5 * self.df)
             + math.lgamma(0.5)
-            - _sp.lgamma(0.5 * (self.df + 1))
+            - torch.lgamma(0.5 * (self.df + 1))
         )
         return (
             self.scale.log()
             + 0.5
             * (self.df + 1)
-            * (_sp.digamma(0.5 * (self.df + 1)) - _sp.digamma(0.5 * self.df))
+            * (torch.digamma(0.5 * (self.df + 1)) - torch.digamma(0.5 * self.df))
             + 0.5 * self.df.log()
             + lbeta
         )

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ember as torch
-from ember.distributions import _special as _sp
 from ember import Tensor
 from ember.distributions import constraints
 from ember.distributions.exponential import Exponential
@@ -72,7 +71,7 @@ class Weibull(TransformedDistribution):
 
     @property
     def mean(self) -> Tensor:
-        return self.scale * torch.exp(_sp.lgamma(1 + self.concentration_reciprocal))
+        return self.scale * torch.exp(torch.lgamma(1 + self.concentration_reciprocal))
 
     @property
     def mode(self) -> Tensor:
@@ -85,8 +84,8 @@ class Weibull(TransformedDistribution):
     @property
     def variance(self) -> Tensor:
         return self.scale.pow(2) * (
-            torch.exp(_sp.lgamma(1 + 2 * self.concentration_reciprocal))
-            - torch.exp(2 * _sp.lgamma(1 + self.concentration_reciprocal))
+            torch.exp(torch.lgamma(1 + 2 * self.concentration_reciprocal))
+            - torch.exp(2 * torch.lgamma(1 + self.concentration_reciprocal))
         )
 
     def entropy(self):

@@ -17,11 +17,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..random import get_rng
 from ._util import array_module, wrap
-
-
-def _digamma(x):
-    from ..distributions._special import digamma_array
-    return digamma_array(x)
+from .special import digamma_array
 
 
 def standard_gamma_grad(alpha, x):
@@ -36,7 +32,7 @@ def standard_gamma_grad(alpha, x):
     k = xp.arange(n_terms, dtype=np.float64)
     ak = a_s[..., None] + k                                    # a, a+1, ..., a+N-1
     w = xp.cumprod(x_s[..., None] / ak, axis=-1)               # prod_{j<=n} x/(a+j)
-    psi = _digamma(a_s)[..., None] + xp.cumsum(1 / ak, axis=-1)  # digamma(a+n+1)
+    psi = digamma_array(a_s)[..., None] + xp.cumsum(1 / ak, axis=-1)  # digamma(a+n+1)
     dF_over_p = (w * (xp.log(x_s)[..., None] - psi)).sum(-1)
     grad = -dF_over_p
     return xp.where(big, (x64 + a) / (2 * a), grad).astype(alpha.dtype)
