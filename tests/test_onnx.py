@@ -253,17 +253,43 @@ def test_export_params_false_file_object_and_opset_check(tmp_path):
         ember.onnx.export(net, (ember.ones(1, 3),), buf, opset_version=9)
 
 
-def test_constant_folding_and_unused_input_warning(tmp_path):
+def test_comparisons_masks_and_argmax_are_recorded(tmp_path):
+    """Non-differentiable ops (x > 0, ~mask, argmax ...) make no Function; the tracer records them too."""
+    def f(m, x, mask):
+        keep = (mask > 0).float() + (~(mask != 0)).float() * 0.5
+        hit = m.logical_and(x >= 0, x.isfinite())
+        return m.where(hit, x, -x) * keep, x.argmax(dim=1), m.argmin(x, 1, keepdim=True), (x == x.amax()).long()
+    rng = np.random.default_rng(11)
+    x, mask = rng.normal(size=(3, 4)).astype(np.float32), (rng.random((3, 4)) > 0.5).astype(np.float32)
+    path = str(tmp_path / "m.onnx")
+    ember.onnx.export(lambda x, mask: f(ember, x, mask), (ember.tensor(x), ember.tensor(mask)), path)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    x2, mask2 = rng.normal(size=(3, 4)).astype(np.float32), (rng.random((3, 4)) > 0.5).astype(np.float32)
+    got = sess.run(None, {"x": x2, "mask": mask2})      # other values than the recorded ones
+    for g_, w_ in zip(got, f(torch, torch.tensor(x2), torch.tensor(mask2))):
+        np.testing.assert_array_equal(g_, w_.numpy())
+
+
+def test_values_made_outside_functions_fail_clearly(tmp_path):
     class M(ember.nn.Module):
         def forward(self, x, mask):
-            keep = (mask > 0).float()            # computed outside Functions: baked in, with a warning
-            table = ember.arange(4.0).exp()      # parameter-free: folded into one constant
-            return x * table + keep
+            keep = ember.tensor(mask.numpy() > 0).float()  # NumPy: invisible to the recording
+            return x * keep
     x, mask = ember.ones(2, 4), ember.tensor([[1.0, 0, 1, 0], [0, 1, 0, 1]])
-    with pytest.warns(ember.onnx.errors.OnnxExporterWarning, match="'mask' is not used"):
+    with pytest.raises(ember.onnx.OnnxExporterError, match="computed from the model's inputs outside"):
         ember.onnx.export(M(), (x, mask), str(tmp_path / "m.onnx"))
+
+
+def test_constant_folding_and_unused_input_warning(tmp_path):
+    class M(ember.nn.Module):
+        def forward(self, x, scale):
+            n = int(scale.sum().item())             # a Python number: the input is not in the graph
+            table = ember.arange(4.0).exp()       # parameter-free: folded into one constant
+            return x * table * n
+    with pytest.warns(ember.onnx.errors.OnnxExporterWarning, match="'scale' is not used"):
+        ember.onnx.export(M(), (ember.ones(2, 4), ember.ones(3)), str(tmp_path / "m.onnx"))
     model = onnx.load(str(tmp_path / "m.onnx"))
-    assert [n.op_type for n in model.graph.node] == ["Mul", "Add"]
+    assert [n.op_type for n in model.graph.node] == ["Mul", "Mul"]
 
 
 def test_reachable_as_torch_onnx_export(tmp_path):

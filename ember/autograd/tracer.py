@@ -13,10 +13,27 @@ seen are kept alive so their ``id`` stays a faithful name, and each call remembe
 (``scope``: dotted names from the module tree, like ``encoder.layers.0.linear1``), found with forward
 hooks that are removed again when recording ends. When no tracer is on, ``apply`` pays one global check.
 The recording is per process, not per thread: trace one forward at a time.
+
+A few ops make tensors without any Function, because they are not differentiable: comparisons, logical and
+bitwise ops, ``argmax``/``argmin``, ``isnan``/``isinf``/``isfinite``. While recording, their entry points
+(the ``ember`` functions and the ``Tensor`` methods and operators that are those functions) are swapped
+for wrappers that record them too, as calls of a ``PlainOp`` class named after the op (``PLAIN_OPS["gt"]``).
 """
 from . import function as _function
 
-__all__ = ["Tracer", "Call"]
+__all__ = ["Tracer", "Call", "PlainOp", "PLAIN_OPS"]
+
+
+class PlainOp:
+    """Stands for a non-differentiable op in a recording (it has no Function class of its own)."""
+
+    op = ""
+
+
+_PLAIN_NAMES = ("eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor", "logical_not",
+                "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "argmax", "argmin", "isnan", "isinf",
+                "isfinite")
+PLAIN_OPS = {n: type("".join(w.capitalize() for w in n.split("_")), (PlainOp,), {"op": n}) for n in _PLAIN_NAMES}
 
 
 class Call:
@@ -46,6 +63,7 @@ class Tracer:
         self.calls = []
         self._scopes = [""]
         self._handles = []
+        self._patched = []
         self._prev = None
 
     # --- the hook Function.apply calls -----------------------------------------------------------
@@ -57,6 +75,41 @@ class Tracer:
             _function._tracer = self
         self.calls.append(Call(fn, args, kwargs, out, self._scopes[-1]))
         return out
+
+    # --- the non-differentiable ops ---------------------------------------------------------------
+    def _plain(self, marker, original):
+        def wrapper(*args, **kwargs):
+            if _function._tracer is not self:  # called inside another recorded op: part of it
+                return original(*args, **kwargs)
+            _function._tracer = None
+            try:
+                out = original(*args, **kwargs)
+            finally:
+                _function._tracer = self
+            if hasattr(out, "_data"):
+                self.calls.append(Call(marker, args, kwargs, out, self._scopes[-1]))
+            return out
+        wrapper.__name__, wrapper.__doc__ = original.__name__, original.__doc__
+        return wrapper
+
+    def _patch_plain_ops(self):
+        """Swap every attribute of ``ember``, ``ember.functions`` and ``Tensor`` that is one of the plain
+        ops for a recording wrapper (``x > 0`` is ``Tensor.__gt__``, the very function ``ember.gt``)."""
+        import ember
+        from .. import functions as F
+        from .._tensor import Tensor
+        originals = {getattr(F, n): PLAIN_OPS[n] for n in _PLAIN_NAMES if hasattr(F, n)}
+        wrappers = {}
+        for owner in (F, ember, Tensor):
+            for name, value in list(vars(owner).items()):
+                marker = originals.get(value) if callable(value) else None
+                if marker is not None:
+                    w = wrappers.setdefault(id(value), self._plain(marker, value))
+                    self._patched.append((owner, name, value))
+                    setattr(owner, name, w)
+        invert = Tensor.__invert__  # ~mask on a bool tensor is logical_not
+        self._patched.append((Tensor, "__invert__", invert))
+        Tensor.__invert__ = self._plain(PLAIN_OPS["bitwise_not"], invert)
 
     # --- module scopes ----------------------------------------------------------------------------
     def _enter(self, name):
@@ -74,11 +127,16 @@ class Tracer:
                 self._handles.append(m.register_forward_pre_hook(self._enter(name), prepend=True))
                 self._handles.append(m.register_forward_hook(self._exit, always_call=True))
         self._prev = _function._tracer
+        if self._prev is None:
+            self._patch_plain_ops()
         _function._tracer = self
         return self
 
     def __exit__(self, *exc):
         _function._tracer = self._prev
+        for owner, name, value in reversed(self._patched):
+            setattr(owner, name, value)
+        self._patched = []
         for h in self._handles:
             h.remove()
         self._handles = []

@@ -68,11 +68,12 @@ def _flatten(obj):
 class CallView:
     """A recorded call as the translators see it (see ``symbolic.py``)."""
 
-    def __init__(self, call, value_of, opset, alt=None, dim_of=None):
+    def __init__(self, call, value_of, opset, alt=None, dim_of=None, probe=None):
         self.call, self.fn, self.args = call, call.fn, tuple(call.args) + tuple(call.kwargs.values())
         self._value_of, self.opset, self.dim_of = value_of, opset, dim_of
         # the same call in a second recording with other sizes on the dynamic axes (None without them)
         self.alt = None if alt is None else (tuple(alt.args) + tuple(alt.kwargs.values()), list(alt.output_list))
+        self.probe = None if probe is None else tuple(probe.args) + tuple(probe.kwargs.values())
         self.outs = list(call.output_list)
         first = next((o for o in self.outs if hasattr(o, "_data")), None)
         self.out_dtype = first._data.dtype if first is not None else None
@@ -80,11 +81,15 @@ class CallView:
     def arg(self, i, default=None):
         return self.args[i] if i < len(self.args) else default
 
+    def kwargs_get(self, name, default=None):
+        return self.call.kwargs.get(name, default)
+
     def is_tensor(self, i):
         return hasattr(self.arg(i), "_data")
 
     def val(self, i):
-        return self._value_of(self.arg(i), None if self.alt is None else self.alt[0][i])
+        return self._value_of(self.arg(i), None if self.alt is None else self.alt[0][i],
+                              None if self.probe is None else self.probe[i], self)
 
     def alt_shape(self, t_or_index, out=False):
         """The shape the argument (or output) had in the second recording; the same shape without one."""
@@ -134,8 +139,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     of torch's new exporter are accepted; Ember always records the Functions of one forward pass.
     Returns None (the model is written to ``f``: a path or a binary file object)."""
     onnx = _onnx()
-    from .. import Tensor, no_grad
-    from ..autograd.tracer import Tracer
+    from .. import Tensor
     from .builder import GraphBuilder
     from .symbolic import translation, onnx_dtype
     opset = DEFAULT_OPSET if opset_version is None else int(opset_version)
@@ -151,19 +155,14 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     if args and isinstance(args[-1], dict) and not kwargs:  # torch's legacy (x, {"kw": v}) convention
         args, kwargs = args[:-1], dict(args[-1])
     from ..nn import Module
+    from .. import random as _random
     is_module = isinstance(model, Module)
     was_training = model.training if is_module else False
     mode = TrainingMode.EVAL if training is None else TrainingMode(int(training))
-    if is_module and mode != TrainingMode.PRESERVE:
-        model.train(mode == TrainingMode.TRAINING)
-    _EXPORTING[0] = True
-    try:
-        with no_grad(), Tracer(model if is_module else None) as tr:
-            out = model(*args, **kwargs)
-    finally:
-        _EXPORTING[0] = False
-        if is_module:
-            model.train(was_training)
+    train_flag = was_training if mode == TrainingMode.PRESERVE else mode == TrainingMode.TRAINING
+    rng_before = _random.get_rng_state()
+    calls, out = _record(model, is_module, train_flag, args, kwargs)
+    rng_after = _random.get_rng_state()
 
     g = GraphBuilder(opset)
     values, constants, keep_alive = {}, set(), []
@@ -171,8 +170,12 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     names = _input_names(model if is_module else _FnHolder(model), len(inputs), input_names)
     alt_calls, dyn_sizes = None, {}
     if dynamic_axes:
-        alt_calls, dyn_sizes = _record_resized(model, is_module, mode == TrainingMode.TRAINING if mode != TrainingMode.PRESERVE
-                                                 else was_training, args, kwargs, names, dynamic_axes, tr.calls)
+        _random.set_rng_state(rng_before)
+        alt_calls, dyn_sizes = _record_resized(model, is_module, train_flag, args, kwargs, names, dynamic_axes,
+                                               calls)
+    _random.set_rng_state(rng_before)  # the same random draws, other input values: finds input-made constants
+    probe_calls = _record_shuffled(model, is_module, train_flag, args, kwargs, calls)
+    _random.set_rng_state(rng_after)
     for t, name in zip(inputs, names):
         values[id(t)] = name
         graph_inputs.append((name, t))
@@ -196,12 +199,19 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
                 return g.op("Gather", g.op("Shape", name), g.ints([axis]), axis=0)
         return None
 
-    def value_of(t, alt=None):
+    def value_of(t, alt=None, probe=None, view=None):
         if not hasattr(t, "_data"):
             raise OnnxExporterError(f"expected a tensor, got {type(t).__name__}")
         name = values.get(id(t))
         if name is None:  # made outside the recorded Functions: a constant
             arr = t.detach().cpu().numpy()
+            if probe is not None and tuple(probe.shape) == arr.shape and \
+                    not np.array_equal(probe.detach().cpu().numpy(), arr, equal_nan=arr.dtype.kind in "fc"):
+                raise OnnxExporterError(
+                    f"ONNX export: an input of ember::{view.fn.__name__} (in module '{view.call.scope or '<root>'}') "
+                    "was computed from the model's inputs outside Ember's autograd Functions (a comparison, "
+                    "argmax, a mask built from a tensor's values, .item() ...), so the graph cannot compute it: "
+                    "it changed when the inputs did. Build it with differentiable ops, or pass it as an input.")
             name = None
             if alt is not None and tuple(alt.shape) != tuple(t.shape):
                 name = _sized_fill(g, arr, list(alt.shape), dim_of)
@@ -212,8 +222,9 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
             keep_alive.append(t)
         return name
 
-    for k, call in enumerate(tr.calls):
-        view = CallView(call, value_of, opset, None if alt_calls is None else alt_calls[k], dim_of)
+    for k, call in enumerate(calls):
+        view = CallView(call, value_of, opset, None if alt_calls is None else alt_calls[k], dim_of,
+                        None if probe_calls is None else probe_calls[k])
         tensor_args = [i for i in range(len(view.args)) if view.is_tensor(i)]
         outs = [o for o in call.output_list if hasattr(o, "_data")]
         g.scope = "/" + call.scope.replace(".", "/") if call.scope else ""
@@ -295,6 +306,54 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     return None
 
 
+def _record(model, is_module, train_flag, args, kwargs):
+    """Run the model once with a Tracer on; returns (calls, output). The module's mode is restored."""
+    from .. import no_grad
+    from ..autograd.tracer import Tracer
+    if is_module:
+        was = model.training
+        model.train(train_flag)
+    _EXPORTING[0] = True
+    try:
+        with no_grad(), Tracer(model if is_module else None) as tr:
+            out = model(*args, **kwargs)
+    finally:
+        _EXPORTING[0] = False
+        if is_module:
+            model.train(was)
+    return tr.calls, out
+
+
+def _map_tensors(obj, fn):
+    from .. import Tensor
+    if isinstance(obj, Tensor):
+        return fn(obj)
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_map_tensors(o, fn) for o in obj)
+    if isinstance(obj, dict):
+        return {k: _map_tensors(v, fn) for k, v in obj.items()}
+    return obj
+
+
+def _record_shuffled(model, is_module, train_flag, args, kwargs, calls):
+    """Record again with each input's elements shuffled (same shapes, dtypes and value range). A constant
+    that comes out different was made from the inputs by code the tracer cannot see. None if the model
+    then runs other Functions (its control flow depends on the values) or fails."""
+    from .. import tensor
+    rng = np.random.default_rng(0)
+
+    def shuffle(t):
+        a = t.detach().cpu().numpy()
+        return tensor(rng.permutation(a.reshape(-1)).reshape(a.shape)) if a.size > 1 else t
+    try:
+        probe, _ = _record(model, is_module, train_flag, _map_tensors(args, shuffle), _map_tensors(kwargs, shuffle))
+    except Exception:
+        return None
+    if len(probe) != len(calls) or any(a.fn is not b.fn for a, b in zip(probe, calls)):
+        return None
+    return probe
+
+
 def _resized(t, axes):
     """``t`` one element longer along each of ``axes`` (the first slice repeated)."""
     from .. import tensor
@@ -309,8 +368,7 @@ def _record_resized(model, is_module, training, args, kwargs, names, dynamic_axe
     tells which sizes in the graph follow the dynamic axes (a reshape to ``(batch, -1)`` must not bake in
     the batch size). Returns the second recording's calls (None if it ran other Functions) and
     ``{(input name, axis): (size, other size)}``."""
-    from .. import Tensor, no_grad
-    from ..autograd.tracer import Tracer
+    from .. import Tensor
     counter = iter(range(10 ** 9))
     sizes = {}
 
@@ -327,24 +385,15 @@ def _record_resized(model, is_module, training, args, kwargs, names, dynamic_axe
             return {k: swap(v) for k, v in obj.items()}
         return obj
     args2, kwargs2 = swap(args), swap(kwargs)
-    if is_module:
-        was = model.training
-        model.train(training)
-    _EXPORTING[0] = True
     try:
-        with no_grad(), Tracer(model if is_module else None) as tr:
-            model(*args2, **kwargs2)
+        alt, _ = _record(model, is_module, training, args2, kwargs2)
     except Exception:
         return None, sizes
-    finally:
-        _EXPORTING[0] = False
-        if is_module:
-            model.train(was)
-    if len(tr.calls) != len(calls) or any(a.fn is not b.fn for a, b in zip(tr.calls, calls)):
+    if len(alt) != len(calls) or any(a.fn is not b.fn for a, b in zip(alt, calls)):
         warnings.warn("ONNX export: the model ran different operations for another size of its dynamic axes; "
                       "the graph may only work for the example's sizes.", OnnxExporterWarning)
         return None, sizes
-    return tr.calls, sizes
+    return alt, sizes
 
 
 def _sized_fill(g, arr, alt_shape, dim_of):

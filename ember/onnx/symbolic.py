@@ -12,8 +12,10 @@ import math
 
 import numpy as np
 
+from .errors import UnsupportedOperatorError
 from ..ops import pointwise as P, reduce as R, movement as M, linalg as L, nn as N, conv as C, attention as A
 from ..nn.module import BackwardHookFunction
+from ..autograd.tracer import PLAIN_OPS
 
 __all__ = ["TRANSLATE", "translation", "onnx_dtype"]
 
@@ -739,3 +741,75 @@ def _sdpa(g, c):
             m = g.op("Cast", m, to=onnx_dtype(dt))
         scores = g.op("Add", scores, m)
     return g.op("MatMul", g.op("Softmax", scores, axis=-1), c.val(2))
+
+
+# ---- non-differentiable ops (recorded as PlainOp calls, see autograd/tracer.py) -------------------------
+def _common(g, c, n):
+    """The first ``n`` arguments as values of one dtype (NumPy's promotion of the recorded operands)."""
+    arrs = [c.arg(i)._data if c.is_tensor(i) else c.arg(i) for i in range(n)]
+    dt = np.result_type(*arrs)
+    return [_same_dtype(g, c, i, dt) for i in range(n)], dt
+
+
+def _compare(op, negate=False):
+    def fn(g, c):
+        (a, b), _ = _common(g, c, 2)
+        y = g.op(op, a, b)
+        return g.op("Not", y) if negate else y
+    return fn
+
+
+for _name, _op in (("eq", "Equal"), ("lt", "Less"), ("le", "LessOrEqual"), ("gt", "Greater"),
+                   ("ge", "GreaterOrEqual")):
+    TRANSLATE[PLAIN_OPS[_name]] = _compare(_op)
+TRANSLATE[PLAIN_OPS["ne"]] = _compare("Equal", negate=True)
+
+
+def _logical(op):
+    def fn(g, c):
+        ins = [_same_dtype(g, c, i, np.bool_) for i in range(1 if op == "Not" else 2)]
+        return g.op(op, *ins)
+    return fn
+
+
+for _name, _op in (("logical_and", "And"), ("logical_or", "Or"), ("logical_xor", "Xor"), ("logical_not", "Not")):
+    TRANSLATE[PLAIN_OPS[_name]] = _logical(_op)
+
+
+def _bitwise(bool_op, int_op):
+    def fn(g, c):
+        n = 1 if bool_op == "Not" else 2
+        ins, dt = _common(g, c, n)
+        if dt == np.bool_:
+            return g.op(bool_op, *ins)
+        if g.opset < 18:
+            raise UnsupportedOperatorError(f"ember::{c.fn.__name__}", g.opset, 18)
+        return g.op(int_op, *ins)
+    return fn
+
+
+for _name, _ops in (("bitwise_and", ("And", "BitwiseAnd")), ("bitwise_or", ("Or", "BitwiseOr")),
+                    ("bitwise_xor", ("Xor", "BitwiseXor")), ("bitwise_not", ("Not", "BitwiseNot"))):
+    TRANSLATE[PLAIN_OPS[_name]] = _bitwise(*_ops)
+
+
+def _arg_extreme(op):
+    def fn(g, c):
+        pos = c.call.args
+        dim = pos[1] if len(pos) > 1 else c.kwargs_get("dim")
+        keep = bool(pos[2] if len(pos) > 2 else c.kwargs_get("keepdim", False))
+        x = c.val(0)
+        n = c.arg(0).dim()
+        if dim is None:
+            y = g.op(op, g.op("Reshape", x, g.ints([-1])), axis=0, keepdims=0)
+            return g.op("Reshape", y, g.ints([1] * n)) if keep else y
+        return g.op(op, x, axis=dim % max(n, 1), keepdims=int(keep))
+    return fn
+
+
+TRANSLATE[PLAIN_OPS["argmax"]] = _arg_extreme("ArgMax")
+TRANSLATE[PLAIN_OPS["argmin"]] = _arg_extreme("ArgMin")
+TRANSLATE[PLAIN_OPS["isnan"]] = lambda g, c: g.op("IsNaN", c.val(0))
+TRANSLATE[PLAIN_OPS["isinf"]] = lambda g, c: g.op("IsInf", c.val(0))
+TRANSLATE[PLAIN_OPS["isfinite"]] = lambda g, c: g.op("Not", g.op("Or", g.op("IsNaN", c.val(0)),
+                                                                  g.op("IsInf", c.val(0))))
