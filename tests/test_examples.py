@@ -50,6 +50,11 @@ EXPECT = {
                                 "latent clusters apart: True"],
     "26_reinforce_policy_gradient.py": ["torch.Size([]) torch.Size([]) torch.Size([]) torch.Size([4])",
                                         "greedy policy reaches the goal: True"],
+    "23_quickstart_accelerator.py": ["Using cpu device", "torch.FloatTensor torch.LongTensor torch.int64",
+                                     "Epoch 3", "Done!"],
+    "24_whole_model_checkpoint.py": ["weights_only=True refuses: Weights only load failed.", "SmallNet 16 3 3",
+                                     "optimizer holds the loaded parameters: True", "same outputs: True True",
+                                     "resumed run identical: True"],
 }
 
 # Ember bugs these ordinary programs hit, while they are open: {file: (text in Ember's stderr, reason)}.
