@@ -253,6 +253,23 @@ def test_export_params_false_file_object_and_opset_check(tmp_path):
         ember.onnx.export(net, (ember.ones(1, 3),), buf, opset_version=9)
 
 
+def test_onnx_program_like_torchs_default_exporter(tmp_path):
+    """torch.onnx.export(model, args, dynamo=True) (the default) returns an ONNXProgram; so does Ember's."""
+    net = ember.nn.Sequential(ember.nn.Linear(3, 4), ember.nn.Tanh())
+    x = ember.randn(2, 3)
+    prog = ember.onnx.export(net, (x,), input_names=["x"])
+    assert isinstance(prog, ember.onnx.ONNXProgram) and prog.model_proto.graph.input[0].name == "x"
+    (y,) = prog(x)
+    np.testing.assert_allclose(y.numpy(), net(x).detach().numpy(), atol=1e-6)
+    prog.save(str(tmp_path / "p.onnx"))
+    onnx.checker.check_model(onnx.load(str(tmp_path / "p.onnx")))
+    assert ember.onnx.export(net, (x,), str(tmp_path / "q.onnx"), dynamo=False) is None
+    with ember.onnx.select_model_mode_for_export(net, ember.onnx.TrainingMode.EVAL):
+        assert not net.training
+    assert net.training
+    assert int(torch.onnx.OperatorExportTypes.ONNX) == int(ember.onnx.OperatorExportTypes.ONNX)
+
+
 def test_comparisons_masks_and_argmax_are_recorded(tmp_path):
     """Non-differentiable ops (x > 0, ~mask, argmax ...) make no Function; the tracer records them too."""
     def f(m, x, mask):

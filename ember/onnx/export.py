@@ -16,6 +16,7 @@ How it works, in three steps:
 What is not recorded is baked in: a value computed from an input *outside* the Functions (a comparison,
 ``.item()``, ``argmax``) becomes a constant; an input used only that way triggers a warning.
 """
+import contextlib
 import enum
 import inspect
 import os
@@ -25,7 +26,7 @@ import numpy as np
 
 from .errors import OnnxExporterError, OnnxExporterWarning, UnsupportedOperatorError
 
-__all__ = ["export", "is_in_onnx_export", "TrainingMode", "DEFAULT_OPSET", "MIN_OPSET", "MAX_OPSET"]
+__all__ = ["export", "is_in_onnx_export", "TrainingMode", "OperatorExportTypes", "select_model_mode_for_export", "DEFAULT_OPSET", "MIN_OPSET", "MAX_OPSET"]
 
 DEFAULT_OPSET = 20  # torch 2.13's default
 MIN_OPSET = 13
@@ -39,6 +40,27 @@ class TrainingMode(enum.IntEnum):
     EVAL = 0
     PRESERVE = 1
     TRAINING = 2
+
+
+class OperatorExportTypes(enum.IntEnum):
+    """torch's choices for ops without an ONNX form; Ember always exports plain ONNX (and stops with
+    ``UnsupportedOperatorError`` otherwise)."""
+    ONNX = 0
+    ONNX_ATEN = 1
+    ONNX_ATEN_FALLBACK = 2
+    ONNX_FALLTHROUGH = 3
+
+
+@contextlib.contextmanager
+def select_model_mode_for_export(model, mode):
+    """Within the block the model is in ``mode`` (a ``TrainingMode``); its own mode comes back after."""
+    was = model.training
+    if TrainingMode(int(mode)) != TrainingMode.PRESERVE:
+        model.train(TrainingMode(int(mode)) == TrainingMode.TRAINING)
+    try:
+        yield
+    finally:
+        model.train(was)
 
 
 def is_in_onnx_export():
@@ -137,7 +159,8 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     (default 20 as in torch; 13 to 23); ``export_params=False`` leaves the weights out (they become inputs);
     ``do_constant_folding`` precomputes parameter-free constant subgraphs. ``dynamo`` and the other options
     of torch's new exporter are accepted; Ember always records the Functions of one forward pass.
-    Returns None (the model is written to ``f``: a path or a binary file object)."""
+    The model is written to ``f`` (a path or a binary file object) if given; like torch, the call returns an
+    ``ONNXProgram`` (``.save(path)``, callable through onnxruntime) unless ``dynamo=False`` (then None)."""
     onnx = _onnx()
     from .. import Tensor
     from .builder import GraphBuilder
@@ -146,7 +169,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     top = min(MAX_OPSET, onnx.defs.onnx_opset_version())
     if opset < MIN_OPSET or opset > top:
         raise ValueError(f"Unsupported ONNX opset version: {opset} (Ember exports opsets {MIN_OPSET} to {top})")
-    if f is None:
+    if f is None and not dynamo:
         raise OnnxExporterError("export() needs a destination file f (a path or a binary file object)")
     if isinstance(args, Tensor):
         args = (args,)
@@ -299,10 +322,15 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     onnx.checker.check_model(proto)
     if verbose:
         print(onnx.helper.printable_graph(proto.graph))
-    if hasattr(f, "write"):
+    if f is None:
+        pass
+    elif hasattr(f, "write"):
         f.write(proto.SerializeToString())
     else:
         onnx.save(proto, os.fspath(f))
+    if dynamo:  # torch's default exporter returns the program (and saves it when f is given)
+        from .program import ONNXProgram
+        return ONNXProgram(proto)
     return None
 
 
