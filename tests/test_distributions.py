@@ -585,6 +585,10 @@ def test_every_torch_distributions_name_is_ember_s_and_behaves_alike():
         "StudentT": (torch.distributions.StudentT, ed.StudentT),
         "TransformedDistribution": (torch.distributions.TransformedDistribution, ed.TransformedDistribution),
         "Uniform": (torch.distributions.Uniform, ed.Uniform), "Weibull": (torch.distributions.Weibull, ed.Weibull),
+        "MultivariateNormal": (torch.distributions.MultivariateNormal, ed.MultivariateNormal),
+        "LowRankMultivariateNormal": (torch.distributions.LowRankMultivariateNormal, ed.LowRankMultivariateNormal),
+        "Wishart": (torch.distributions.Wishart, ed.Wishart), "LKJCholesky": (torch.distributions.LKJCholesky, ed.LKJCholesky),
+        "VonMises": (torch.distributions.VonMises, ed.VonMises),
     }
     for name, (t_cls, e_cls) in pairs.items():
         assert t_cls.__name__ == e_cls.__name__ == name
@@ -633,3 +637,116 @@ def test_tensor_format_of_zero_dim_matches_torch():
     assert f"{ember.tensor(3)}" == f"{torch.tensor(3)}" == "3"
     assert f"{ember.tensor(0.5)}" == f"{torch.tensor(0.5)}"
     assert f"{ember.tensor([1, 2])}" == f"{torch.tensor([1, 2])}"
+
+
+def _spd(n, batch=()):
+    a = RNG.normal(size=batch + (n, n))
+    return a @ np.swapaxes(a, -1, -2) + n * np.eye(n)
+
+
+@pytest.mark.parametrize("param", ["covariance_matrix", "precision_matrix", "scale_tril"])
+def test_multivariate_normal_matches_torch(param):
+    loc, cov, x = _real(2, 3), _spd(3, (2,)), _real(4, 2, 3)
+    mat = {"covariance_matrix": cov, "precision_matrix": np.linalg.inv(cov),
+           "scale_tril": np.linalg.cholesky(cov)}[param]
+    le, me = ember.tensor(loc, requires_grad=True), ember.tensor(mat, requires_grad=True)
+    lt, mt = torch.tensor(loc, requires_grad=True), torch.tensor(mat, requires_grad=True)
+    de, dt = ed.MultivariateNormal(le, **{param: me}), td.MultivariateNormal(lt, **{param: mt})
+    assert tuple(de.batch_shape) == (2,) and tuple(de.event_shape) == (3,)
+    pe, pt = de.log_prob(ember.tensor(x)), dt.log_prob(torch.tensor(x))
+    _close(pe, pt, 1e-8, 1e-9)
+    for prop in ("mean", "mode", "variance", "covariance_matrix", "precision_matrix", "scale_tril"):
+        _close(getattr(de, prop), getattr(dt, prop), 1e-8, 1e-9)
+    _close(de.entropy(), dt.entropy(), 1e-8, 1e-9)
+    (pe.sum() + de.entropy().sum()).backward()
+    (pt.sum() + dt.entropy().sum()).backward()
+    _close(le.grad, lt.grad, 1e-7, 1e-8)
+    _close(me.grad, mt.grad, 1e-6, 1e-8)
+    s = de.rsample((5,))
+    assert tuple(s.shape) == (5, 2, 3) and s.requires_grad
+    qe = ed.MultivariateNormal(ember.zeros(3, dtype=ember.float64), ember.tensor(_spd(3)))
+    qt = td.MultivariateNormal(torch.zeros(3, dtype=torch.float64), torch.tensor(qe.covariance_matrix.numpy()))
+    _close(ed.kl_divergence(de, qe), td.kl_divergence(dt, qt), 1e-8, 1e-9)
+
+
+def test_multivariate_normal_sample_statistics_and_errors():
+    ember.manual_seed(2)
+    cov = np.array([[2.0, 0.6], [0.6, 1.0]])
+    d = ed.MultivariateNormal(ember.tensor([1.0, -1.0]), covariance_matrix=ember.tensor(cov, dtype=ember.float32))
+    s = d.sample((20000,)).numpy()
+    np.testing.assert_allclose(s.mean(0), [1.0, -1.0], atol=0.05)
+    np.testing.assert_allclose(np.cov(s.T), cov, atol=0.08)
+    for lib, mod in ((ember, ed), (torch, td)):
+        with pytest.raises(ValueError) as ei:
+            mod.MultivariateNormal(lib.zeros(2))
+        assert "Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified." in str(ei.value)
+        with pytest.raises(ValueError, match="loc must be at least one-dimensional"):
+            mod.MultivariateNormal(lib.tensor(0.0), lib.eye(2))
+
+
+def test_lowrank_multivariate_normal_matches_torch():
+    loc, W, D, x = _real(2, 3), _real(2, 3, 2), _pos(2, 3), _real(4, 2, 3)
+    de = ed.LowRankMultivariateNormal(ember.tensor(loc), ember.tensor(W), ember.tensor(D))
+    dt = td.LowRankMultivariateNormal(torch.tensor(loc), torch.tensor(W), torch.tensor(D))
+    _close(de.log_prob(ember.tensor(x)), dt.log_prob(torch.tensor(x)), 1e-8, 1e-9)
+    _close(de.entropy(), dt.entropy(), 1e-8, 1e-9)
+    _close(de.covariance_matrix, dt.covariance_matrix, 1e-8, 1e-9)
+    _close(de.variance, dt.variance, 1e-8, 1e-9)
+    assert tuple(de.rsample((5,)).shape) == (5, 2, 3)
+    me = ed.MultivariateNormal(ember.tensor(loc), ember.tensor(_spd(3)))
+    mt = td.MultivariateNormal(torch.tensor(loc), torch.tensor(me.covariance_matrix.numpy()))
+    _close(ed.kl_divergence(de, me), td.kl_divergence(dt, mt), 1e-8, 1e-9)
+    _close(ed.kl_divergence(me, de), td.kl_divergence(mt, dt), 1e-8, 1e-9)
+    _close(ed.kl_divergence(de, de), td.kl_divergence(dt, dt), 1e-8, 1e-8)
+
+
+def test_wishart_lkj_von_mises_match_torch():
+    cov, df = _spd(3), 5.0
+    we = ed.Wishart(ember.tensor(df, dtype=ember.float64), covariance_matrix=ember.tensor(cov))
+    wt = td.Wishart(torch.tensor(df, dtype=torch.float64), covariance_matrix=torch.tensor(cov))
+    v = _spd(3, (2,))
+    _close(we.log_prob(ember.tensor(v)), wt.log_prob(torch.tensor(v)), 1e-8, 1e-9)
+    _close(we.entropy(), wt.entropy(), 1e-8, 1e-9)
+    _close(we.mean, wt.mean, 1e-8, 1e-9)
+    _close(we.variance, wt.variance, 1e-8, 1e-9)
+    assert tuple(we.sample((4,)).shape) == tuple(wt.sample((4,)).shape) == (4, 3, 3)
+    le, lt = ed.LKJCholesky(3, ember.tensor(1.5, dtype=ember.float64)), td.LKJCholesky(3, torch.tensor(1.5, dtype=torch.float64))
+    L = lt.sample((4,))
+    _close(le.log_prob(ember.tensor(L.numpy())), lt.log_prob(L), 1e-8, 1e-9)
+    s = le.sample((5,))
+    assert tuple(s.shape) == (5, 3, 3) and bool(ed.constraints.corr_cholesky.check(s).all())
+    loc, conc, x = _real(3), _pos(3), RNG.uniform(-3, 3, (4, 3))
+    ve = ed.VonMises(ember.tensor(loc), ember.tensor(conc))
+    vt = td.VonMises(torch.tensor(loc), torch.tensor(conc))
+    _close(ve.log_prob(ember.tensor(x)), vt.log_prob(torch.tensor(x)), 1e-8, 1e-9)
+    _close(ve.mean, vt.mean)
+    _close(ve.variance, vt.variance, 1e-7, 1e-9)
+    _close(ve.mode, vt.mode)
+    for d in (ve, vt):  # no closed-form entropy in either
+        with pytest.raises(NotImplementedError):
+            d.entropy()
+    s = ve.sample((2000,))
+    assert tuple(s.shape) == (2000, 3) and float(s.abs().max()) <= math.pi
+
+
+MORE_KL = [
+    ("Gumbel", dict(loc=_real(3), scale=_pos(3)), "Gumbel", dict(loc=_real(3), scale=_pos(3))),
+    ("HalfNormal", dict(scale=_pos(3)), "HalfNormal", dict(scale=_pos(3))),
+    ("Pareto", dict(scale=_unit(3), alpha=_pos(3)), "Pareto", dict(scale=_unit(3) * 0.1, alpha=_pos(3))),
+    ("Geometric", dict(probs=_unit(3)), "Geometric", dict(probs=_unit(3))),
+    ("ContinuousBernoulli", dict(probs=_unit(3)), "ContinuousBernoulli", dict(probs=_unit(3))),
+    ("Exponential", dict(rate=_pos(3)), "Gumbel", dict(loc=_real(3), scale=_pos(3))),
+    ("Binomial", dict(probs=_unit(3)), "Binomial", dict(probs=_unit(3))),
+    ("ContinuousBernoulli", dict(probs=_unit(3)), "Normal", dict(loc=_real(3), scale=_pos(3))),
+]
+
+
+@pytest.mark.parametrize("pair", MORE_KL, ids=[f"{p[0]}-{p[2]}" for p in MORE_KL])
+def test_more_kl_pairs_match_torch(pair):
+    np_, pp, nq, pq = pair
+    fixed = dict(total_count=4) if np_ == "Binomial" else {}
+    pe, _ = _make("ember", np_, pp, fixed, "float64")
+    qe, _ = _make("ember", nq, pq, fixed, "float64")
+    pt, _ = _make("torch", np_, pp, fixed, "float64")
+    qt, _ = _make("torch", nq, pq, fixed, "float64")
+    _close(ed.kl_divergence(pe, qe), td.kl_divergence(pt, qt), 1e-8, 1e-9)

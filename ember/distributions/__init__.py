@@ -46,6 +46,11 @@ from .relaxed_bernoulli import RelaxedBernoulli
 from .relaxed_categorical import RelaxedOneHotCategorical
 from .studentT import StudentT
 from .weibull import Weibull
+from .multivariate_normal import MultivariateNormal
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
+from .wishart import Wishart
+from .lkj_cholesky import LKJCholesky
+from .von_mises import VonMises
 
 __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Dirichlet", "Distribution", "Exponential",
            "ExponentialFamily", "Gamma", "Independent", "Laplace", "LogNormal", "Normal", "OneHotCategorical",
@@ -53,5 +58,6 @@ __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Dirichlet", "Distrib
            "kl_divergence", "register_kl", "transform_to", "Cauchy", "Chi2", "ContinuousBernoulli",
            "FisherSnedecor", "GeneralizedPareto", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "InverseGamma",
            "Kumaraswamy", "LogisticNormal", "MixtureSameFamily", "Multinomial", "NegativeBinomial", "Pareto",
-           "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT", "Weibull"]
+           "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT", "Weibull", "MultivariateNormal",
+           "LowRankMultivariateNormal", "Wishart", "LKJCholesky", "VonMises"]
 __all__.extend(transforms.__all__)
