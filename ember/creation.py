@@ -412,12 +412,16 @@ def multinomial(input, num_samples, replacement=False, generator=None, out=None)
     return wrap(out[0] if one else out)
 
 
-def complex(real, imag):
-    return wrap(real._data + 1j * imag._data)
+def complex(real, imag, *, out=None):
+    """real + i·imag (float32 parts give complex64), differentiable in both."""
+    from .ops.complex import Complex
+    return Complex.apply(real, imag)
 
 
-def polar(abs, angle):
-    return wrap(abs._data * np.exp(1j * angle._data))
+def polar(abs, angle, *, out=None):
+    """abs · e^{i·angle}, differentiable in both."""
+    from .ops.complex import polar as _polar
+    return _polar(abs, angle)
 
 
 def _legacy_new(cls, *args, **kwargs):

@@ -1219,19 +1219,39 @@ def is_nonzero(input):
 
 
 def conj(input):
-    return wrap(np.conj(input._data)) if input.is_complex() else input
+    from .ops.complex import conj as _conj
+    return _conj(input)
+
+
+conj_physical = resolve_conj = conj
 
 
 def real(input):
-    return wrap(input._data.real)
+    """The real part (a copy in Ember, a view in torch); a real tensor is returned as it is."""
+    from .ops.complex import Real
+    return Real.apply(input) if input.is_complex() else input
 
 
 def imag(input):
-    return wrap(input._data.imag)
+    from .ops.complex import Imag
+    return Imag.apply(input)
 
 
 def angle(input):
-    return wrap(np.angle(input._data).astype(input.dtype.to_real().np))
+    from .ops.complex import Angle
+    return Angle.apply(input)
+
+
+def view_as_real(input):
+    """A complex (…) tensor as a real (…, 2) one: [real, imag] in the last dim."""
+    from .ops.complex import ViewAsReal
+    return ViewAsReal.apply(input)
+
+
+def view_as_complex(input):
+    """A real (…, 2) tensor as a complex (…) one."""
+    from .ops.complex import ViewAsComplex
+    return ViewAsComplex.apply(input)
 
 
 for _name in ("sum", "nansum", "mean", "nanmean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var",

@@ -188,12 +188,12 @@ def test_torchvision_maps_to_ember_datasets_and_transforms(hook):
 
 def test_missing_api_names_the_torch_path(hook):
     torch = hook
-    with pytest.raises(MissingTorchAPI, match=r"^ember does not implement torch\.fft\.rfft yet$"):
-        torch.fft.rfft(torch.ones(4))
+    with pytest.raises(MissingTorchAPI, match=r"^ember does not implement torch\.nested\.nested_tensor yet$"):
+        torch.nested.nested_tensor([torch.ones(4)])
     with pytest.raises(AttributeError, match=r"torch\.nn\.functional\.no_such_function"):
         torch.nn.functional.no_such_function
-    with pytest.raises(MissingTorchModule, match=r"^ember does not implement torch\.fft\.rfft yet$"):
-        exec("from torch.fft import rfft", {})
+    with pytest.raises(MissingTorchModule, match=r"^ember does not implement torch\.nested\.nested_tensor yet$"):
+        exec("from torch.nested import nested_tensor", {})
     with pytest.raises(ImportError, match=r"^ember does not implement torch\.nn\.functional\.no_such yet$"):
         exec("from torch.nn.functional import no_such", {})
     with pytest.raises(ImportError, match=r"^ember does not implement torch\.no_such_module yet$"):
@@ -203,7 +203,7 @@ def test_missing_api_names_the_torch_path(hook):
     assert not isinstance(info.value, MissingTorchModule)
     assert issubclass(MissingTorchAPI, AttributeError) and issubclass(MissingTorchModule, ImportError)
     assert not hasattr(torch, "no_such_thing") and not hasattr(torch.nn, "NoSuchLayer")
-    assert hasattr(torch, "fft")  # torch has the module; Ember gives a stand-in that fails on use
+    assert hasattr(torch, "nested")  # torch has the module; Ember gives a stand-in that fails on use
     with pytest.raises(AttributeError) as info:  # dunders probed by tools stay plain AttributeErrors
         torch.__no_such_dunder__
     assert not isinstance(info.value, MissingTorchAPI)
@@ -330,11 +330,11 @@ def test_run_script_missing_api_traceback(tmp_path, capsys):
     p = _script(tmp_path, """
         import torch
         x = torch.ones(8)
-        y = torch.fft.rfft(x)
+        y = torch.nested.nested_tensor([x])
     """)
     assert run_script(str(p), []) == 1
     err = capsys.readouterr().err
-    assert err.rstrip().endswith("ember.compat.MissingTorchAPI: ember does not implement torch.fft.rfft yet")
+    assert err.rstrip().endswith("ember.compat.MissingTorchAPI: ember does not implement torch.nested.nested_tensor yet")
     assert "_hook.py" not in err and f'File "{p}", line 4' in err
 
 
@@ -414,14 +414,14 @@ def test_report_coverage_against_real_torch():
     have, missing = cov["torch.nn"]
     assert {"Linear", "Module", "CrossEntropyLoss", "functional"} <= set(have)
     assert "Linear" not in missing
-    assert "fft" in cov["torch"][1] and "tensor" in cov["torch"][0]
+    assert "nested" in cov["torch"][1] and "tensor" in cov["torch"][0] and "fft" in cov["torch"][0]
     assert "backward" in cov["torch.Tensor"][0] and "relu" in cov["torch.nn.functional"][0]
     assert "DataLoader" in cov["torch.utils.data"][0] and "SGD" in cov["torch.optim"][0]
     text = format_report(cov, summary_only=True)
     for ns in NAMESPACES:
         assert re.search(rf"^{re.escape(ns)}\s+\d+\s+\d+\s+\d+\.\d%$", text, re.M), ns
     full = format_report(cov)
-    assert "[x] Linear" in full and "[ ] fft" in full
+    assert "[x] Linear" in full and "[ ] nested" in full
 
 
 def test_report_cli():

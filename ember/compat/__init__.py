@@ -8,7 +8,7 @@ True
 
 ``ember run script.py [args...]`` does this for a whole program (see :mod:`ember.compat.runner`);
 ``python -m ember.compat.report`` lists which PyTorch names Ember provides (needs PyTorch installed).
-A PyTorch API Ember lacks raises :class:`MissingTorchAPI` (``ember does not implement torch.fft.rfft yet``).
+A PyTorch API Ember lacks raises :class:`MissingTorchAPI` (``ember does not implement torch.nested.nested_tensor yet``).
 """
 import sys
 import warnings

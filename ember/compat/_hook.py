@@ -8,12 +8,12 @@ Each answer is a :class:`TorchModule`: a thin module object named like the PyTor
 
 Where Ember lacks something the program touches, the answer is one error naming the PyTorch API::
 
-    torch.fft.rfft(x)      ->  MissingTorchAPI: ember does not implement torch.fft.rfft yet
+    torch.nested.nested_tensor(xs)  ->  MissingTorchAPI: ember does not implement torch.nested.nested_tensor yet
     x.stft(64)             ->  MissingTorchAPI: ember does not implement torch.Tensor.stft yet
 
 ``MissingTorchAPI`` is an ``AttributeError`` (so ``hasattr(torch, "fft_thing")`` stays False) and
-``MissingTorchModule`` an ``ImportError`` (so ``from torch.fft import rfft`` fails with the same words).
-A PyTorch *module* Ember lacks (``torch.fft``, ``torch.backends.cudnn``) imports as an empty stand-in, so
+``MissingTorchModule`` an ``ImportError`` (so ``from torch.nested import nested_tensor`` fails with the same words).
+A PyTorch *module* Ember lacks (``torch.nested``, ``torch.backends.cudnn``) imports as an empty stand-in, so
 scripts run until they call into it; flags set on it (``torch.backends.cudnn.benchmark = True``) stick.
 """
 import importlib

@@ -1,6 +1,6 @@
 """Dotted names of PyTorch modules (torch 2.13), generated once from the installed torch with pkgutil.
 
-Used to tell a PyTorch module Ember lacks (``torch.fft``) from a name PyTorch has not got at all, and
+Used to tell a PyTorch module Ember lacks (``torch.nested``) from a name PyTorch has not got at all, and
 a ``torch.Tensor`` method Ember lacks (``x.stft()``) from a misspelt attribute.
 """
 TORCH_MODULES = frozenset({

@@ -74,11 +74,11 @@ class MatMul(Function):
             G = g
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = G @ B.mT
+            ga = G @ (B.mH if B.is_complex() else B.mT)
             if a1:
                 ga = ga.squeeze(-2)
         if ctx.needs_input_grad[1]:
-            gb = A.mT @ G
+            gb = (A.mH if A.is_complex() else A.mT) @ G
             if b1:
                 gb = gb.squeeze(-1)
         return ga, gb

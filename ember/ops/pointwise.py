@@ -96,8 +96,18 @@ class Mul(Function):
         a, b = ctx.saved_tensors
         if b is None:
             b = ctx.b
-        return (g * b if ctx.needs_input_grad[0] else None,
-                g * a if ctx.needs_input_grad[1] else None)
+        return (g * _cj(b) if ctx.needs_input_grad[0] else None,
+                g * _cj(a) if ctx.needs_input_grad[1] else None)
+
+
+def _cj(x):
+    """conj(x) for complex operands (torch's gradients carry conj(f'(z))), x itself otherwise."""
+    if is_tensor(x):
+        if x._data.dtype.kind == "c":
+            from .complex import Conj
+            return Conj.apply(x)
+        return x
+    return x.conjugate() if isinstance(x, complex) else x
 
 
 class Div(Function):
@@ -144,8 +154,8 @@ class Div(Function):
             b = ctx.b
         if a is None:
             a = ctx.a
-        ga = g / b if ctx.needs_input_grad[0] else None
-        gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
+        ga = g / _cj(b) if ctx.needs_input_grad[0] else None
+        gb = -g * _cj(a / (b * b)) if ctx.needs_input_grad[1] else None
         return ga, gb, None
 
 
@@ -338,6 +348,11 @@ def _unary(name, torch_name, fwd, bwd, save="input", doc=""):
         return out
 
     def backward(ctx, g):
+        if g._data.dtype.kind == "c":  # holomorphic f: the gradient is g conj(f'(z)) = conj(conj(g) f'(z))
+            return _cj(backward_real(ctx, _cj(g)))
+        return backward_real(ctx, g)
+
+    def backward_real(ctx, g):
         if save == "input":
             (a,) = ctx.saved_tensors
             return bwd(g, a, None)
@@ -472,7 +487,10 @@ class Cast(Function):
     @staticmethod
     def forward(ctx, a, dtype):
         ctx.src = a.dtype
-        return a._data.astype(dtype.np)
+        x = a._data
+        if x.dtype.kind == "c" and not dtype.is_complex:  # complex -> real keeps the real part (as torch)
+            x = x.real
+        return x.astype(dtype.np)
 
     @staticmethod
     def backward(ctx, g):
