@@ -238,7 +238,8 @@ def tested_names(namespace, names, texts):
     * module namespaces: the text spells ``torch.<ns>.<name>`` or ``ember.<ns>.<name>`` (``<ns>`` empty for the
       top level), or ``<alias>.<name>`` with an import alias of the namespace (``F.relu``, ``nn.Linear``,
       ``optim.SGD`` -- see ``ALIASES``), or imports it (``from torch.nn import Linear``);
-    * ``torch.Tensor``: a method call or attribute read ``x.<name>`` / ``).<name>`` / ``].<name>``;
+    * ``torch.Tensor``: a method call or attribute read ``x.<name>`` / ``).<name>`` / ``].<name>`` (not after
+      ``torch``, ``ember``, ``lib``, ``np``, ``F`` or ``nn``, which are module functions);
     * ``torch``, ``torch.Tensor`` and ``torch.nn.functional`` also count a quoted ``"<name>"`` in a file that
       looks names up with ``getattr(`` (tests parametrised over op names).
     """
@@ -247,7 +248,8 @@ def tested_names(namespace, names, texts):
     alt = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     found = set()
     if namespace == "torch.Tensor":
-        pats = [re.compile(r"[\w\)\]]\.(" + alt + r")\b")]
+        pats = [re.compile(r"[\w\)\]](?<!\btorch)(?<!\bember)(?<!\blib)(?<!\bnp)(?<!\bF)(?<!\bnn)\.(" + alt +
+                           r")\b")]
     else:
         sub = namespace[len("torch"):]  # '' or '.nn.functional'
         prefixes = [re.escape("torch" + sub), re.escape("ember" + sub)] + [re.escape(a) for a in ALIASES.get(namespace, [])]
