@@ -232,6 +232,12 @@ def oracle_sources(root=None):
     return texts
 
 
+# a file parametrised over op names looks them up on the namespace with getattr(<the namespace>, name)
+_GETATTR = {"torch": re.compile(r"getattr\((torch|ember|lib)\s*,"),
+            "torch.nn.functional": re.compile(r"getattr\((F|torch\.nn\.functional|ember\.nn\.functional)\s*,"),
+            "torch.Tensor": re.compile(r"getattr\((?!(torch|ember|lib|F|nn)\s*,)[\w.]+(\[[^\]]*\]|\(\))?\s*,")}
+
+
 def tested_names(namespace, names, texts):
     """The ``names`` of ``namespace`` that the oracle texts exercise. The rule:
 
@@ -241,7 +247,8 @@ def tested_names(namespace, names, texts):
     * ``torch.Tensor``: a method call or attribute read ``x.<name>`` / ``).<name>`` / ``].<name>`` (not after
       ``torch``, ``ember``, ``lib``, ``np``, ``F`` or ``nn``, which are module functions);
     * ``torch``, ``torch.Tensor`` and ``torch.nn.functional`` also count a quoted ``"<name>"`` in a file that
-      looks names up with ``getattr(`` (tests parametrised over op names).
+      looks names up on that namespace with ``getattr`` (``getattr(torch, name)``, ``getattr(F, name)``,
+      ``getattr(x, name)`` on a tensor): tests parametrised over op names.
     """
     if not names:
         return set()
@@ -257,8 +264,7 @@ def tested_names(namespace, names, texts):
             prefixes.append(r"lib")  # ``for lib in (torch, ember): lib.name(...)``
         pats = [re.compile(r"(?<![\w.])(?:" + "|".join(prefixes) + r")\.(" + alt + r")\b"),
                 re.compile(r"from (?:torch|ember)" + re.escape(sub) + r" import ([\w, ()\n]+)")]
-    quoted = re.compile(r"[\"'](" + alt + r")[\"']") if namespace in ("torch", "torch.Tensor",
-                                                                        "torch.nn.functional") else None
+    quoted = re.compile(r"[\"'](" + alt + r")[\"']") if namespace in _GETATTR else None
     nameset = set(names)
     for text in texts:
         for i, pat in enumerate(pats):
@@ -267,7 +273,7 @@ def tested_names(namespace, names, texts):
                     found.update(w for w in re.findall(r"\w+", m.group(1)) if w in nameset)
                 else:
                     found.add(m.group(1))
-        if quoted is not None and "getattr(" in text:
+        if quoted is not None and _GETATTR[namespace].search(text):
             found.update(m.group(1) for m in quoted.finditer(text))
     return found & nameset
 
