@@ -13,7 +13,8 @@ from .ops import pointwise as P, movement as M
 from .ops._util import arrays2
 from .dtypes import to_dtype, get_default_dtype, _category, result_type
 from .autograd.grad_mode import STATE
-from .random import get_rng
+from .random import _gen
+from . import _sampling as S
 from .device import array_module
 
 # ---- out-of-place methods that are just the functions ------------------------------------------------
@@ -337,33 +338,106 @@ def _copy_(self, src, non_blocking=False):
     return self
 
 
+def _storage_view(x):
+    """``x`` with its axes ordered so that C order walks storage order (how torch's kernels fill)."""
+    if x.flags.c_contiguous or x.ndim < 2:
+        return x, None
+    perm = tuple(sorted(range(x.ndim), key=lambda a: -abs(x.strides[a])))
+    return x.transpose(perm), perm
+
+
 def _random_fill(draw, float_kernel=None):
+    """An in-place sampler method: ``draw(gen, dtype, n, contiguous, *args)`` gives the n values in storage
+    order, exactly as torch's CPU kernel draws them (see ``ember/_sampling.py``)."""
     def method(self, *args, generator=None, **kwargs):
         if self._requires_grad and self.grad_fn is None and STATE.enabled:
             _leaf_error(self)
-        if float_kernel and self._data.dtype.kind not in "fc":  # uniform_/normal_ draw floats only, as in torch
+        x = self._data
+        if float_kernel and x.dtype.kind not in "fc":  # uniform_/normal_ draw floats only, as in torch
             raise NotImplementedError(f"\"{float_kernel}\" not implemented for '{self.dtype.scalar_name}'")
-        rng = get_rng(generator)
-        self._data[...] = draw(rng, self._data, *args, **kwargs)
+        view, perm = _storage_view(x)
+        g = _gen(generator)
+        if x.size:
+            vals = draw(g, np.dtype(x.dtype), x.size, perm is None and x.flags.c_contiguous, *args,
+                        _perm=perm, _shape=x.shape, **kwargs)
+            xp = array_module(x)
+            view[...] = xp.asarray(np.asarray(vals).reshape(view.shape)).astype(x.dtype, copy=False)
         self._vc[0] += 1
         return self
     return method
 
 
-def _uniform(rng, x, a=0.0, b=1.0):
-    u = rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32)
-    return u * (b - a) + a
+def _uniform(g, dt, n, contig, a=0.0, b=1.0, _perm=None, _shape=None):
+    a, b = float(a), float(b)
+    if not a <= b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}")
+    return S.uniform(g, n, dt, a, b)
 
 
-def _normal(rng, x, mean=0.0, std=1.0):
-    z = rng.standard_normal(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32)
-    return z * std + mean
+def _normal(g, dt, n, contig, mean=0.0, std=1.0, _perm=None, _shape=None):
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+    return S.normal(g, n, dt, float(mean), float(std), contig)
 
 
-def _random_(rng, x, low=0, high=None):
-    if high is None:
-        low, high = 0, (low if low else 2 ** 24 if x.dtype.kind == "f" else np.iinfo(x.dtype).max)
-    return rng.integers(low, high, x.shape)
+_INT_MAX = {"float32": 1 << 24, "float64": 1 << 53, "float16": 1 << 11, "bfloat16": 1 << 8, "bool": 1}
+
+
+def _random_(g, dt, n, contig, *args, _perm=None, _shape=None, **kw):
+    frm = kw.pop("from", None)
+    to = kw.pop("to", None)
+    if len(args) == 1:
+        to = args[0]
+    elif len(args) == 2:
+        frm, to = args
+    elif len(args) > 2:
+        raise TypeError("random_() takes at most 2 positional arguments")
+    if frm is None and to is None:
+        return S.random_full(g, n, dt)
+    frm = int(frm or 0)
+    if to is None:
+        if frm == -(1 << 63) and dt.name in ("int64", "float64", "float32", "bfloat16"):
+            return S.random_full_64(g, n, dt)
+        to = (_INT_MAX[dt.name] if dt.name in _INT_MAX else int(np.iinfo(dt).max)) + 1
+    to = int(to)
+    if frm >= to:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={frm} >= to={to}")
+    return S.random_from_to(g, n, frm, to, dt)
+
+
+def _bernoulli_(g, dt, n, contig, p=0.5, _perm=None, _shape=None):
+    if isinstance(p, Tensor):
+        pa = np.broadcast_to(np.asarray(p._data if isinstance(p._data, np.ndarray) else p._data.get()), _shape)
+        if _perm is not None:
+            pa = pa.transpose(_perm)
+        if ((pa < 0) | (pa > 1)).any():
+            raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+        return S.bernoulli_tensor(g, np.ascontiguousarray(pa))
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+    return S.bernoulli_scalar(g, n, p)
+
+
+def _exponential_(g, dt, n, contig, lambd=1.0, _perm=None, _shape=None):
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    return S.exponential(g, n, lambd)
+
+
+def _geometric_(g, dt, n, contig, p, _perm=None, _shape=None):
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    return S.geometric(g, n, p)
+
+
+def _log_normal_(g, dt, n, contig, mean=1.0, std=2.0, _perm=None, _shape=None):
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    return S.log_normal(g, n, mean, std)
+
+
+def _cauchy_(g, dt, n, contig, median=0.0, sigma=1.0, _perm=None, _shape=None):
+    return S.cauchy(g, n, median, sigma)
 
 
 Tensor.fill_ = _fill_
@@ -372,12 +446,11 @@ Tensor.copy_ = _copy_
 Tensor.uniform_ = _random_fill(_uniform, "check_uniform_bounds")
 Tensor.normal_ = _random_fill(_normal, "normal_kernel_cpu")
 Tensor.random_ = _random_fill(_random_)
-Tensor.bernoulli_ = _random_fill(lambda rng, x, p=0.5: rng.random(x.shape) < (p._data if isinstance(p, Tensor)
-                                                                               else p))
-Tensor.exponential_ = _random_fill(lambda rng, x, lambd=1.0: rng.exponential(1.0 / lambd, x.shape))
-Tensor.geometric_ = _random_fill(lambda rng, x, p: rng.geometric(p, x.shape))
-Tensor.log_normal_ = _random_fill(lambda rng, x, mean=1.0, std=2.0: rng.lognormal(mean, std, x.shape))
-Tensor.cauchy_ = _random_fill(lambda rng, x, median=0.0, sigma=1.0: median + sigma * rng.standard_cauchy(x.shape))
+Tensor.bernoulli_ = _random_fill(_bernoulli_)
+Tensor.exponential_ = _random_fill(_exponential_, "exponential_cpu")
+Tensor.geometric_ = _random_fill(_geometric_)
+Tensor.log_normal_ = _random_fill(_log_normal_, "log_normal_cpu")
+Tensor.cauchy_ = _random_fill(_cauchy_, "cauchy_cpu")
 Tensor.bernoulli = lambda self, p=None, generator=None: __import__("ember").bernoulli(self, p, generator=generator)
 Tensor.multinomial = lambda self, num_samples, replacement=False, generator=None: __import__("ember").multinomial(
     self, num_samples, replacement, generator)

@@ -12,7 +12,8 @@ from ._tensor import Tensor, wrap, is_array
 from .dtypes import to_dtype, get_default_dtype, float32, int64
 from .device import to_device_array, device as _device
 from . import _settings
-from .random import get_rng
+from .random import get_rng, _gen
+from . import _sampling as S
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like",
            "ones_like", "full_like", "empty_like", "arange", "range", "linspace", "logspace", "eye", "rand",
@@ -292,38 +293,48 @@ def triu_indices(row, col, offset=0, dtype=None, device=None, layout=None):
 
 
 # ---- random ------------------------------------------------------------------------------------------
+# Every sampler draws from ``ember.random``'s Mersenne twister with torch's CPU algorithm (ember/_sampling.py),
+# so the same seed gives PyTorch's numbers.
 def _float_draw(kind, size, generator, dtype):
-    dt = _np_dtype(dtype)
-    rng = get_rng(generator)
-    if dt not in (np.float32, np.float64):
-        draw = rng.random(size, dtype=np.float32) if kind == "u" else rng.standard_normal(size, dtype=np.float32)
-        return draw.astype(dt)
-    return rng.random(size, dtype=dt) if kind == "u" else rng.standard_normal(size, dtype=dt)
+    dt = np.dtype(_np_dtype(dtype))
+    if dt.kind != "f":
+        name = "check_uniform_bounds" if kind == "u" else "normal_kernel_cpu"
+        raise NotImplementedError(f"\"{name}\" not implemented for '{to_dtype(dtype).scalar_name}'")
+    n = int(np.prod(size, dtype=np.int64))
+    g = _gen(generator)
+    if n == 0:
+        return np.empty(size, dt)
+    draw = S.uniform(g, n, dt) if kind == "u" else S.normal(g, n, dt)
+    return draw.reshape(size)
 
 
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
          pin_memory=False):
-    """Uniform on [0, 1)."""
+    """Uniform on [0, 1): float32 from 24 random bits, float64 from 53 (torch's algorithm)."""
     return _finish(_float_draw("u", _size(size), generator, dtype), device, requires_grad)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False):
-    """Standard normal N(0, 1)."""
+    """Standard normal N(0, 1) by torch's Box-Muller (blocks of 16 when 16 or more values)."""
     return _finish(_float_draw("n", _size(size), generator, dtype), device, requires_grad)
 
 
-def rand_like(input, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
-    return rand(*input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
+def rand_like(input, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None,
+              generator=None):
+    return rand(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                requires_grad=requires_grad, generator=generator)
 
 
-def randn_like(input, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None):
-    return randn(*input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad)
+def randn_like(input, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None,
+               generator=None):
+    return randn(*input.shape, dtype=dtype or input.dtype, device=device or input.device,
+                 requires_grad=requires_grad, generator=generator)
 
 
 def randint(low=0, high=None, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
             requires_grad=False, pin_memory=False):
-    """Integers uniform on [low, high) (int64 unless ``dtype``)."""
+    """Integers uniform on [low, high) (int64 unless ``dtype``): ``random() % (high - low) + low``."""
     if size is None:
         if isinstance(high, (tuple, list)):
             low, high, size = 0, low, high
@@ -331,84 +342,97 @@ def randint(low=0, high=None, size=None, generator=None, out=None, dtype=None, l
             raise TypeError("randint() missing 1 required positional arguments: \"size\"")
     if high is None:
         low, high = 0, low
+    low, high = int(low), int(high)
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    arr = get_rng(generator).integers(low, high, size=_size((size,) if isinstance(size, int) else tuple(size)),
-                                      dtype=np.int64)
-    return _finish(arr.astype(_np_dtype(dtype, int64)), device, requires_grad)
+    shape = _size((size,) if isinstance(size, int) else tuple(size))
+    n = int(np.prod(shape, dtype=np.int64))
+    arr = S.random_from_to(_gen(generator), n, low, high, _np_dtype(dtype, int64)).reshape(shape)
+    return _finish(arr, device, requires_grad)
 
 
 def randint_like(input, low=0, high=None, dtype=None, layout=None, device=None, requires_grad=False,
-                 memory_format=None):
+                 memory_format=None, generator=None):
     if high is None:
         low, high = 0, low
-    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype, device=device or input.device)
+    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype, device=device or input.device,
+                   generator=generator)
 
 
 def randperm(n, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
              pin_memory=False):
-    """A random permutation of 0..n-1."""
-    return _finish(get_rng(generator).permutation(n).astype(_np_dtype(dtype, int64)), device, requires_grad)
+    """A random permutation of 0..n-1 (torch's swap algorithm: r[i] <-> r[i + random() % (n - i)])."""
+    n = int(n)
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got{n}")
+    return _finish(S.randperm(_gen(generator), n).astype(_np_dtype(dtype, int64)), device, requires_grad)
 
 
 def normal(mean=0.0, std=1.0, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
            requires_grad=False):
-    """N(mean, std): tensors broadcast against each other, or numbers with ``size``."""
-    rng = get_rng(generator)
+    """N(mean, std): tensors broadcast against each other, or numbers with ``size``.
+
+    As in torch, the tensor overloads draw a standard normal of the output's shape and dtype
+    (``normal_(0, 1)``), then compute ``z * std + mean``."""
+    g = _gen(generator)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean._data if isinstance(mean, Tensor) else mean
         s = std._data if isinstance(std, Tensor) else std
         if isinstance(std, Tensor) and (std._data < 0).any():
             raise RuntimeError("normal expects all elements of std >= 0.0")
+        if not isinstance(std, Tensor) and std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
         ref = mean if isinstance(mean, Tensor) else std
-        z = rng.standard_normal(shape, dtype=np.float64).astype(ref._data.dtype)
-        return _finish((m + s * z).astype(ref._data.dtype), device)
+        dt = np.dtype(ref._data.dtype)
+        n = int(np.prod(shape, dtype=np.int64))
+        z = S.normal(g, n, dt).reshape(shape) if n else np.empty(shape, dt)
+        if isinstance(std, Tensor):
+            z = z * np.asarray(s, dt)
+        else:
+            z = z * dt.type(s)
+        return _finish((z + (np.asarray(m, dt) if isinstance(mean, Tensor) else dt.type(m))).astype(dt), device)
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     size = _size((size,) if isinstance(size, int) else tuple(size or ()))
-    return _finish((mean + std * _float_draw("n", size, generator, dtype)).astype(_np_dtype(dtype)), device,
-                   requires_grad)
+    dt = np.dtype(_np_dtype(dtype))
+    n = int(np.prod(size, dtype=np.int64))
+    arr = S.normal(g, n, dt, float(mean), float(std)).reshape(size) if n else np.empty(size, dt)
+    return _finish(arr, device, requires_grad)
 
 
 def bernoulli(input, p=None, generator=None, out=None):
     """1 with probability ``input`` (or ``p``), else 0; same dtype as input."""
-    probs = input._data if p is None else np.full(input.shape, p)
-    if ((probs < 0) | (probs > 1)).any():
-        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
-    draw = get_rng(generator).random(input.shape, dtype=np.float32) < probs
-    return wrap(draw.astype(input._data.dtype))
+    x = input._data
+    if p is None:
+        if ((x < 0) | (x > 1)).any():
+            raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+        draw = S.bernoulli_tensor(_gen(generator), np.ascontiguousarray(x))
+    else:
+        draw = S.bernoulli_scalar(_gen(generator), x.size, p).reshape(x.shape)
+    return wrap(draw.astype(x.dtype))
 
 
 def poisson(input, generator=None):
+    """Poisson counts with rates ``input`` (NumPy's sampler on the same engine; not torch's stream)."""
     return wrap(get_rng(generator).poisson(input._data).astype(input._data.dtype))
 
 
 def multinomial(input, num_samples, replacement=False, generator=None, out=None):
-    """Draw category indices with probabilities proportional to the rows of ``input`` (int64)."""
-    p = input._data.astype(np.float64)
+    """Category indices drawn with probabilities proportional to the rows of ``input`` (int64), torch's way:
+    without replacement (or one sample) the top-k of ``p / q`` with ``q ~ Exponential(1)``; with
+    replacement, a binary search of each 53-bit uniform in the row's normalised cumulative sum."""
+    p = input._data
     one = p.ndim == 1
     if one:
         p = p[None]
     if (p < 0).any() or not np.isfinite(p).all():
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    total = p.sum(-1, keepdims=True)
-    if (total <= 0).any():
+    if (p.sum(-1) <= 0).any():
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
     if not replacement and num_samples > p.shape[-1]:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-    rng = get_rng(generator)
-    p = p / total
-    if replacement:
-        u = rng.random((p.shape[0], num_samples))
-        out = (p.cumsum(-1)[:, None, :] < u[..., None]).sum(-1)
-        out = np.minimum(out, p.shape[-1] - 1)
-    else:
-        # Gumbel-top-k: sampling without replacement in one vectorized step
-        with np.errstate(divide="ignore"):
-            keys = np.log(p) - np.log(-np.log(rng.random(p.shape)))
-        out = np.argsort(-keys, axis=-1, kind="stable")[:, :num_samples]
-    out = out.astype(np.int64)
+    out = S.multinomial(_gen(generator), np.ascontiguousarray(p), int(num_samples), replacement)
     return wrap(out[0] if one else out)
 
 
