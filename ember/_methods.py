@@ -361,7 +361,7 @@ def _random_fill(draw, float_kernel=None):
             vals = draw(g, np.dtype(x.dtype), x.size, perm is None and x.flags.c_contiguous, *args,
                         _perm=perm, _shape=x.shape, **kwargs)
             xp = array_module(x)
-            view[...] = xp.asarray(np.asarray(vals).reshape(view.shape)).astype(x.dtype, copy=False)
+            view[...] = xp.asarray(S.to_dtype(np.asarray(vals).reshape(view.shape), x.dtype))
         self._vc[0] += 1
         return self
     return method

@@ -21,6 +21,17 @@ _TWO_PI32 = np.float32(2.0 * np.pi)
 _REDUCED = ("float16", "bfloat16")
 
 
+def to_dtype(values, dtype):
+    """Cast sampled values as torch's ``static_cast`` does: float16/bfloat16 go through float32 (so a double
+    is rounded twice, as in C++)."""
+    dt = np.dtype(dtype)
+    v = np.asarray(values)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if dt.name in _REDUCED and v.dtype == np.float64:
+            v = v.astype(np.float32)
+        return v.astype(dt, copy=False)
+
+
 def _opmath(dtype):
     """The dtype torch computes a float dtype's samples in (float16/bfloat16 -> float32)."""
     dt = np.dtype(dtype)
@@ -97,9 +108,11 @@ def _box_muller_16(d, mean, std, dt):
     return _fma(out, dt.type(std), dt.type(mean), dt)
 
 
-def _normal_fill(g, n, dt, mean, std):
-    d = u24(g, n) if dt == np.float32 else u53(g, n)
+def _normal_fill(g, n, dt, mean, std, reduced=False):
     m = n // 16 * 16
+    # float/double fill all n uniforms first (the n % 16 leftovers are overwritten by the tail block);
+    # float16/bfloat16 draw block by block, so they skip those leftovers.
+    d = u24(g, m if reduced else n) if dt == np.float32 else u53(g, n)
     out = np.empty(n, dt)
     out[:m] = _box_muller_16(d[:m].reshape(-1, 16), mean, std, dt).reshape(-1)
     if n % 16:
@@ -136,8 +149,8 @@ def normal(g, n, dtype, mean=0.0, std=1.0, contiguous=True):
     """``normal_(mean, std)`` for n values of ``dtype`` filled in storage order."""
     dt = np.dtype(dtype)
     if n >= 16 and contiguous:
-        return _normal_fill(g, n, _opmath(dt), mean, std).astype(dt, copy=False)
-    return normal_pairs(g, n, mean, std).astype(dt)
+        return to_dtype(_normal_fill(g, n, _opmath(dt), mean, std, dt.name in _REDUCED), dt)
+    return to_dtype(normal_pairs(g, n, mean, std), dt)
 
 
 def random_from_to(g, n, low, high, dtype=np.int64):

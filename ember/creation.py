@@ -386,11 +386,11 @@ def normal(mean=0.0, std=1.0, size=None, generator=None, out=None, dtype=None, l
         ref = mean if isinstance(mean, Tensor) else std
         dt = np.dtype(ref._data.dtype)
         n = int(np.prod(shape, dtype=np.int64))
-        z = S.normal(g, n, dt).reshape(shape) if n else np.empty(shape, dt)
-        if isinstance(std, Tensor):
+        if isinstance(std, Tensor):       # normal_(0, 1), then * std, then + mean
+            z = S.normal(g, n, dt).reshape(shape) if n else np.empty(shape, dt)
             z = z * np.asarray(s, dt)
-        else:
-            z = z * dt.type(s)
+        else:                              # normal_(0, std), then + mean
+            z = S.normal(g, n, dt, 0.0, float(s)).reshape(shape) if n else np.empty(shape, dt)
         return _finish((z + (np.asarray(m, dt) if isinstance(mean, Tensor) else dt.type(m))).astype(dt), device)
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
@@ -410,7 +410,7 @@ def bernoulli(input, p=None, generator=None, out=None):
         draw = S.bernoulli_tensor(_gen(generator), np.ascontiguousarray(x))
     else:
         draw = S.bernoulli_scalar(_gen(generator), x.size, p).reshape(x.shape)
-    return wrap(draw.astype(x.dtype))
+    return wrap(S.to_dtype(draw, x.dtype))
 
 
 def poisson(input, generator=None):
