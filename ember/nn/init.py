@@ -1,9 +1,9 @@
 """nn.init: weight initialisation, in place, under no_grad.
 
-Every function fills ``tensor`` with fresh values and returns it. The values are drawn from
-``ember.random.get_rng(generator)`` (the global generator unless one is given), in the tensor's
-floating-point precision, written straight into ``tensor._data``; then ``tensor._bump()`` records the
-in-place change. No autograd is involved, so this works on Parameters that require grad.
+Every function fills ``tensor`` with fresh values and returns it. Random ones reduce to
+``tensor.uniform_`` / ``tensor.normal_`` (torch's algorithms on ``generator`` or the global generator), so
+``manual_seed(0); nn.Linear(64, 512)`` has PyTorch's weights bit for bit. They run under no_grad, so this
+works on Parameters that require grad.
 
 The scale rules (same as torch, with ``fan_in = size(1) * receptive field``,
 ``fan_out = size(0) * receptive field``):
@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from ember.device import array_module
-from ember.random import get_rng
+from ember.autograd.grad_mode import no_grad as _no_grad
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
            "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
@@ -27,11 +27,6 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
 
 
 # ----------------------------------------------------------------------------- writing helpers
-def _draw_dtype(tensor):
-    """The NumPy dtype random draws are made in: float64 for double tensors, else float32."""
-    return np.float64 if tensor._data.dtype == np.float64 else np.float32
-
-
 def _write(tensor, values):
     """Copy ``values`` (a NumPy array or scalar) into the tensor's storage, in place, and bump its version."""
     arr = tensor._data
@@ -53,17 +48,19 @@ def _check_float(tensor, kernel):
 
 
 def _uniform(tensor, a, b, generator):
+    """``tensor.uniform_(a, b)``: torch's algorithm, so a seeded init gives PyTorch's weights."""
     _check_float(tensor, "check_uniform_bounds")
-    rng = get_rng(generator)
-    u = rng.random(tuple(tensor.shape), dtype=_draw_dtype(tensor))
-    return _write(tensor, u * (b - a) + a)
+    with _no_grad():
+        tensor.uniform_(a, b, generator=generator)
+    return tensor
 
 
 def _normal(tensor, mean, std, generator):
+    """``tensor.normal_(mean, std)``: torch's algorithm (Box-Muller in blocks of 16)."""
     _check_float(tensor, "normal_kernel_cpu")
-    rng = get_rng(generator)
-    z = rng.standard_normal(tuple(tensor.shape), dtype=_draw_dtype(tensor))
-    return _write(tensor, z * std + mean)
+    with _no_grad():
+        tensor.normal_(mean, std, generator=generator)
+    return tensor
 
 
 # ----------------------------------------------------------------------------- gains and fans
@@ -131,24 +128,53 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     r"""Fill with :math:`\mathcal N(\text{mean}, \text{std}^2)` conditioned on :math:`a \le x \le b`.
 
-    Sampled by rejection: draw normals, redraw (all at once) the ones that fell outside ``[a, b]``.
+    torch's sampler: when [a, b] holds more than 30% of the mass, draw normals and redraw (a whole fresh
+    tensor each round) where outside; otherwise uniform proposals on [a, b] accepted by a log-density test.
     """
     if (mean < a - 2 * std) or (mean > b + 2 * std):
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=2)
     _check_float(tensor, "normal_kernel_cpu")
-    rng = get_rng(generator)
-    dt = _draw_dtype(tensor)
-    shape = tuple(tensor.shape)
-    out = (rng.standard_normal(shape, dtype=dt) * dt(std) + dt(mean)).reshape(-1)
-    bad = np.flatnonzero((out < a) | (out > b))
-    rounds = 0
-    while bad.size and rounds < 1000:
-        out[bad] = rng.standard_normal(bad.size, dtype=dt) * dt(std) + dt(mean)
-        bad = bad[(out[bad] < a) | (out[bad] > b)]
-        rounds += 1
-    np.clip(out, a, b, out=out)
-    return _write(tensor, out.reshape(shape))
+
+    def norm_cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    from ember.functions import where
+    from ember.creation import empty_like
+    p = norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std)
+    with _no_grad():
+        if p > 0.3:
+            # torch: draw normals, redraw (a whole fresh tensor each round) where outside [a, b]
+            dt = tensor._data.dtype
+            lo, hi = float(dt.type(a)), float(dt.type(b))
+            result = tensor.normal_(mean, std, generator=generator)
+            while True:
+                mask = (result < lo) | (result > hi)
+                if not bool(mask.any()):
+                    break
+                result = where(mask, empty_like(result).normal_(mean, std, generator=generator), result)
+            if result is not tensor:
+                tensor.copy_(result)
+        else:
+            # narrow interval: uniform candidates on [a, b], accepted when log(u) <= log pdf ratio
+            mode = max(a, min(mean, b))
+            log_peak = -0.5 * ((mode - mean) / std) ** 2
+
+            def log_pdf(c):
+                return ((c - mean) / std).pow(2).mul(-0.5).sub(log_peak)
+
+            tensor.uniform_(a, b, generator=generator)
+            cand = empty_like(tensor)
+            pending = empty_like(tensor).uniform_(generator=generator).log() > log_pdf(tensor)
+            result = tensor
+            while bool(pending.any()):
+                cand.uniform_(a, b, generator=generator)
+                result = where(pending, cand, result)
+                pending = where(pending, empty_like(tensor).uniform_(generator=generator).log() > log_pdf(cand),
+                                pending)
+            if result is not tensor:
+                tensor.copy_(result)
+    return tensor
 
 
 def constant_(tensor, val):
@@ -244,8 +270,10 @@ def orthogonal_(tensor, gain=1, generator=None):
     _check_float(tensor, "normal_kernel_cpu")
     rows = tensor.size(0)
     cols = tensor.numel() // rows
-    rng = get_rng(generator)
-    flattened = rng.standard_normal((rows, cols), dtype=_draw_dtype(tensor))
+    from ember.creation import empty
+    flat = empty(rows, cols, dtype=tensor.dtype)
+    _normal(flat, 0.0, 1.0, generator)
+    flattened = flat._data
     if rows < cols:
         flattened = flattened.T
     q, r = np.linalg.qr(flattened)
@@ -262,11 +290,11 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tuple(tensor.shape)
     num_zeros = int(math.ceil(sparsity * rows))
-    rng = get_rng(generator)
-    w = rng.standard_normal((rows, cols), dtype=_draw_dtype(tensor)) * std
-    # one random permutation of the rows per column: argsort of uniform keys along axis 0
-    perm = np.argsort(rng.random((rows, cols)), axis=0)
-    np.put_along_axis(w, perm[:num_zeros], 0, axis=0)
+    from ember.creation import randperm
+    _normal(tensor, 0.0, std, generator)
+    w = np.array(tensor._data if isinstance(tensor._data, np.ndarray) else tensor._data.get())
+    for col in range(cols):                 # torch draws one randperm of the rows per column
+        w[randperm(rows, generator=generator)._data[:num_zeros], col] = 0
     return _write(tensor, w)
 
 
