@@ -10,6 +10,8 @@ import warnings
 
 import numpy as np
 
+from ember import _sampling
+
 import ember
 from ..device import array_module as _array_module
 from ..ops import nn as _ops
@@ -445,12 +447,12 @@ def _feature_dropout(input, p, training, inplace, batched):
         return input
     x = input if batched else input.unsqueeze(0)
     shape = tuple(x.shape[:2]) + (1,) * (x.dim() - 2)
-    rng = ember.random.get_rng()
+    dt = np.dtype(x.dtype.np)
     if p == 1:
-        mask = np.zeros(shape, dtype=x.dtype.np)
-    else:
-        mask = (rng.random(shape, dtype=np.float32) >= p).astype(x.dtype.np) * np.asarray(1.0 / (1.0 - p),
-                                                                                        x.dtype.np)
+        mask = np.zeros(shape, dtype=dt)
+    else:   # torch: noise of shape (N, C, 1, ...) .bernoulli_(1 - p) .div_(1 - p)
+        keep = _sampling.bernoulli_scalar(ember.random._gen(), int(np.prod(shape)), 1.0 - p).reshape(shape)
+        mask = keep.astype(dt) / _sampling.to_dtype(np.float64(1.0 - p), dt)
     from ember.device import to_device_array
     m = ember._tensor.wrap(to_device_array(mask, x.device))
     out = x * m
@@ -510,17 +512,23 @@ def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
 
 
 def _alpha_dropout(input, p, training, inplace, mask_shape):
+    """torch's recipe: noise = Bernoulli(1 - p); b = (noise - 1) * alpha*a + alpha*a*p; y = x * (noise * a) + b,
+    with alpha = SELU's alpha * scale and a = 1 / sqrt((alpha^2 p + 1)(1 - p)), each step in x's dtype."""
     _check_p(p)
     if not training or p == 0:
         return input
     if p == 1:
         return input * 0
-    alpha_p = -_SELU_ALPHA * _SELU_SCALE
-    keep = ember.random.get_rng().random(mask_shape, dtype=np.float32) >= p
-    a = (1 - p + alpha_p * alpha_p * p * (1 - p)) ** -0.5
-    b = -a * alpha_p * p
-    k = ember._tensor.wrap(keep.astype(input.dtype.np))
-    out = (input * k + alpha_p * (1 - k)) * a + b
+    dt = np.dtype(input.dtype.np)
+    alpha = 1.7580993408473766
+    a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
+    n = int(np.prod(mask_shape))
+    noise = _sampling.bernoulli_scalar(ember.random._gen(), n, 1.0 - p).reshape(mask_shape).astype(dt)
+    b = (noise + dt.type(-1)) * dt.type(alpha * a) + dt.type(alpha * a * p)
+    noise = noise * dt.type(a)
+    from ember.device import to_device_array
+    out = input * ember._tensor.wrap(to_device_array(noise, input.device)) + \
+        ember._tensor.wrap(to_device_array(b, input.device))
     return _write_inplace(input, out) if inplace else out
 
 

@@ -998,22 +998,25 @@ class Embedding(Function):
 # dropout
 # --------------------------------------------------------------------------------------------------
 class Dropout(Function):
-    """y = x * m / (1 - p) with m ~ Bernoulli(1 - p) drawn from ember's generator;  dx = g * m / (1 - p).
-    (On the CPU torch multiplies by the scaled mask, so its node prints as MulBackward0.)"""
+    """y = x * m with m = Bernoulli(1 - p) / (1 - p);  dx = g * m.
+
+    The mask is drawn as torch draws it on the CPU: ``noise.bernoulli_(1 - p)`` (one 53-bit uniform per
+    element, kept when ``u < 1 - p``), then ``noise.div_(1 - p)`` in the input's dtype; so a seeded run
+    drops the same units as PyTorch. (torch multiplies by that mask, so its node prints as MulBackward0.)"""
     _grad_fn_name = "MulBackward0"
 
     @staticmethod
     def forward(ctx, x, p, generator):
-        from ..random import get_rng
+        from ..random import _gen
+        from .._sampling import bernoulli_scalar, to_dtype
         xa = x._data
         xp = array_module(xa)
+        dt = np.dtype(xa.dtype)
         if p >= 1:
-            mask = xp.zeros(xa.shape, dtype=xa.dtype)
+            mask = xp.zeros(xa.shape, dtype=dt)
         else:
-            u = get_rng(generator).random(xa.shape, dtype=np.float32)
-            np.greater_equal(u, p, out=u, casting="unsafe")     # keep (1.0) with probability 1 - p, in place
-            u *= 1.0 / (1.0 - p)
-            mask = xp.asarray(u.astype(xa.dtype, copy=False))
+            keep = bernoulli_scalar(_gen(generator), xa.size, 1.0 - p).reshape(xa.shape)
+            mask = xp.asarray(keep.astype(dt) / to_dtype(np.float64(1.0 - p), dt))
         ctx.mask = mask
         return xa * mask
 
