@@ -28,7 +28,8 @@ import traceback
 import weakref
 
 import ember
-from ember.random import get_rng
+from ember.creation import empty as _empty
+from ember.dtypes import int64 as _int64
 
 from ._collate import default_collate, default_convert
 from .dataset import IterableDataset, Subset, TensorDataset
@@ -337,7 +338,7 @@ class _BaseDataLoaderIter:
         self._sampler_iter = iter(self._index_sampler)
         # Drawn every epoch as in PyTorch (it seeds the workers), so the generator stream is the
         # same whether or not workers are used.
-        self._base_seed = int(get_rng(loader.generator).integers(0, 2 ** 62))
+        self._base_seed = int(_empty((), dtype=_int64).random_(generator=loader.generator).item())
         self._persistent_workers = loader.persistent_workers
         self._num_yielded = 0
 
