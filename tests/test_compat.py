@@ -56,6 +56,7 @@ _TORCH_DRIVER = textwrap.dedent(r'''
         sys.argv = [script]
         sys.path[:] = [os.path.dirname(os.path.abspath(script))] + path0
         rc = 0
+        torch.manual_seed(67280421310721)  # torch's documented default seed, Ember's at start-up (each `ember run`)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 runpy.run_path(script, run_name="__main__")
