@@ -49,8 +49,12 @@ _LAZY = {"nn", "optim", "utils", "datasets", "transforms", "compat", "serializat
          "backends", "distributions", "special", "jit", "amp", "multiprocessing", "hub", "onnx", "overrides",
          "accelerator"}
 
+_LAZY |= {"distributed", "viz"}
+
 
 def __getattr__(name):
+    if name == "summary":  # ember.summary(model, input_size=...): the torchinfo-style table (ember/viz)
+        return _importlib.import_module(".viz", __name__).summary
     if name in _LAZY and _importlib.util.find_spec(f"{__name__}.{name}") is not None:
         return _importlib.import_module(f".{name}", __name__)
     if name in ("save", "load"):
@@ -63,3 +67,5 @@ def __getattr__(name):
         if hasattr(F, name):
             return getattr(F, name)
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
+from .hints import set_hints  # noqa: E402,F401  (``ember.set_hints(True)``: errors that teach)
+from .ops.strided import as_strided  # noqa: E402,F401

@@ -197,9 +197,9 @@ def _recording(self, *others):
 
 
 def _leaf_error(self):
-    if self._base is not None:
-        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
-    raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    from .hints import add_hint
+    what = "a view of a leaf Variable" if self._base is not None else "a leaf Variable"
+    raise add_hint(RuntimeError(f"{what} that requires grad is being used in an in-place operation."), "leaf_inplace")
 
 
 def _pre_inplace(self, copy=True):
@@ -553,3 +553,13 @@ for _name in ("lgamma", "digamma", "erfinv", "i0", "sinc", "igamma", "igammac", 
     setattr(Tensor, _name + "_", _make_inplace(getattr(F, _name)))
 Tensor.polygamma = lambda self, n: F.polygamma(n, self)
 Tensor.mvlgamma = lambda self, p: F.mvlgamma(self, p)
+
+
+def _attach_strided_views():
+    """Tensor.as_strided / Tensor.unfold (ember/ops/strided.py)."""
+    from .ops import strided
+    Tensor.as_strided = strided.as_strided
+    Tensor.unfold = strided.unfold
+
+
+_attach_strided_views()

@@ -30,7 +30,8 @@ def _make_grads(outputs, grad_outputs):
     for out, g in zip(outputs, grad_outputs):
         if g is None:
             if out._data.size != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+                from ..hints import add_hint
+                raise add_hint(RuntimeError("grad can be implicitly created only for scalar outputs"), "backward_scalar")
             if out._data.dtype.kind not in "fc":
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got "
                                    f"{out.dtype}")

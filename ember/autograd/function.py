@@ -120,11 +120,12 @@ def inplace_error(t, producer, output_nr, version, expected):
     import re
     kind = "" if producer is None else \
         f", which is output {output_nr} of {re.sub(r'Backward[0-9]*$', '', producer.name())}"
-    return RuntimeError(
+    from ..hints import add_hint
+    return add_hint(RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace operation: "
         f"[torch.{_type_name(t)} {list(t.shape)}]{kind}, is at version {version}; expected version {expected} "
         "instead. Hint: enable anomaly detection to find the operation that failed to compute its gradient, with "
-        "torch.autograd.set_detect_anomaly(True, check_nan=False).")
+        "torch.autograd.set_detect_anomaly(True, check_nan=False)."), "inplace_saved")
 
 
 def _type_name(t):
@@ -267,7 +268,9 @@ def _attach(o, ctx, i):
     if o._data.dtype.kind not in "fc" or any(o is n for n in ctx._non_diff):
         return
     if o.grad_fn is None and o._requires_grad:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        from ..hints import add_hint
+        raise add_hint(RuntimeError("a leaf Variable that requires grad is being used in an in-place operation."),
+                       "leaf_inplace")
     o.grad_fn = ctx
     o._requires_grad = True
     o._output_nr = i

@@ -838,7 +838,9 @@ def _check_class_target(input, target, weight, nll=False):
             raise RuntimeError(f"Expected target size {[input.shape[0]] + list(input.shape[2:])}, "
                                f"got {list(target.shape)}")
     if target.dtype not in (ember.int64, ember.uint8):
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_scalar_name(target.dtype)}")
+        from ..hints import add_hint
+        raise add_hint(RuntimeError(f"expected target dtype to be Long or Byte, but got {_scalar_name(target.dtype)}"),
+                       "ce_float")
     C = input.shape[1] if input.dim() > 1 else input.shape[0]
     if weight is not None and (weight.dim() != 1 or weight.numel() != C):
         raise RuntimeError(f"weight tensor should be defined either for all {C} classes or no classes but got "
@@ -855,6 +857,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    if target.shape == input.shape and input.dim() > 1 and not target.dtype.is_floating_point:
+        from ..hints import add_hint  # same shape as the input: class probabilities, which must be floats
+        raise add_hint(RuntimeError(f"Expected floating point type for target with class probabilities, got "
+                                    f"{_scalar_name(target.dtype)}"), "ce_onehot")
     if target.shape == input.shape and target.dtype.is_floating_point:
         if target.dtype != input.dtype:
             target = target.to(input.dtype)

@@ -45,7 +45,15 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        return F.linear(input, self.weight, self.bias)
+        try:
+            return F.linear(input, self.weight, self.bias)
+        except RuntimeError as e:
+            if input.dim() and input.shape[-1] != self.in_features:
+                from ..hints import add_hint
+                add_hint(e, "linear", layer=f"Linear(in_features={self.in_features}, out_features="
+                         f"{self.out_features})", in_features=self.in_features, got=input.shape[-1],
+                         shape=tuple(input.shape))
+            raise
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

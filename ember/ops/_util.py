@@ -85,8 +85,9 @@ def _check_broadcast(sa, sb):
 
 
 def _device_mismatch(a, b):
-    raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
-                       f"{a.device} and {b.device}!")
+    from ..hints import add_hint
+    raise add_hint(RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                                f"{a.device} and {b.device}!"), "device")
 
 
 def norm_dim(dim, ndim):

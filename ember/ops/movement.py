@@ -94,8 +94,10 @@ class View(Function):
         try:
             v = x.reshape(shape, copy=False)
         except (ValueError, AttributeError, TypeError):
-            raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
-                               "dimension spans across two contiguous subspaces). Use .reshape(...) instead.") from None
+            from ..hints import add_hint
+            raise add_hint(RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                                        "dimension spans across two contiguous subspaces). Use .reshape(...) instead."),
+                           "view") from None
         return view_of(a, v)
 
     @staticmethod
