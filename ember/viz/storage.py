@@ -145,7 +145,7 @@ def draw_storage(t, *views, names=None, path=None):
             r = int(np.prod(c.shape[:-1])) if c.ndim > 1 else 1
             heights.append(1.0 + min(r, 16) * 0.6)
     n_max = max(min(_storage_values(tensors[m[0]]).size, _MAX_CELLS) for _, m in groups)
-    fig, axes = plt.subplots(len(rows), 1, figsize=(max(6.0, 0.55 * n_max + 2), sum(heights)),
+    fig, axes = plt.subplots(len(rows), 1, figsize=(max(7.5, 0.55 * n_max + 2), sum(heights)),
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
     cmap = plt.get_cmap("tab20")
     for ax, (kind, payload) in zip(axes[:, 0], rows):
@@ -160,7 +160,7 @@ def draw_storage(t, *views, names=None, path=None):
             ax.set_xlim(-0.2, n_max + 0.2)
             ax.set_ylim(-0.2, 1.5)
             ax.set_aspect("equal")
-            ax.set_title(f"storage #{k} ({values.size} cells shown) - shared by {', '.join(members)}",
+            ax.set_title(f"storage #{k}: cell numbers above, values inside; shared by {', '.join(members)}",
                          fontsize=9, loc="left")
         else:
             name, v = payload
@@ -176,7 +176,9 @@ def draw_storage(t, *views, names=None, path=None):
             ax.set_aspect("equal")
             state = "contiguous" if v.is_contiguous() else "not contiguous"
             ax.set_title(f"{name}: shape {tuple(v.shape)}, stride {tuple(v.stride())}, offset "
-                         f"{v.storage_offset()}, {state} (numbers = storage cells read)", fontsize=9, loc="left")
+                         f"{v.storage_offset()}, {state}", fontsize=9, loc="left")
+    fig.suptitle("each tensor grid shows, per element, the storage cell it reads (same colour = same memory)",
+                 fontsize=9)
     fig.tight_layout()
     if path is not None:
         fig.savefig(path)
