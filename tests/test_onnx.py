@@ -287,6 +287,44 @@ def test_comparisons_masks_and_argmax_are_recorded(tmp_path):
         np.testing.assert_array_equal(g_, w_.numpy())
 
 
+def test_in_place_writes(tmp_path):
+    """x += y, relu(inplace=True), x[k] = v, x[mask] = v, fill_/zero_, copy_ inside forward: each write is one
+    step of the graph; earlier reads see the old value."""
+    def f(m, x, y):
+        h = x * 2                       # an intermediate, then written in place several times
+        before = h.sum(dim=1)
+        h += y
+        m.nn.functional.relu(h, inplace=True)
+        h[:, 1:3] = -1.0
+        h[h > 1.5] = 1.5
+        z = m.zeros(2, 3)
+        z[0] = y[0, :3]
+        z.mul_(3)
+        w = m.empty(2, 2)
+        w.fill_(0.25)
+        w.copy_(y[:, :2] + 1)
+        x.sub_(1)                       # the input itself: its first use saw the old value
+        return h, before, z, w, x.mean(dim=1)
+    rng = np.random.default_rng(12)
+    x, y = rng.normal(size=(2, 5)).astype(np.float32), rng.normal(size=(2, 5)).astype(np.float32)
+    path = str(tmp_path / "w.onnx")
+    ember.onnx.export(lambda x, y: f(ember, x, y), (ember.tensor(x), ember.tensor(y)), path)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    x2, y2 = rng.normal(size=(2, 5)).astype(np.float32), rng.normal(size=(2, 5)).astype(np.float32)
+    got = sess.run(None, {"x": x2, "y": y2})
+    for g_, w_ in zip(got, f(torch, torch.tensor(x2), torch.tensor(y2))):
+        np.testing.assert_allclose(g_, w_.numpy(), atol=1e-6)
+
+
+def test_write_into_a_view_read_later_is_refused(tmp_path):
+    def f(x):
+        h = x * 1
+        h[0].mul_(2)          # writes through a view of h ...
+        return h + 1          # ... and h is read afterwards
+    with pytest.raises(ember.onnx.errors.UnsupportedOperatorError, match="in-place write into a view"):
+        ember.onnx.export(f, (ember.ones(2, 3),), str(tmp_path / "v.onnx"))
+
+
 def test_values_made_outside_functions_fail_clearly(tmp_path):
     class M(ember.nn.Module):
         def forward(self, x, mask):
@@ -361,3 +399,48 @@ def test_training_mode_keeps_dropout(tmp_path):
     assert net.training
     for name in ("EVAL", "PRESERVE", "TRAINING"):
         assert int(getattr(torch.onnx.TrainingMode, name)) == int(getattr(ember.onnx.TrainingMode, name))
+
+
+def _resblock(m):
+    nn = m.nn
+
+    class Block(nn.Module):   # torchvision's BasicBlock pattern: in-place ReLU and out += shortcut
+        def __init__(self):
+            super().__init__()
+            self.c1, self.b1 = nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8)
+            self.c2, self.b2 = nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8)
+            self.relu = nn.ReLU(inplace=True)
+            self.short = nn.Sequential(nn.Conv2d(3, 8, 1, bias=False), nn.BatchNorm2d(8))
+            self.pool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(8, 10)
+
+        def forward(self, x):
+            out = self.relu(self.b1(self.c1(x)))
+            out = self.b2(self.c2(out))
+            out += self.short(x)
+            out = self.relu(out)
+            return self.fc(m.flatten(self.pool(out), 1))
+    return Block()
+
+
+@pytest.mark.parametrize("build,shape,dyn", [
+    (_resblock, (2, 3, 8, 8), {"x": {0: "n"}}),
+    (lambda m: m.nn.GRU(4, 6, num_layers=2, bidirectional=True), (5, 3, 4), {"x": {1: "n"}}),
+    (lambda m: m.nn.TransformerEncoder(m.nn.TransformerEncoderLayer(16, 2, 32, batch_first=True), 2), (2, 5, 16),
+     {"x": {0: "n"}}),
+], ids=["resnet_block", "gru_bidirectional", "transformer_encoder"])
+def test_more_architectures(tmp_path, build, shape, dyn):
+    t, e = _both(build)
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=shape).astype(np.float32)
+    _, outs = _export_and_run(e, (ember.tensor(x),), tmp_path, input_names=["x"], dynamic_axes=dyn)
+    want = t(torch.tensor(x))
+    want = want[0] if isinstance(want, tuple) else want
+    np.testing.assert_allclose(outs[0], want.detach().numpy(), atol=1e-5)
+    axis = next(iter(dyn["x"]))
+    bigger = list(shape)
+    bigger[axis] += 2
+    x2 = rng.normal(size=bigger).astype(np.float32)
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    want2 = t(torch.tensor(x2))
+    want2 = want2[0] if isinstance(want2, tuple) else want2
+    np.testing.assert_allclose(sess.run(None, {"x": x2})[0], want2.detach().numpy(), atol=1e-5)

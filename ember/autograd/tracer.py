@@ -18,6 +18,11 @@ A few ops make tensors without any Function, because they are not differentiable
 bitwise ops, ``argmax``/``argmin``, ``isnan``/``isinf``/``isfinite``. While recording, their entry points
 (the ``ember`` functions and the ``Tensor`` methods and operators that are those functions) are swapped
 for wrappers that record them too, as calls of a ``PlainOp`` class named after the op (``PLAIN_OPS["gt"]``).
+
+In-place writes (``x += y``, ``relu(x, inplace=True)``, ``x[k] = v``, ``fill_``, ``copy_``) change a tensor
+without a new one: they are recorded as ``PLAIN_OPS["assign"/"setitem"/"fill"]`` calls whose output is the
+written tensor, and every earlier mention of that tensor is replaced by a copy of its old value, so each
+tensor object in the recording stands for one value (as in SSA form).
 """
 from . import function as _function
 
@@ -32,7 +37,7 @@ class PlainOp:
 
 _PLAIN_NAMES = ("eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor", "logical_not",
                 "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "argmax", "argmin", "isnan", "isinf",
-                "isfinite")
+                "isfinite", "assign", "setitem", "fill")
 PLAIN_OPS = {n: type("".join(w.capitalize() for w in n.split("_")), (PlainOp,), {"op": n}) for n in _PLAIN_NAMES}
 
 
@@ -64,6 +69,7 @@ class Tracer:
         self._scopes = [""]
         self._handles = []
         self._patched = []
+        self.first_snapshot = {}   # id(tensor written in place) -> the copy of its value before the first write
         self._prev = None
 
     # --- the hook Function.apply calls -----------------------------------------------------------
@@ -111,6 +117,65 @@ class Tracer:
         self._patched.append((Tensor, "__invert__", invert))
         Tensor.__invert__ = self._plain(PLAIN_OPS["bitwise_not"], invert)
 
+    # --- in-place writes -----------------------------------------------------------------------------
+    def _snapshot(self, t):
+        """Replace ``t`` by a copy of its current value in every call recorded so far; return the copy."""
+        from .._tensor import wrap
+        snap = wrap(t._data.copy())
+        self.first_snapshot.setdefault(id(t), snap)  # an input/parameter's value before any write
+        swap = (lambda a: snap if a is t else a)
+        for c in self.calls:
+            if any(a is t for a in c.args) or any(a is t for a in c.kwargs.values()) or \
+                    any(o is t for o in c.output_list):
+                c.args = tuple(swap(a) for a in c.args)
+                c.kwargs = {k: swap(v) for k, v in c.kwargs.items()}
+                c.outputs = tuple(swap(o) for o in c.outputs) if isinstance(c.outputs, tuple) else swap(c.outputs)
+        return snap
+
+    def _source(self, arr):
+        """The recorded tensor whose array is ``arr`` (what an in-place method computed), else a new one."""
+        from .._tensor import wrap
+        for c in reversed(self.calls):
+            for o in c.output_list:
+                if getattr(o, "_data", None) is arr:
+                    return o
+        return wrap(arr.copy() if hasattr(arr, "copy") else arr)
+
+    def _writing(self, marker, original, inputs):
+        """Wrap an in-place writer ``original(target, ...)``; ``inputs(old, *args)`` gives the call's arguments."""
+        def wrapper(target, *args, **kwargs):
+            if _function._tracer is not self:
+                return original(target, *args, **kwargs)
+            old = self._snapshot(target)
+            _function._tracer = None
+            try:
+                res = original(target, *args, **kwargs)
+            finally:
+                _function._tracer = self
+            self.calls.append(Call(marker, inputs(old, *args, **kwargs), {}, target, self._scopes[-1]))
+            return res
+        return wrapper
+
+    def _patch_writes(self):
+        from .. import _methods
+        from .._tensor import Tensor
+        from ..nn import functional as nnF
+        from .. import tensor as as_tensor
+        assign, fill = PLAIN_OPS["assign"], PLAIN_OPS["fill"]
+        patches = [
+            (_methods, "_write", self._writing(assign, _methods._write, lambda old, arr: (old, self._source(arr)))),
+            (nnF, "_write_inplace", self._writing(assign, nnF._write_inplace, lambda old, out: (old, out))),
+            (Tensor, "copy_", self._writing(assign, Tensor.copy_, lambda old, src, non_blocking=False: (
+                old, src if hasattr(src, "_data") else as_tensor(src)))),
+            (Tensor, "fill_", self._writing(fill, Tensor.fill_, lambda old, value: (old, value))),
+            (Tensor, "zero_", self._writing(fill, Tensor.zero_, lambda old: (old, 0))),
+            (Tensor, "__setitem__", self._writing(PLAIN_OPS["setitem"], Tensor.__setitem__,
+                                                  lambda old, key, value: (old, key, value))),
+        ]
+        for owner, name, w in patches:
+            self._patched.append((owner, name, vars(owner)[name]))
+            setattr(owner, name, w)
+
     # --- module scopes ----------------------------------------------------------------------------
     def _enter(self, name):
         def pre(module, args):
@@ -129,6 +194,7 @@ class Tracer:
         self._prev = _function._tracer
         if self._prev is None:
             self._patch_plain_ops()
+            self._patch_writes()
         _function._tracer = self
         return self
 

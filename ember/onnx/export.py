@@ -90,12 +90,13 @@ def _flatten(obj):
 class CallView:
     """A recorded call as the translators see it (see ``symbolic.py``)."""
 
-    def __init__(self, call, value_of, opset, alt=None, dim_of=None, probe=None):
+    def __init__(self, call, value_of, opset, alt=None, dim_of=None, probe=None, later=()):
         self.call, self.fn, self.args = call, call.fn, tuple(call.args) + tuple(call.kwargs.values())
         self._value_of, self.opset, self.dim_of = value_of, opset, dim_of
         # the same call in a second recording with other sizes on the dynamic axes (None without them)
         self.alt = None if alt is None else (tuple(alt.args) + tuple(alt.kwargs.values()), list(alt.output_list))
         self.probe = None if probe is None else tuple(probe.args) + tuple(probe.kwargs.values())
+        self.later = later  # the calls recorded after this one
         self.outs = list(call.output_list)
         first = next((o for o in self.outs if hasattr(o, "_data")), None)
         self.out_dtype = first._data.dtype if first is not None else None
@@ -110,8 +111,8 @@ class CallView:
         return hasattr(self.arg(i), "_data")
 
     def val(self, i):
-        return self._value_of(self.arg(i), None if self.alt is None else self.alt[0][i],
-                              None if self.probe is None else self.probe[i], self)
+        probe = None if self.probe is None or (i == 0 and self.fn.__name__ in ("Assign", "Fill")) else self.probe[i]
+        return self._value_of(self.arg(i), None if self.alt is None else self.alt[0][i], probe, self)
 
     def alt_shape(self, t_or_index, out=False):
         """The shape the argument (or output) had in the second recording; the same shape without one."""
@@ -184,7 +185,9 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     mode = TrainingMode.EVAL if training is None else TrainingMode(int(training))
     train_flag = was_training if mode == TrainingMode.PRESERVE else mode == TrainingMode.TRAINING
     rng_before = _random.get_rng_state()
-    calls, out = _record(model, is_module, train_flag, args, kwargs)
+    tr, out = _record(model, is_module, train_flag, args, kwargs)
+    calls = tr.calls
+    first = (lambda t: tr.first_snapshot.get(id(t), t))  # an input written in place: its value before
     rng_after = _random.get_rng_state()
 
     g = GraphBuilder(opset)
@@ -200,12 +203,13 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     probe_calls = _record_shuffled(model, is_module, train_flag, args, kwargs, calls)
     _random.set_rng_state(rng_after)
     for t, name in zip(inputs, names):
-        values[id(t)] = name
+        values[id(first(t))] = name
         graph_inputs.append((name, t))
     param_inputs = []
     if is_module:
         named = list(model.named_parameters()) + list(model.named_buffers())
         for name, p in named:
+            p = first(p)
             if id(p) in values:
                 continue
             values[id(p)] = name
@@ -247,7 +251,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
 
     for k, call in enumerate(calls):
         view = CallView(call, value_of, opset, None if alt_calls is None else alt_calls[k], dim_of,
-                        None if probe_calls is None else probe_calls[k])
+                        None if probe_calls is None else probe_calls[k], calls[k + 1:])
         tensor_args = [i for i in range(len(view.args)) if view.is_tensor(i)]
         outs = [o for o in call.output_list if hasattr(o, "_data")]
         g.scope = "/" + call.scope.replace(".", "/") if call.scope else ""
@@ -349,7 +353,7 @@ def _record(model, is_module, train_flag, args, kwargs):
         _EXPORTING[0] = False
         if is_module:
             model.train(was)
-    return tr.calls, out
+    return tr, out
 
 
 def _map_tensors(obj, fn):
@@ -377,6 +381,7 @@ def _record_shuffled(model, is_module, train_flag, args, kwargs, calls):
         probe, _ = _record(model, is_module, train_flag, _map_tensors(args, shuffle), _map_tensors(kwargs, shuffle))
     except Exception:
         return None
+    probe = probe.calls
     if len(probe) != len(calls) or any(a.fn is not b.fn for a, b in zip(probe, calls)):
         return None
     return probe
@@ -417,6 +422,7 @@ def _record_resized(model, is_module, training, args, kwargs, names, dynamic_axe
         alt, _ = _record(model, is_module, training, args2, kwargs2)
     except Exception:
         return None, sizes
+    alt = alt.calls
     if len(alt) != len(calls) or any(a.fn is not b.fn for a, b in zip(alt, calls)):
         warnings.warn("ONNX export: the model ran different operations for another size of its dynamic axes; "
                       "the graph may only work for the example's sizes.", OnnxExporterWarning)

@@ -813,3 +813,62 @@ TRANSLATE[PLAIN_OPS["isnan"]] = lambda g, c: g.op("IsNaN", c.val(0))
 TRANSLATE[PLAIN_OPS["isinf"]] = lambda g, c: g.op("IsInf", c.val(0))
 TRANSLATE[PLAIN_OPS["isfinite"]] = lambda g, c: g.op("Not", g.op("Or", g.op("IsNaN", c.val(0)),
                                                                   g.op("IsInf", c.val(0))))
+
+
+# ---- in-place writes (recorded as assign / fill / setitem, see autograd/tracer.py) ----------------------
+def _check_write_target(c):
+    """A write into a view also changes its base; that is only exportable if the base is not read later."""
+    t = c.outs[0]
+    base = t._base
+    if base is None:
+        return
+    for later in c.later:
+        for a in tuple(later.args) + tuple(later.kwargs.values()):
+            if a is not t and hasattr(a, "_data") and (a is base or a._base is base):
+                raise c.unsupported("an in-place write into a view whose base is read afterwards")
+
+
+def _target_shape(g, c):
+    """The written tensor's shape: a constant, or read at run time when it follows a dynamic axis."""
+    if c.alt_shape(0, out=True) == list(c.outs[0].shape):
+        return g.ints(c.outs[0].shape)
+    return g.op("Shape", c.val(0))
+
+
+def _broadcast_to_target(g, c, value):
+    t = c.outs[0]
+    src = c.arg(1)
+    if tuple(getattr(src, "shape", ())) == tuple(t.shape) and hasattr(src, "_data"):
+        return value
+    return g.op("Expand", value, _target_shape(g, c))
+
+
+@_reg(PLAIN_OPS["assign"])
+def _assign(g, c):
+    _check_write_target(c)
+    return _broadcast_to_target(g, c, _same_dtype(g, c, 1, c.out_dtype))
+
+
+@_reg(PLAIN_OPS["fill"])
+def _fill(g, c):
+    _check_write_target(c)
+    return g.op("Expand", _same_dtype(g, c, 1, c.out_dtype), _target_shape(g, c))
+
+
+@_reg(PLAIN_OPS["setitem"])
+def _setitem(g, c):
+    """x[key] = v: a boolean mask of x's shape is a Where; any other key is a ScatterND at the positions
+    ``key`` selects (computed here from x's recorded shape)."""
+    _check_write_target(c)
+    old, key, dt = c.arg(0), c.arg(1), c.out_dtype
+    value = _same_dtype(g, c, 2, dt)
+    if hasattr(key, "_data") and key._data.dtype == np.bool_ and tuple(key.shape) == tuple(old.shape):
+        return g.op("Where", c._value_of(key), value, c.val(0))
+    parts = key if isinstance(key, tuple) else (key,)
+    np_key = tuple(np.asarray(k._data) if hasattr(k, "_data") else k for k in parts)
+    shape = tuple(old.shape)
+    region = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)[np_key if isinstance(key, tuple)
+                                                                            else np_key[0]]
+    idx = np.stack(np.unravel_index(region, shape), axis=-1).astype(np.int64)
+    updates = g.op("Expand", value, g.ints(region.shape))
+    return g.op("ScatterND", c.val(0), g.const(idx), updates)
