@@ -45,7 +45,7 @@ def compile(model=None, **kwargs):
 
 
 # Sub-packages load on first use (``ember.nn``, ``from ember import optim``), keeping ``import ember`` fast.
-_LAZY = {"nn", "optim", "utils", "datasets", "transforms", "compat", "serialization", "linalg", "fft", "testing",
+_LAZY = {"nn", "optim", "utils", "datasets", "transforms", "compat", "serialization", "linalg", "fft", "testing", "func",
          "backends", "distributions", "special", "jit", "amp", "multiprocessing", "hub", "onnx", "overrides",
          "accelerator"}
 
