@@ -10,6 +10,7 @@ import numpy as np
 from .._tensor import Tensor, wrap
 from ..device import array_module
 from ..ops import conv as _C
+from ..creation import zeros as _zeros
 from ..ops.attention import ScaledDotProductAttention
 
 __all__ = [
@@ -19,6 +20,11 @@ __all__ = [
     "adaptive_max_pool1d", "adaptive_max_pool2d",
     "pad", "interpolate", "upsample", "unfold", "fold", "pixel_shuffle", "pixel_unshuffle",
     "scaled_dot_product_attention", "multi_head_attention_forward",
+    # the 3-d family, L^p pooling, unpooling, channel shuffle
+    "conv_transpose3d", "max_pool3d", "max_pool3d_with_indices", "avg_pool3d", "adaptive_avg_pool3d",
+    "adaptive_max_pool3d", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d_with_indices", "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_unpool1d", "max_unpool2d",
+    "max_unpool3d", "channel_shuffle", "native_channel_shuffle",
 ]
 
 
@@ -885,3 +891,169 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     if not is_batched:
         out = out.squeeze(1)
     return out, None
+
+
+# ----------------------------------------------------------------------------- the 3-d family
+# (the window machinery above is n-dimensional: these only fix nd = 3)
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed 3-d convolution over (N, C, D, H, W); weight (C_in, C_out/groups, kd, kh, kw)."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3,
+                           "conv_transpose3d")
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over each kd x kh x kw window of (N, C, D, H, W); indices are flat (d*H*W + h*W + w)."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 3, "max_pool3d")
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over each kd x kh x kw window of (N, C, D, H, W)."""
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
+                     3, "avg_pool3d")
+
+
+_AdaptiveAvgPool3D = _C._named(_C.AxisLinear, "AdaptiveAvgPool3DBackward0")
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """Average over torch's adaptive windows in D, H and W (separable: one small matrix per axis)."""
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"adaptive_avg_pool3d(): Expected 4D or 5D tensor, but got {_shape_str(input)}")
+    sizes = _adaptive_sizes(input, output_size, 3)
+    xp = array_module(input._data)
+    mats = tuple(_adaptive_matrix(input.shape[-3 + i], sizes[i], input._data.dtype, xp) for i in range(3))
+    return _AdaptiveAvgPool3D.apply(input, mats)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """Max over adaptive 3-d windows. A max over a box is a max over D of maxes over (H, W): the 2-d pool
+    runs on every depth slice, then a 1-d pool runs along D; the flat index d*H*W + (h*W + w) is
+    assembled from the two argmaxes."""
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"adaptive_max_pool3d(): Expected 4D or 5D tensor, but got {_shape_str(input)}")
+    od, oh, ow = _adaptive_sizes(input, output_size, 3)
+    H, W = input.shape[-2], input.shape[-1]
+    y2, i2 = adaptive_max_pool2d(input, (oh, ow), True)           # (..., D, oh, ow)
+    y, a = adaptive_max_pool1d(y2.movedim(-3, -1), od, True)       # (..., oh, ow, od): a indexes D
+    y = y.movedim(-1, -3)
+    if not return_indices:
+        return y
+    hw = i2.movedim(-3, -1).gather(-1, a)                           # the (h*W + w) of the chosen slice
+    return y, (a * (H * W) + hw).movedim(-1, -3)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool3d(input, output_size, True)
+
+
+# ----------------------------------------------------------------------------- L^p pooling
+def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, nd):
+    """(sum over the window of x^p)^(1/p): an average pool of x^p times the window size, as torch computes it."""
+    k = _ntuple(kernel_size, nd, "kernel_size")
+    pool = {1: avg_pool1d, 2: avg_pool2d, 3: avg_pool3d}[nd]
+    out = pool(input.pow(norm_type), k, stride, 0, ceil_mode)
+    from .functional import relu
+    return (out.sign() * relu(out.abs())).mul(math.prod(k)).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling over (N, C, L): p = 1 is sum pooling, p = inf is max pooling."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling over (N, C, H, W)."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling over (N, C, D, H, W)."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3)
+
+
+# ----------------------------------------------------------------------------- unpooling
+def _unpool_size(x, kernel_size, stride, padding, output_size, nd):
+    k = _ntuple(kernel_size, nd, "kernel_size")
+    s = k if stride is None else _ntuple(stride, nd, "stride")
+    p = _ntuple(padding, nd, "padding")
+    default = [(x.shape[-nd + i] - 1) * s[i] + k[i] - 2 * p[i] for i in range(nd)]
+    if output_size is None:
+        return default
+    output_size = list(output_size)
+    if len(output_size) == nd + 2:
+        output_size = output_size[2:]
+    elif len(output_size) == nd + 1:
+        output_size = output_size[1:]
+    if len(output_size) != nd:
+        raise ValueError(f"output_size should be a sequence containing {nd} or {nd + 2} elements, but it has a "
+                         f"length of '{len(output_size)}'")
+    for i in range(nd):
+        lo, hi = default[i] - s[i], default[i] + s[i]
+        if not lo < output_size[i] < hi:
+            raise ValueError(f'invalid output_size "{output_size}" (dim {i} must be between {lo} and {hi})')
+    return output_size
+
+
+def _max_unpool(input, indices, kernel_size, stride, padding, output_size, nd):
+    """Put each value back where ``max_pool`` found it (``indices``), zeros elsewhere: a scatter into the
+    flattened output plane, so the gradient flows back to exactly those positions."""
+    out_sp = _unpool_size(input, kernel_size, stride, padding, output_size, nd)
+    unbatched = input.dim() == nd + 1
+    x, idx = (input.unsqueeze(0), indices.unsqueeze(0)) if unbatched else (input, indices)
+    n, c = x.shape[0], x.shape[1]
+    plane = math.prod(out_sp)
+    flat_idx = idx.reshape(n, c, -1)
+    if flat_idx.numel() and (int(flat_idx.min()) < 0 or int(flat_idx.max()) >= plane):
+        raise RuntimeError(f"Found an invalid max index: {int(flat_idx.max())} (output volumes are of size "
+                           f"{'x'.join(str(v) for v in out_sp)}")
+    zeros = _zeros((n, c, plane), dtype=x.dtype, device=x.device)
+    y = zeros.scatter(2, flat_idx, x.reshape(n, c, -1)).reshape((n, c) + tuple(out_sp))
+    return y.squeeze(0) if unbatched else y
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool1d: maxima back at their positions, zeros elsewhere."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 1)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool2d (indices are the flat h*W + w positions it returned)."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool3d."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 3)
+
+
+# ----------------------------------------------------------------------------- channel shuffle
+def channel_shuffle(input, groups):
+    """Interleave the channels of ``groups`` groups (ShuffleNet): (N, g*k, ...) -> view (N, g, k, ...) ->
+    swap g and k -> (N, k*g, ...)."""
+    if input.dim() < 3:
+        raise RuntimeError(f"channel_shuffle expects input to have at least 3 dimensions, but got input with "
+                           f"sizes {list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
+    n, c = input.shape[0], input.shape[1]
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups.")
+    rest = tuple(input.shape[2:])
+    return input.reshape((n, groups, c // groups) + rest).transpose(1, 2).reshape((n, c) + rest)
+
+
+native_channel_shuffle = channel_shuffle

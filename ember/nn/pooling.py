@@ -13,7 +13,10 @@ __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1
            # window/resampling layers that sit beside pooling: padding, upsampling, pixel shuffle, (un)fold
            "ConstantPad1d", "ConstantPad2d", "ZeroPad1d", "ZeroPad2d", "ReflectionPad1d", "ReflectionPad2d",
            "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Upsample",
-           "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle", "Unfold", "Fold"]
+           "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle", "Unfold", "Fold",
+           "MaxPool3d", "AvgPool3d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d", "LPPool3d",
+           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "ConstantPad3d", "ZeroPad3d", "ReflectionPad3d",
+           "ReplicationPad3d", "CircularPad3d", "ChannelShuffle"]
 
 
 class _MaxPoolNd(Module):
@@ -333,3 +336,146 @@ class Fold(Module):
     def extra_repr(self):
         return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, dilation={self.dilation}, "
                 f"padding={self.padding}, stride={self.stride}")
+
+
+# ----------------------------------------------------------------------------- the 3-d family
+class MaxPool3d(_MaxPoolNd):
+    """Max over (kd x kh x kw) windows of (N, C, D, H, W)."""
+
+    def forward(self, input):
+        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
+class AvgPool3d(AvgPool2d):
+    """Mean over (kd x kh x kw) windows of (N, C, D, H, W)."""
+
+    def forward(self, input):
+        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+
+class AdaptiveAvgPool3d(_AdaptivePool):
+    """Mean pooling to a fixed (D_out, H_out, W_out)."""
+
+    def forward(self, input):
+        return F.adaptive_avg_pool3d(input, self.output_size)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPool):
+    """Max pooling to a fixed (D_out, H_out, W_out)."""
+
+    def forward(self, input):
+        return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+
+class _LPPoolNd(Module):
+    _nd = 1
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        self.norm_type = norm_type
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.ceil_mode = ceil_mode
+
+    def extra_repr(self):
+        return "norm_type={norm_type}, kernel_size={kernel_size}, stride={stride}, ceil_mode={ceil_mode}".format(
+            **self.__dict__)
+
+    def forward(self, input):
+        fn = {1: F.lp_pool1d, 2: F.lp_pool2d, 3: F.lp_pool3d}[self._nd]
+        return fn(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+
+
+class LPPool1d(_LPPoolNd):
+    """(sum of x^p over each window)^(1/p) over (N, C, L)."""
+    _nd = 1
+
+
+class LPPool2d(_LPPoolNd):
+    """(sum of x^p over each window)^(1/p) over (N, C, H, W)."""
+    _nd = 2
+
+
+class LPPool3d(_LPPoolNd):
+    """(sum of x^p over each window)^(1/p) over (N, C, D, H, W)."""
+    _nd = 3
+
+
+class _MaxUnpoolNd(Module):
+    _nd = 1
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        nd = self._nd
+        as_tuple = lambda v: tuple(v) if isinstance(v, (list, tuple)) else (v,) * nd  # noqa: E731
+        self.kernel_size = as_tuple(kernel_size)
+        self.stride = as_tuple(stride if stride is not None else kernel_size)
+        self.padding = as_tuple(padding)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, input, indices, output_size=None):
+        fn = {1: F.max_unpool1d, 2: F.max_unpool2d, 3: F.max_unpool3d}[self._nd]
+        return fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Undo MaxPool1d given its indices: maxima back in place, zeros elsewhere."""
+    _nd = 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Undo MaxPool2d given its indices."""
+    _nd = 2
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Undo MaxPool3d given its indices."""
+    _nd = 3
+
+
+class ConstantPad3d(_ConstantPadNd):
+    """Pad the last three dims with a constant: (left, right, top, bottom, front, back) or one int."""
+    _nd = 3
+
+
+class ZeroPad3d(ConstantPad3d):
+    """Pad the last three dims with zeros."""
+
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class ReflectionPad3d(_ModePadNd):
+    """Mirror the last three dims at their edges."""
+    _nd, _mode = 3, "reflect"
+
+
+class ReplicationPad3d(_ModePadNd):
+    """Repeat the edge values of the last three dims."""
+    _nd, _mode = 3, "replicate"
+
+
+class CircularPad3d(_ModePadNd):
+    """Wrap the last three dims around."""
+    _nd, _mode = 3, "circular"
+
+
+class ChannelShuffle(Module):
+    """Interleave the channels of ``groups`` groups (ShuffleNet's channel shuffle)."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def extra_repr(self):
+        return f"groups={self.groups}"
+
+    def forward(self, input):
+        return F.channel_shuffle(input, self.groups)
