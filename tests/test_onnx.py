@@ -230,6 +230,30 @@ def test_elementwise_views_and_reductions(tmp_path):
         np.testing.assert_allclose(g_, w_.numpy(), atol=1e-5, rtol=1e-5)
 
 
+def test_custom_function_with_symbolic(tmp_path):
+    """A user's autograd.Function exports through its ``symbolic`` staticmethod, as in torch."""
+    class ScaledLeaky(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, slope):
+            return ember.where(x > 0, x, x * slope) * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            raise RuntimeError("not needed here")
+
+        @staticmethod
+        def symbolic(g, x, slope):
+            y = g.op("LeakyRelu", x, alpha_f=slope)
+            return g.op("Mul", y, g.op("Constant", value_t=ember.tensor(2.0)))
+
+    x = ember.tensor([[-1.0, 0.5, 2.0]])
+    path = str(tmp_path / "c.onnx")
+    ember.onnx.export(lambda x: ScaledLeaky.apply(x, 0.1) + 1, (x,), path)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(sess.run(None, {"x": np.array([[-3.0, 1.0, 0.0]], np.float32)})[0],
+                               [[0.4, 3.0, 1.0]], rtol=1e-6)
+
+
 def test_unsupported_op_names_it(tmp_path):
     class Odd(ember.nn.Module):
         def forward(self, x):

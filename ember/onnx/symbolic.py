@@ -29,7 +29,10 @@ def onnx_dtype(np_dtype):
 
 def translation(fn_cls):
     """The translator of a Function class; a subclass that only renames its node (``_named``) uses its
-    base's."""
+    base's; a user's Function with a ``symbolic(g, *inputs)`` staticmethod (torch's way to export a custom
+    op) is translated by it."""
+    if fn_cls not in TRANSLATE and callable(getattr(fn_cls, "symbolic", None)):
+        return _user_symbolic
     while fn_cls is not None:
         t = TRANSLATE.get(fn_cls)
         if t is not None:
@@ -872,3 +875,38 @@ def _setitem(g, c):
     idx = np.stack(np.unravel_index(region, shape), axis=-1).astype(np.int64)
     updates = g.op("Expand", value, g.ints(region.shape))
     return g.op("ScatterND", c.val(0), g.const(idx), updates)
+
+
+# ---- user Functions with torch's ``symbolic`` staticmethod ---------------------------------------------
+class SymbolicGraph:
+    """The ``g`` a user's ``symbolic(g, ...)`` receives: ``g.op("Relu", x)``, with attributes named in
+    torch's style (``alpha_f=0.1``, ``axis_i=1``, ``perm_is=[1, 0]``, ``value_t=tensor``) and ``outputs=n``."""
+
+    def __init__(self, builder):
+        self._g = builder
+
+    @property
+    def opset(self):
+        return self._g.opset
+
+    def op(self, op_type, *inputs, outputs=1, **attrs):
+        from onnx import numpy_helper
+        clean = {}
+        for key, v in attrs.items():
+            name, _, kind = key.rpartition("_")
+            if name and kind in ("i", "f", "s", "t", "is", "fs", "ss"):
+                key = name
+                if kind == "t":
+                    v = numpy_helper.from_array(np.asarray(v.detach().cpu().numpy() if hasattr(v, "_data") else v))
+            clean[key] = v
+        if op_type == "Constant" and "value" in clean:
+            return self._g.const(numpy_helper.to_array(clean["value"]), name="onnx::Constant")
+        ins = [self._g.const(np.asarray(i.detach().cpu().numpy() if hasattr(i, "_data") else i))
+               if not isinstance(i, str) and i is not None else i for i in inputs]
+        return self._g.op(op_type, *ins, n_out=outputs, **clean)
+
+
+def _user_symbolic(g, c):
+    ins = [c.val(i) if c.is_tensor(i) else c.arg(i) for i in range(len(c.args))]
+    out = c.fn.symbolic(SymbolicGraph(g), *ins)
+    return list(out) if isinstance(out, (tuple, list)) else out
