@@ -162,6 +162,8 @@ def _setitem(self, key, value):
         v = v.astype(self._data.dtype)
     try:
         self._data[k] = v
+    except IndexError as e:  # NumPy's words -> torch's
+        raise IndexError(str(e).replace("for axis", "for dimension")) from None
     except ValueError as e:
         if not self._data.flags.writeable:
             raise RuntimeError(_OVERLAP) from None

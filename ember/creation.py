@@ -5,6 +5,7 @@ Every creator takes torch's keywords ``dtype=``, ``device=`` and ``requires_grad
 the default dtype (float32) unless told otherwise; Python ints give int64, bools give bool.
 """
 import math
+import os
 
 import numpy as np
 
@@ -38,17 +39,63 @@ def _finish(arr, device=None, requires_grad=False):
     return t
 
 
-def _size(size):
+def _size(size, name=None):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     for s in size:
         if not isinstance(s, (int, np.integer)) and not (isinstance(s, Tensor) and s.numel() == 1):
             raise TypeError(f"expected a sequence of integers or a single integer, got '{size}'")
     size = tuple(int(s) for s in size)
-    for s in size:
+    for pos, s in enumerate(size, 1):
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+        if s >= 1 << 63:  # torch's argument parser reads each size as a C long long
+            raise TypeError(f"{name or 'empty'}(): argument 'size' failed to unpack the object at pos {pos} "
+                            f"with error \"Overflow when unpacking long long\n\"")  # (torch's line break)
     return size
+
+
+_memory_limit = None
+
+
+def _check_alloc(size, dtype):
+    """Refuse, with torch's CPU-allocator error, an array this machine could never hold, *before*
+    NumPy tries: a lazily-zeroed ``np.zeros(10**12)`` may "succeed" and fail later, and NumPy's own
+    failure is a ``MemoryError`` where torch raises ``RuntimeError``. One product and one compare,
+    so normal allocations pay nothing noticeable."""
+    global _memory_limit
+    nbytes = math.prod(size) * np.dtype(dtype).itemsize
+    if nbytes >= 1 << 63:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)}")
+    if nbytes < 1 << 30:
+        return
+    if _memory_limit is None:
+        _memory_limit = _ram_and_swap()
+    if nbytes > _memory_limit:
+        raise _alloc_error(nbytes)
+
+
+def _alloc_error(nbytes):
+    return RuntimeError(f"[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate "
+                        f"memory: you tried to allocate {nbytes} bytes. Error code 12 (Cannot allocate memory)")
+
+
+def _ram_and_swap():
+    """Physical memory plus swap: what Linux's overcommit heuristic lets one allocation reach."""
+    total = 0
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith(("MemTotal:", "SwapTotal:")):
+                    total += int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    if not total:
+        try:
+            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            total = 1 << 62
+    return total
 
 
 def _np_dtype(dtype, default=None):
@@ -57,7 +104,7 @@ def _np_dtype(dtype, default=None):
     return to_dtype(dtype).np
 
 
-def _infer_array(data, exact=False):
+def _infer_array(data, exact=False, as_float=False):
     """NumPy array for nested Python data, with torch's dtype inference (``exact``: keep Python floats in
     float64, for a caller that casts to an explicit dtype itself -- tensor(0.7, dtype=float64) is exact)."""
     if isinstance(data, Tensor):
@@ -71,6 +118,10 @@ def _infer_array(data, exact=False):
     except ValueError:
         _ragged_error(data)
         raise
+    if (arr.dtype == object or arr.dtype == np.uint64) and not isinstance(data, np.generic) and _big_int(data):
+        if not (as_float or _has_float(data)):
+            raise ValueError("Overflow when unpacking long long")  # torch reads Python ints as C long long
+        arr = np.array(data, dtype=np.float64)  # with a float (value or dtype) torch reads them as doubles
     if arr.dtype == object:
         raise TypeError(f"Could not infer dtype of {type(data).__name__}" if not isinstance(data, (list, tuple))
                         else "expected sequence of equal-length lists (ragged nested sequence)")
@@ -84,6 +135,20 @@ def _infer_array(data, exact=False):
         elif arr.dtype.kind in "iu" and arr.dtype != np.int64:
             arr = arr.astype(np.int64)
     return arr
+
+
+def _has_float(data):
+    if isinstance(data, (list, tuple)):
+        return any(_has_float(e) for e in data)
+    return isinstance(data, float)
+
+
+def _big_int(data):
+    """Whether nested Python data holds an int outside int64 (only looked for after NumPy fell back to
+    object or uint64, so ordinary tensors pay nothing)."""
+    if isinstance(data, (list, tuple)):
+        return any(_big_int(e) for e in data)
+    return isinstance(data, int) and not isinstance(data, bool) and not -(1 << 63) <= data < (1 << 63)
 
 
 def _ragged_error(data, dim=0):
@@ -126,7 +191,8 @@ def _tensors_to_lists(seq):
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays or tensors)."""
-    arr = _infer_array(data, exact=dtype is not None)
+    arr = _infer_array(data, exact=dtype is not None,
+                       as_float=dtype is not None and (to_dtype(dtype).is_floating_point or to_dtype(dtype).is_complex))
     arr = np.array(arr, dtype=None if dtype is None else to_dtype(dtype).np, copy=True) if isinstance(arr, np.ndarray) \
         else arr.astype(arr.dtype if dtype is None else to_dtype(dtype).np, copy=True)
     if device is None and isinstance(data, Tensor):
@@ -169,24 +235,28 @@ def frombuffer(buffer, dtype, count=-1, offset=0, requires_grad=False):
     return wrap(np.frombuffer(buffer, dtype=to_dtype(dtype).np, count=count, offset=offset), requires_grad)
 
 
-def _filled(fill, size, dtype, device, requires_grad, default=None):
-    size = _size(size)
-    arr = np.full(size, fill, dtype=_np_dtype(dtype, default)) if fill is not None else \
-        np.empty(size, dtype=_np_dtype(dtype, default))
+def _filled(fill, size, dtype, device, requires_grad, default=None, name=None):
+    size = _size(size, name)
+    dt = _np_dtype(dtype, default)
+    _check_alloc(size, dt)
+    try:
+        arr = np.full(size, fill, dtype=dt) if fill is not None else np.empty(size, dtype=dt)
+    except MemoryError:
+        raise _alloc_error(math.prod(size) * np.dtype(dt).itemsize) from None
     return _finish(arr, device, requires_grad)
 
 
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
-    return _filled(0, size, dtype, device, requires_grad)
+    return _filled(0, size, dtype, device, requires_grad, name="zeros")
 
 
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
-    return _filled(1, size, dtype, device, requires_grad)
+    return _filled(1, size, dtype, device, requires_grad, name="ones")
 
 
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False,
           memory_format=None):
-    return _filled(None, size, dtype, device, requires_grad)
+    return _filled(None, size, dtype, device, requires_grad, name="empty")
 
 
 def empty_strided(size, stride, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
@@ -198,7 +268,8 @@ def full(size, fill_value, out=None, dtype=None, layout=None, device=None, requi
     if dtype is None:
         from .dtypes import _scalar_dtype
         dtype = _scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
-    return _filled(fill_value, (size,) if isinstance(size, int) else tuple(size), dtype, device, requires_grad)
+    return _filled(fill_value, (size,) if isinstance(size, int) else tuple(size), dtype, device, requires_grad,
+                   name="full")
 
 
 def scalar_tensor(s, dtype=None, device=None, requires_grad=False):
@@ -243,6 +314,7 @@ def arange(start, end=None, step=1, out=None, dtype=None, layout=None, device=No
         dtype = int64 if all(isinstance(v, (int, np.integer)) for v in (start, end, step)) else get_default_dtype()
     dt = to_dtype(dtype)
     n = max(int(math.ceil((end - start) / step)), 0)
+    _check_alloc((n,), dt.np if dt.is_floating_point else np.int64)
     arr = (start + step * np.arange(n, dtype=np.float64)).astype(dt.np) if dt.is_floating_point else \
         np.arange(start, end, step).astype(dt.np)
     return _finish(arr, device, requires_grad)
@@ -311,13 +383,17 @@ def _float_draw(kind, size, generator, dtype):
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
          pin_memory=False):
     """Uniform on [0, 1): float32 from 24 random bits, float64 from 53 (torch's algorithm)."""
-    return _finish(_float_draw("u", _size(size), generator, dtype), device, requires_grad)
+    size = _size(size, "rand")
+    _check_alloc(size, _np_dtype(dtype))
+    return _finish(_float_draw("u", size, generator, dtype), device, requires_grad)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False):
     """Standard normal N(0, 1) by torch's Box-Muller (blocks of 16 when 16 or more values)."""
-    return _finish(_float_draw("n", _size(size), generator, dtype), device, requires_grad)
+    size = _size(size, "randn")
+    _check_alloc(size, _np_dtype(dtype))
+    return _finish(_float_draw("n", size, generator, dtype), device, requires_grad)
 
 
 def rand_like(input, dtype=None, layout=None, device=None, requires_grad=False, memory_format=None,
@@ -345,7 +421,8 @@ def randint(low=0, high=None, size=None, generator=None, out=None, dtype=None, l
     low, high = int(low), int(high)
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    shape = _size((size,) if isinstance(size, int) else tuple(size))
+    shape = _size((size,) if isinstance(size, int) else tuple(size), "randint")
+    _check_alloc(shape, np.int64)
     n = int(np.prod(shape, dtype=np.int64))
     arr = S.random_from_to(_gen(generator), n, low, high, _np_dtype(dtype, int64)).reshape(shape)
     return _finish(arr, device, requires_grad)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._tensor import Tensor, wrap
 from .ops import pointwise as P, reduce as R, movement as M, linalg as L
-from .ops._util import arrays2, norm_dim, norm_dims, array_module
+from .ops._util import arrays2, norm_dim, norm_dims, array_module, check_index_range
 from .dtypes import to_dtype, result_type, get_default_dtype
 
 _bmax, _bmin, _babs, _bsum, _bround, _ball, _bany = (builtins.max, builtins.min, builtins.abs, builtins.sum,
@@ -434,9 +434,20 @@ def aminmax(input, *, dim=None, keepdim=False):
                                 amax(input, () if dim is None else dim, keepdim))
 
 
+def _check_arg_reduction(name, x, dim):
+    """torch's errors for argmax/argmin over nothing (NumPy's would be a ValueError)."""
+    if x.size:
+        return
+    if dim is None:
+        raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+    if x.ndim and x.shape[norm_dim(dim, x.ndim)] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {norm_dim(dim, x.ndim)} to have non-zero size.")
+
+
 def argmax(input, dim=None, keepdim=False):
     x = input._data
     xp = array_module(x)
+    _check_arg_reduction("argmax", x, dim)
     if dim is None:
         out = xp.asarray(xp.argmax(x.reshape(-1)))
         return wrap(out.reshape((1,) * x.ndim) if keepdim else out.astype(np.int64))
@@ -447,6 +458,7 @@ def argmax(input, dim=None, keepdim=False):
 def argmin(input, dim=None, keepdim=False):
     x = input._data
     xp = array_module(x)
+    _check_arg_reduction("argmin", x, dim)
     if dim is None:
         out = xp.asarray(xp.argmin(x.reshape(-1)))
         return wrap(out.reshape((1,) * x.ndim) if keepdim else out.astype(np.int64))
@@ -606,7 +618,10 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 
 def bincount(input, weights=None, minlength=0):
     w = None if weights is None else weights._data
-    out = np.bincount(input._data, w, minlength)
+    x = input._data
+    if x.ndim != 1 or x.dtype.kind not in "iu" or (x.size and int(x.min()) < 0):
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    out = np.bincount(x, w, minlength)
     return wrap(out.astype(w.dtype) if w is not None else out.astype(np.int64))  # weighted: the weights' dtype
 
 
@@ -743,6 +758,8 @@ def cat(tensors, dim=0, *, out=None):
     if isinstance(tensors, Tensor):
         raise TypeError("cat() received an invalid combination of arguments - got (Tensor, ...), but expected "
                         "(tuple of Tensors tensors, int dim)")
+    if not len(tensors):
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     return M.Cat.apply(dim, *tensors)
 
 
@@ -976,10 +993,11 @@ def gather(input, dim, index, *, sparse_grad=False):
 
 def take_along_dim(input, indices, dim=None):
     """gather along ``dim`` after broadcasting input and indices against each other (except along ``dim``)."""
-    if dim is None:
-        return gather(input.reshape(-1), 0, indices.reshape(-1))
     from .ops._util import _check_broadcast
+    if dim is None:
+        input, indices, dim = input.reshape(-1), indices.reshape(-1), 0
     d = norm_dim(dim, input.ndim)
+    indices = _wrap_negative(indices, input.shape[d] if input.ndim else 1)  # torch wraps them here
     si, sx = list(input.shape), list(indices.shape)
     si[d] = sx[d] = 1
     _check_broadcast(si, sx)
@@ -989,7 +1007,17 @@ def take_along_dim(input, indices, dim=None):
     return gather(input.expand(bi), d, indices.expand(bx))
 
 
+def _wrap_negative(index, size):
+    """``index`` with negative entries counted from the end (``-1`` -> ``size - 1``), when any are."""
+    i = index._data
+    if i.size and int(i.min()) < 0:
+        xp = array_module(i)
+        return wrap(xp.where(i < 0, i + size, i))
+    return index
+
+
 def take(input, index):
+    check_index_range(index._data, input.numel(), 0, "take", wrap_negative=True)
     return input.reshape(-1)[index]
 
 
@@ -1005,6 +1033,7 @@ def scatter_add(input, dim, index, src):
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     x = input._data.copy()
     d = norm_dim(dim, x.ndim)
+    check_index_range(index._data, x.shape[d], d)
     ix = M._scatter_index(x, d, index._data)
     s = src._data[tuple(slice(0, n) for n in index.shape)]
     ufunc = {"sum": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum, "mean": np.add}[reduce]
@@ -1029,12 +1058,14 @@ def index_add(input, dim, index, source, *, alpha=1):
 
 def index_copy(input, dim, index, source):
     d = norm_dim(dim, input.ndim)
+    check_index_range(index._data, input.shape[d] if input.ndim else 1, d, "index_copy")
     key = (slice(None),) * d + (index._data,)
     return M.IndexPut.apply(input, key, source)
 
 
 def index_fill(input, dim, index, value):
     d = norm_dim(dim, input.ndim)
+    check_index_range(index._data, input.shape[d] if input.ndim else 1, d, "index_fill", wrap_negative=True)
     key = (slice(None),) * d + (index._data,)
     return M.IndexPut.apply(input, key, value)
 

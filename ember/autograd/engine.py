@@ -218,12 +218,32 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, inputs, accumul
                             ready.append(nxt)
             if leaves is not None:  # leaves next (as torch's engine does): each .grad is final as early as
                 ready.extend(leaves)  # possible, so its post-accumulate hooks (DDP's buckets) can fire
-            if not retain_graph:
-                fn._saved = ()
+            if not retain_graph and (fn._saved or _stashes_data(fn)):
+                fn._saved = ()  # free what was saved; a node that saved nothing can run again, as in torch
                 fn._freed = True
     finally:
         STATE.enabled = prev
     return results
+
+
+def _stashes_data(fn):
+    """Whether one of Ember's own ops kept tensors/arrays on its ctx (its equivalent of torch's saved
+    variables, e.g. ``exp`` keeps its output). A user's Function is judged by ``save_for_backward``
+    alone, as torch does: attributes it sets on ctx are not freed."""
+    op = fn._fn
+    if op is None or not op.__module__.startswith("ember."):
+        return False
+    for k, v in vars(fn).items():
+        if k[0] == "_":
+            continue
+        if _is_data(v) or (v.__class__ in (tuple, list) and any(_is_data(e) for e in v)):
+            return True
+    return False
+
+
+def _is_data(v):
+    from .._tensor import Tensor, is_array
+    return isinstance(v, Tensor) or is_array(v)
 
 
 def _needed_nodes(roots, targets):

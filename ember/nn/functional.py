@@ -597,6 +597,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     xp = _array_module(weight._data)
     padding_idx = _padding_idx(padding_idx, weight.shape[0])
     idx = input._data
+    from ..ops._util import check_index_range
+    check_index_range(idx, weight.shape[0], 0, "embedding_bag")
     if input.dim() == 2:
         if offsets is not None:
             raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch "

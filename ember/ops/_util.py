@@ -108,3 +108,36 @@ def norm_dims(dim, ndim):
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
     return tuple(sorted(dims)) if dims or len(dim) else tuple(range(ndim))
+
+
+def check_index_range(i, size, dim, kind="gather", wrap_negative=False):
+    """Raise torch's error when the integer index array ``i`` holds a value outside ``[0, size)``
+    (``[-size, size)`` for ops that wrap negative indices, as ``take`` and ``index_fill`` do).
+
+    NumPy would wrap a negative index silently (a wrong answer, not an error); torch checks.
+    Cost: one min and one max; the offending value (the first in order) is found only on error.
+    ``kind`` picks torch's wording for the op family."""
+    if not i.size:
+        return
+    low = -size if wrap_negative else 0
+    if int(i.min()) >= low and int(i.max()) < size:
+        return
+    xp = array_module(i)
+    flat = i.reshape(-1)
+    pos = int(xp.argmax((flat < low) | (flat >= size)))
+    v = int(flat[pos])
+    if kind == "gather":  # gather, scatter*, index_add
+        raise RuntimeError(f"index {v} is out of bounds for dimension {dim} with size {size}")
+    if kind == "index_select":
+        raise RuntimeError(f"INDICES element is out of DATA bounds, id={v} axis_dim={size}")
+    if kind == "index_select_1d":
+        raise IndexError("index out of range in self")
+    if kind == "index_copy":
+        raise IndexError(f"index_copy_(): index {v} is out of bounds for dimension {dim} with size {size}")
+    if kind == "index_fill":
+        raise IndexError(f"index {v} is out of bounds for dimension {dim} with size {size}")
+    if kind == "take":
+        raise IndexError(f"out of range: tried to access index {v} on a tensor of {size} elements.")
+    if kind == "embedding_bag":
+        raise RuntimeError(f"Index {pos} of input takes value {v} which is not in the valid range [0, {size})")
+    raise RuntimeError(f"index {v} is out of bounds for dimension {dim} with size {size}")

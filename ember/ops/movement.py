@@ -7,7 +7,7 @@ exactly as torch's views share storage. Their backward is the inverse movement o
 import numpy as np
 
 from ..autograd.function import Function
-from ._util import norm_dim, wrap, array_module, is_tensor, Tensor
+from ._util import norm_dim, wrap, array_module, is_tensor, Tensor, check_index_range
 from ..device import to_device_array
 
 
@@ -547,10 +547,13 @@ class IndexPut(Function):
         x = a._data.copy()
         val = v._data if is_tensor(v) else v
         ctx.key, ctx.acc = key, accumulate
-        if accumulate:
-            array_module(x).add.at(x, key, val)
-        else:
-            x[key] = val
+        try:
+            if accumulate:
+                array_module(x).add.at(x, key, val)
+            else:
+                x[key] = val
+        except IndexError as e:  # NumPy's words -> torch's
+            raise IndexError(str(e).replace("for axis", "for dimension")) from None
         return x
 
     @staticmethod
@@ -579,8 +582,7 @@ class Gather(Function):
             raise RuntimeError("gather(): Expected dtype int64 for index")
         if i.ndim != x.ndim:
             raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
-        if i.size and (i.max() >= x.shape[d] or i.min() < -x.shape[d]):
-            raise RuntimeError(f"index {int(i.max())} is out of bounds for dimension {d} with size {x.shape[d]}")
+        check_index_range(i, x.shape[d], d)
         ctx.d, ctx.shape = d, x.shape
         ctx.save_for_backward(idx)
         xp = array_module(x)
@@ -616,6 +618,7 @@ class Scatter(Function):
         i = idx._data
         if i.dtype != np.int64:
             raise RuntimeError("scatter(): Expected dtype int64 for index")
+        check_index_range(i, x.shape[d], d)
         s = src._data if is_tensor(src) else src
         ix = _scatter_index(x, d, i)
         if is_tensor(src):
@@ -655,6 +658,7 @@ class ScatterAdd(Function):
         x = a._data.copy()
         d = norm_dim(dim, x.ndim)
         i = idx._data
+        check_index_range(i, x.shape[d], d)
         s = src._data[tuple(slice(0, n) for n in i.shape)]
         array_module(x).add.at(x, _scatter_index(x, d, i), s)
         ctx.d = d
@@ -680,6 +684,7 @@ class IndexSelect(Function):
             raise IndexError("index_select(): Index is supposed to be a vector")
         if i.dtype.kind not in "iu":
             raise IndexError("index_select(): Expected dtype int32/int64 for index")
+        check_index_range(i, x.shape[d] if x.ndim else 1, d, "index_select" if x.ndim > 1 else "index_select_1d")
         ctx.d, ctx.shape = d, x.shape
         ctx.save_for_backward(idx)
         return array_module(x).take(x, i.reshape(-1), axis=d) if x.ndim else x.copy()
@@ -698,6 +703,7 @@ class IndexAdd(Function):
     def forward(ctx, a, dim, idx, src, alpha=1):
         x = a._data.copy()
         d = norm_dim(dim, x.ndim)
+        check_index_range(idx._data, x.shape[d] if x.ndim else 1, d)
         key = (slice(None),) * d + (idx._data.reshape(-1),)
         s = src._data * alpha if alpha != 1 else src._data
         array_module(x).add.at(x, key, s)

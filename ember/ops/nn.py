@@ -162,23 +162,25 @@ def _softmax_arrays(x, dim, normalize=True):
     x2 = _rows(x, dim)
     if x2 is None:
         xp = array_module(x)
-        z = x - x.max(axis=dim, keepdims=True)       # fresh buffer, shifted so exp never overflows
-        e = xp.exp(z)
-        s = e.sum(axis=dim, keepdims=True)
-        if normalize:
-            e /= s                                  # e is now the softmax
+        with np.errstate(all="ignore"):  # inf - inf = nan silently, as in torch
+            z = x - x.max(axis=dim, keepdims=True)       # fresh buffer, shifted so exp never overflows
+            e = xp.exp(z)
+            s = e.sum(axis=dim, keepdims=True)
+            if normalize:
+                e /= s                                  # e is now the softmax
         return e, z, s
     z, e = np.empty_like(x2), np.empty_like(x2)
     s = np.empty((x2.shape[0], 1), x2.dtype)
 
     def kernel(lo, hi):
         xb, zb, eb = x2[lo:hi], z[lo:hi], e[lo:hi]
-        np.subtract(xb, xb.max(axis=1, keepdims=True), out=zb)
-        np.exp(zb, out=eb)
-        sb = eb.sum(axis=1, keepdims=True)
-        s[lo:hi] = sb
-        if normalize:
-            eb /= sb
+        with np.errstate(all="ignore"):  # (per thread: NumPy's error state does not cross threads)
+            np.subtract(xb, xb.max(axis=1, keepdims=True), out=zb)
+            np.exp(zb, out=eb)
+            sb = eb.sum(axis=1, keepdims=True)
+            s[lo:hi] = sb
+            if normalize:
+                eb /= sb
     _over_rows(*x2.shape, kernel)
     shape = x.shape
     return e.reshape(shape), z.reshape(shape), s.reshape(shape[:-1] + (1,))
@@ -205,17 +207,19 @@ class Softmax(Function):
         x2 = _rows(xa, dim)
         if x2 is None:
             xp = array_module(xa)
-            y = xa - xa.max(axis=dim, keepdims=True)     # the only full-size allocation
-            xp.exp(y, out=y)
-            y /= y.sum(axis=dim, keepdims=True)
+            with np.errstate(all="ignore"):  # softmax of inf is nan silently, as in torch
+                y = xa - xa.max(axis=dim, keepdims=True)     # the only full-size allocation
+                xp.exp(y, out=y)
+                y /= y.sum(axis=dim, keepdims=True)
         else:                                           # same three passes, by row blocks on every core
             y2 = np.empty_like(x2)
 
             def kernel(lo, hi):
                 xb, yb = x2[lo:hi], y2[lo:hi]
-                np.subtract(xb, xb.max(axis=1, keepdims=True), out=yb)
-                np.exp(yb, out=yb)
-                yb /= yb.sum(axis=1, keepdims=True)
+                with np.errstate(all="ignore"):
+                    np.subtract(xb, xb.max(axis=1, keepdims=True), out=yb)
+                    np.exp(yb, out=yb)
+                    yb /= yb.sum(axis=1, keepdims=True)
             _over_rows(*x2.shape, kernel)
             y = y2.reshape(xa.shape)
         ctx.dim, ctx.y = dim, y

@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import queue
 import random
+import signal
 import sys
 import threading
 import time
@@ -387,6 +388,19 @@ def _shutdown_live_iterators():
 atexit.register(_shutdown_live_iterators)
 
 
+def _death_report(w):
+    """torch's words for how a worker process ended: the signal that killed it or its exit code."""
+    code = w.exitcode
+    if code is not None and code < 0:
+        try:
+            name = signal.strsignal(-code) or f"signal {-code}"
+        except ValueError:
+            name = f"signal {-code}"
+        return f"DataLoader worker (pid {w.pid}) is killed by signal: {name}. "
+    return (f"DataLoader worker (pid {w.pid}) exited unexpectedly with exit code {code}. Details are lost due "
+            "to multiprocessing. Rerunning with num_workers=0 may give better error trace.")
+
+
 class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     """Feeds index lists to worker processes and hands their batches back in order."""
 
@@ -457,8 +471,9 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                       if self._workers_status[i] and not w.is_alive()]
             if failed:
                 pids = ", ".join(str(w.pid) for w in failed)
-                self._shutdown_workers()
-                raise RuntimeError(f"DataLoader worker (pid(s) {pids}) exited unexpectedly") from None
+                cause = RuntimeError("".join(_death_report(w) for w in failed))
+                self._shutdown_workers(wait=False)
+                raise RuntimeError(f"DataLoader worker (pid(s) {pids}) exited unexpectedly") from cause
             return False, None
 
     def _get_data(self):
@@ -466,7 +481,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             ok, data = self._try_get_data(self._timeout)
             if ok:
                 return data
-            self._shutdown_workers()
+            self._shutdown_workers(wait=False)  # a worker stuck in __getitem__ gains nothing from waiting
             raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
         while True:
             ok, data = self._try_get_data(MP_STATUS_CHECK_INTERVAL)
@@ -515,8 +530,9 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             data.reraise()
         return _unpack(data)
 
-    def _shutdown_workers(self):
-        """Stop every worker: signal, send ``None``, join with a timeout, terminate stragglers."""
+    def _shutdown_workers(self, wait=True):
+        """Stop every worker: signal, send ``None``, join with a timeout, terminate stragglers.
+        ``wait=False`` (after a timeout or a dead worker) terminates them at once."""
         if getattr(self, "_shutdown", True):
             return
         self._shutdown = True
@@ -527,7 +543,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                     q.put(None)
                 except Exception:
                     pass
-            deadline = time.monotonic() + MP_STATUS_CHECK_INTERVAL * 5  # for all workers together
+            deadline = time.monotonic() + (MP_STATUS_CHECK_INTERVAL * 5 if wait else 0.0)  # all workers together
             for w in self._workers:
                 w.join(timeout=max(0.0, deadline - time.monotonic()))
             for w in self._workers:
