@@ -800,6 +800,18 @@ class Module:
         self._load_state_dict_pre_hooks[handle.id] = lambda *a: hook(self, *a)
         return handle
 
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        """torch's private form: ``hook(state_dict, prefix, ...)``, or with the module first (``with_module``)."""
+        handle = RemovableHandle(self._load_state_dict_pre_hooks)
+        self._load_state_dict_pre_hooks[handle.id] = (lambda *a: hook(self, *a)) if with_module else hook
+        return handle
+
+    def _register_state_dict_hook(self, hook):
+        """torch's private form of ``register_state_dict_post_hook``: the hook may return a new dict."""
+        handle = RemovableHandle(self._state_dict_hooks)
+        self._state_dict_hooks[handle.id] = hook
+        return handle
+
     def register_load_state_dict_post_hook(self, hook):
         """``hook(module, incompatible_keys)`` runs after loading; may edit the key lists in place."""
         handle = RemovableHandle(self._load_state_dict_post_hooks)

@@ -11,7 +11,7 @@ buffer on assignment: state saved in ``state_dict`` but not trained (e.g. runnin
 import ember
 from ember._tensor import Tensor, wrap
 
-__all__ = ["Parameter", "Buffer"]
+__all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer"]
 
 
 def _share(cls, data, requires_grad):
@@ -85,3 +85,33 @@ class Buffer(Tensor):
         return repr(_share(Tensor, self, self.requires_grad))
 
     __str__ = __repr__
+
+
+class UninitializedParameter(Parameter):
+    """A parameter whose shape is not known yet (lazy modules): empty until ``materialize(shape)``, which
+    gives it storage of that shape and turns it into a plain ``Parameter``."""
+    cls_to_become = Parameter
+
+    def __new__(cls, requires_grad=True, device=None, dtype=None):
+        return _share(cls, ember.empty(0, device=device, dtype=dtype), requires_grad)
+
+    def materialize(self, shape, device=None, dtype=None):
+        self._data = ember.empty(shape, device=device or self.device, dtype=dtype or self.dtype)._data
+        self.__class__ = self.cls_to_become
+
+    def __repr__(self):
+        return "<UninitializedParameter>"
+
+
+class UninitializedBuffer(Tensor):
+    """A buffer whose shape is not known yet; ``materialize(shape)`` turns it into a plain Tensor."""
+
+    def __new__(cls, requires_grad=False, device=None, dtype=None):
+        return _share(cls, ember.empty(0, device=device, dtype=dtype), requires_grad)
+
+    def materialize(self, shape, device=None, dtype=None):
+        self._data = ember.empty(shape, device=device or self.device, dtype=dtype or self.dtype)._data
+        self.__class__ = Tensor
+
+    def __repr__(self):
+        return "<UninitializedBuffer>"
