@@ -186,3 +186,296 @@ def test_pack_errors_and_grad():
     assert p.data.tolist() == [1.0, 4.0, 6.0, 2.0, 5.0, 3.0] and p.batch_sizes.tolist() == [3, 2, 1]
     with pytest.raises(ValueError, match="Expected total_length to be at least the length of the longest"):
         utils.rnn.pad_packed_sequence(p, total_length=2)
+
+
+# ---- parametrizations, parametrize, legacy weight_norm/spectral_norm, prune, fusion, stateless ----------------
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def _pair_linear(torch, in_f=4, out_f=3, seed=0):
+    """An Ember and a torch Linear with the same weights."""
+    rng = np.random.default_rng(seed)
+    w, b = rng.normal(size=(out_f, in_f)).astype(np.float32), rng.normal(size=out_f).astype(np.float32)
+    e, t = nn.Linear(in_f, out_f), torch.nn.Linear(in_f, out_f)
+    with ember.no_grad():
+        e.weight.copy_(ember.tensor(w))
+        e.bias.copy_(ember.tensor(b))
+    with torch.no_grad():
+        t.weight.copy_(torch.tensor(w))
+        t.bias.copy_(torch.tensor(b))
+    return e, t
+
+
+def _close(a, b, tol=1e-5):
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=tol, atol=tol)
+
+
+X = np.random.default_rng(5).normal(size=(2, 4)).astype(np.float32)
+
+
+def test_parametrizations_weight_norm_matches_torch():
+    torch = _torch()
+    e, t = _pair_linear(torch)
+    for dim in (0, 1):
+        e, t = _pair_linear(torch)
+        utils.parametrizations.weight_norm(e, dim=dim)
+        torch.nn.utils.parametrizations.weight_norm(t, dim=dim)
+        assert list(e.state_dict()) == list(t.state_dict())
+        _close(e.parametrizations.weight.original0, t.parametrizations.weight.original0)
+        _close(e.weight, t.weight)
+        ye, yt = e(ember.tensor(X)), t(torch.tensor(X))
+        _close(ye, yt)
+        ye.pow(2).sum().backward()
+        yt.pow(2).sum().backward()
+        _close(e.parametrizations.weight.original0.grad, t.parametrizations.weight.original0.grad, 1e-4)
+        _close(e.parametrizations.weight.original1.grad, t.parametrizations.weight.original1.grad, 1e-4)
+    assert type(e).__name__ == type(t).__name__ == "ParametrizedLinear"
+    utils.parametrize.remove_parametrizations(e, "weight")
+    torch.nn.utils.parametrize.remove_parametrizations(t, "weight")
+    assert type(e) is nn.Linear and list(e.state_dict()) == list(t.state_dict())
+    _close(e.weight, t.weight)
+
+
+def test_parametrizations_spectral_norm_matches_torch():
+    torch = _torch()
+    e, t = _pair_linear(torch, 4, 5)
+    utils.parametrizations.spectral_norm(e, n_power_iterations=2)
+    torch.nn.utils.parametrizations.spectral_norm(t, n_power_iterations=2)
+    pe, pt = e.parametrizations.weight[0], t.parametrizations.weight[0]
+    with ember.no_grad():  # the random start of the power iteration: take torch's
+        pe._u.copy_(ember.tensor(pt._u.numpy()))
+        pe._v.copy_(ember.tensor(pt._v.numpy()))
+    assert sorted(e.state_dict()) == sorted(t.state_dict())
+    for _ in range(3):
+        _close(e(ember.tensor(X)), t(torch.tensor(X)), 1e-4)
+    _close(e.weight, t.weight, 1e-4)
+    e.eval(), t.eval()
+    sv = np.linalg.svd(e.weight.detach().numpy(), compute_uv=False)[0]
+    assert abs(sv - 1) < 1e-2
+    ye, yt = e(ember.tensor(X)), t(torch.tensor(X))
+    ye.sum().backward()
+    yt.sum().backward()
+    _close(e.parametrizations.weight.original.grad, t.parametrizations.weight.original.grad, 1e-4)
+
+
+@pytest.mark.parametrize("shape,orthogonal_map", [((4, 4), None), ((4, 4), "cayley"), ((3, 5), "householder"),
+                                                   ((5, 3), "matrix_exp")])
+def test_parametrizations_orthogonal_matches_torch(shape, orthogonal_map):
+    torch = _torch()
+    e, t = _pair_linear(torch, shape[1], shape[0])
+    utils.parametrizations.orthogonal(e, orthogonal_map=orthogonal_map)
+    torch.nn.utils.parametrizations.orthogonal(t, orthogonal_map=orthogonal_map)
+    _close(e.weight, t.weight, 1e-5)
+    if hasattr(t.parametrizations.weight[0], "base"):  # a non-square base is completed with random columns
+        with ember.no_grad():
+            e.parametrizations.weight[0].base.copy_(ember.tensor(t.parametrizations.weight[0].base.numpy()))
+    w = e.weight.detach().numpy()
+    gram = w @ w.T if shape[0] <= shape[1] else w.T @ w
+    np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-5)
+    x = np.random.default_rng(7).normal(size=(2, shape[1])).astype(np.float32)
+    ye, yt = e(ember.tensor(x)), t(torch.tensor(x))
+    ye.sum().backward()
+    yt.sum().backward()
+    _close(e.parametrizations.weight.original.grad, t.parametrizations.weight.original.grad, 1e-4)
+
+
+def test_register_parametrization_cached_and_helpers_match_torch():
+    torch = _torch()
+
+    def make_sym(lib):
+        class Symmetric(lib.nn.Module):
+            def forward(self, X):
+                return X.triu() + X.triu(1).transpose(-1, -2)
+
+            def right_inverse(self, A):
+                return A.triu()
+        return Symmetric()
+
+    e, t = _pair_linear(torch, 3, 3)
+    utils.parametrize.register_parametrization(e, "weight", make_sym(ember))
+    torch.nn.utils.parametrize.register_parametrization(t, "weight", make_sym(torch))
+    assert utils.parametrize.is_parametrized(e) and utils.parametrize.is_parametrized(e, "weight")
+    assert not utils.parametrize.is_parametrized(e, "bias")
+    assert torch.nn.utils.parametrize.is_parametrized(t, "weight")
+    assert utils.parametrize.type_before_parametrizations(e) is nn.Linear
+    assert torch.nn.utils.parametrize.type_before_parametrizations(t) is torch.nn.Linear
+    _close(e.weight, t.weight)
+    np.testing.assert_allclose(e.weight.detach().numpy(), e.weight.detach().numpy().T)
+    with utils.parametrize.cached():
+        assert e.weight is e.weight
+    with torch.nn.utils.parametrize.cached():
+        assert t.weight is t.weight
+    assert e.weight is not e.weight
+    assert repr(e) == repr(t)
+    f = nn.Linear(3, 3)
+    utils.parametrize.transfer_parametrizations_and_params(e, f)
+    assert utils.parametrize.is_parametrized(f, "weight")
+    _close(f.weight, e.weight)
+    with pytest.raises(ValueError, match="does not have a parametrization"):
+        utils.parametrize.remove_parametrizations(e, "bias")
+    utils.parametrize.remove_parametrizations(e, "weight", leave_parametrized=False)
+    torch.nn.utils.parametrize.remove_parametrizations(t, "weight", leave_parametrized=False)
+    _close(e.weight, t.weight)
+
+
+def test_legacy_weight_norm_and_spectral_norm_match_torch():
+    torch = _torch()
+    e, t = _pair_linear(torch)
+    with pytest.warns(FutureWarning):
+        utils.weight_norm(e)
+    torch.nn.utils.weight_norm(t)
+    assert sorted(n for n, _ in e.named_parameters()) == sorted(n for n, _ in t.named_parameters())
+    _close(e(ember.tensor(X)), t(torch.tensor(X)))
+    _close(e.weight_g, t.weight_g)
+    utils.remove_weight_norm(e)
+    torch.nn.utils.remove_weight_norm(t)
+    assert sorted(n for n, _ in e.named_parameters()) == sorted(n for n, _ in t.named_parameters())
+    _close(e.weight, t.weight)
+    with pytest.raises(ValueError, match="weight_norm of 'weight' not found in"):
+        utils.remove_weight_norm(e)
+
+    e, t = _pair_linear(torch)
+    utils.spectral_norm(e)
+    torch.nn.utils.spectral_norm(t)
+    with ember.no_grad():
+        e.weight_u.copy_(ember.tensor(t.weight_u.numpy()))
+        e.weight_v.copy_(ember.tensor(t.weight_v.numpy()))
+    assert sorted(e.state_dict()) == sorted(t.state_dict())
+    _close(e(ember.tensor(X)), t(torch.tensor(X)), 1e-4)
+    utils.remove_spectral_norm(e)
+    torch.nn.utils.remove_spectral_norm(t)
+    _close(e.weight, t.weight, 1e-4)
+    assert sorted(n for n, _ in e.named_parameters()) == sorted(n for n, _ in t.named_parameters())
+
+
+def test_prune_methods_match_torch():
+    torch = _torch()
+    import torch.nn.utils.prune  # noqa: F401  (torch does not import it with torch.nn.utils)
+    for method, kw in [("l1_unstructured", dict(amount=0.4)), ("l1_unstructured", dict(amount=5)),
+                       ("ln_structured", dict(amount=1, n=2, dim=0)), ("ln_structured", dict(amount=0.5, n=1, dim=1))]:
+        e, t = _pair_linear(torch, 5, 4)
+        getattr(utils.prune, method)(e, "weight", **kw)
+        getattr(torch.nn.utils.prune, method)(t, "weight", **kw)
+        _close(e.weight_mask, t.weight_mask)
+        _close(e.weight, t.weight)
+        assert sorted(n for n, _ in e.named_parameters()) == sorted(n for n, _ in t.named_parameters())
+        assert sorted(n for n, _ in e.named_buffers()) == sorted(n for n, _ in t.named_buffers())
+        e(ember.ones(2, 5)).sum().backward()
+        assert e.weight_orig.grad is not None
+    assert utils.prune.is_pruned(e) and torch.nn.utils.prune.is_pruned(t)
+    utils.prune.remove(e, "weight")
+    torch.nn.utils.prune.remove(t, "weight")
+    assert not utils.prune.is_pruned(e) and not torch.nn.utils.prune.is_pruned(t)
+    _close(e.weight, t.weight)
+
+    (e1, t1), (e2, t2) = _pair_linear(torch, 4, 3, 1), _pair_linear(torch, 3, 2, 2)
+    utils.prune.global_unstructured([(e1, "weight"), (e2, "weight")], pruning_method=utils.prune.L1Unstructured,
+                                    amount=7)
+    torch.nn.utils.prune.global_unstructured([(t1, "weight"), (t2, "weight")],
+                                             pruning_method=torch.nn.utils.prune.L1Unstructured, amount=7)
+    _close(e1.weight_mask, t1.weight_mask)
+    _close(e2.weight_mask, t2.weight_mask)
+    mask = np.array([1.0, 0.0, 1.0], np.float32)
+    utils.prune.custom_from_mask(e1, "bias", ember.tensor(mask))
+    torch.nn.utils.prune.custom_from_mask(t1, "bias", torch.tensor(mask))
+    _close(e1.bias, t1.bias)
+    utils.prune.identity(e2, "bias")
+    torch.nn.utils.prune.identity(t2, "bias")
+    _close(e2.bias_mask, t2.bias_mask)
+    e3 = nn.Linear(10, 10)
+    utils.prune.random_unstructured(e3, "weight", amount=0.3)
+    assert int((e3.weight_mask == 0).sum()) == 30
+    with pytest.raises(ValueError) as ee:
+        utils.prune.l1_unstructured(nn.Linear(2, 2), "weight", amount=1.5)
+    with pytest.raises(ValueError) as et:
+        torch.nn.utils.prune.l1_unstructured(torch.nn.Linear(2, 2), "weight", amount=1.5)
+    assert str(ee.value) == str(et.value)
+
+
+def test_fusion_matches_torch():
+    torch = _torch()
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 2, 5, 5)).astype(np.float32)
+    ec, tc = nn.Conv2d(2, 3, 3), torch.nn.Conv2d(2, 3, 3)
+    eb, tb = nn.BatchNorm2d(3), torch.nn.BatchNorm2d(3)
+    for (en, tn) in [(ec.weight, tc.weight), (ec.bias, tc.bias), (eb.weight, tb.weight), (eb.bias, tb.bias),
+                     (eb.running_mean, tb.running_mean)]:
+        v = rng.normal(size=tuple(tn.shape)).astype(np.float32)
+        with ember.no_grad():
+            en.copy_(ember.tensor(v))
+        with torch.no_grad():
+            tn.copy_(torch.tensor(v))
+    with ember.no_grad():
+        eb.running_var.copy_(ember.tensor([0.5, 1.5, 2.0]))
+    with torch.no_grad():
+        tb.running_var.copy_(torch.tensor([0.5, 1.5, 2.0]))
+    ec.eval(), eb.eval(), tc.eval(), tb.eval()
+    fe, ft = utils.fuse_conv_bn_eval(ec, eb), torch.nn.utils.fuse_conv_bn_eval(tc, tb)
+    _close(fe(ember.tensor(x)), ft(torch.tensor(x)), 1e-4)
+    _close(fe(ember.tensor(x)), eb(ec(ember.tensor(x))), 1e-4)
+    we, be = utils.fuse_conv_bn_weights(ec.weight, ec.bias, eb.running_mean, eb.running_var, eb.eps, eb.weight, eb.bias)
+    wt, bt = torch.nn.utils.fuse_conv_bn_weights(tc.weight, tc.bias, tb.running_mean, tb.running_var, tb.eps,
+                                                 tb.weight, tb.bias)
+    _close(we, wt, 1e-5)
+    _close(be, bt, 1e-5)
+    el, tl = _pair_linear(torch, 4, 3)
+    eb1, tb1 = nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
+    el.eval(), eb1.eval(), tl.eval(), tb1.eval()
+    _close(utils.fuse_linear_bn_eval(el, eb1)(ember.tensor(X)), torch.nn.utils.fuse_linear_bn_eval(tl, tb1)(torch.tensor(X)))
+    we, be = utils.fuse_linear_bn_weights(el.weight, el.bias, eb1.running_mean, eb1.running_var, eb1.eps,
+                                          eb1.weight, eb1.bias)
+    wt, bt = torch.nn.utils.fuse_linear_bn_weights(tl.weight, tl.bias, tb1.running_mean, tb1.running_var, tb1.eps,
+                                                   tb1.weight, tb1.bias)
+    _close(we, wt)
+    _close(be, bt)
+    with pytest.raises(AssertionError):
+        utils.fuse_conv_bn_eval(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3))  # training mode: refused, as torch
+
+
+def test_skip_init_memory_format_stateless_match_torch():
+    torch = _torch()
+    e, t = utils.skip_init(nn.Linear, 5, 2), torch.nn.utils.skip_init(torch.nn.Linear, 5, 2)
+    assert tuple(e.weight.shape) == tuple(t.weight.shape) and e.weight.requires_grad
+    with pytest.raises(RuntimeError, match="Expected a Module"):
+        utils.skip_init(int)
+    m = nn.Sequential(nn.Conv2d(2, 3, 3), nn.ReLU())
+    w = m[0].weight.detach().clone()
+    assert utils.convert_conv2d_weight_memory_format(m, ember.channels_last) is m
+    assert torch.nn.utils.convert_conv2d_weight_memory_format(torch.nn.Conv2d(2, 3, 3), torch.channels_last)
+    _close(m[0].weight, w)
+    m3 = nn.Conv3d(1, 2, 2)
+    assert utils.convert_conv3d_weight_memory_format(m3, ember.contiguous_format) is m3
+    assert torch.nn.utils.convert_conv3d_weight_memory_format(torch.nn.Conv3d(1, 2, 2), torch.contiguous_format)
+    e, t = _pair_linear(torch)
+    params = {"weight": np.ones((3, 4), np.float32), "bias": np.arange(3, dtype=np.float32)}
+    with pytest.warns(FutureWarning):
+        ye = utils.stateless.functional_call(e, {k: ember.tensor(v) for k, v in params.items()}, (ember.tensor(X),))
+    with pytest.warns(FutureWarning):
+        yt = torch.nn.utils.stateless.functional_call(t, {k: torch.tensor(v) for k, v in params.items()},
+                                                      (torch.tensor(X),))
+    _close(ye, yt)
+    _close(e(ember.tensor(X)), t(torch.tensor(X)))  # the module's own parameters are back
+
+
+def test_uninitialized_parameter_materialize_and_conv_transpose3d():
+    torch = _torch()
+    p = nn.UninitializedParameter()
+    assert isinstance(p, nn.UninitializedParameter) and isinstance(torch.nn.UninitializedParameter(), torch.nn.Parameter)
+    p.materialize((2, 3))
+    assert type(p) is nn.Parameter and tuple(p.shape) == (2, 3) and p.requires_grad
+    b = nn.UninitializedBuffer()
+    b.materialize((4,))
+    assert type(b) is ember.Tensor and tuple(b.shape) == (4,) and not b.requires_grad
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(1, 2, 3, 4, 3)).astype(np.float32), rng.normal(size=(2, 3, 2, 3, 2)).astype(np.float32)
+    kw = dict(stride=2, padding=1, output_padding=1)
+    xe, we = ember.tensor(x, requires_grad=True), ember.tensor(w, requires_grad=True)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ye, yt = nn.functional.conv_transpose3d(xe, we, **kw), torch.nn.functional.conv_transpose3d(xt, wt, **kw)
+    _close(ye, yt, 1e-4)
+    ye.sum().backward()
+    yt.sum().backward()
+    _close(xe.grad, xt.grad, 1e-4)
+    _close(we.grad, wt.grad, 1e-4)
+    assert repr(nn.ConvTranspose3d(2, 3, 2, stride=2)) == repr(torch.nn.ConvTranspose3d(2, 3, 2, stride=2))
