@@ -89,8 +89,8 @@ def test_pool_indices_and_unpooling_round_trip():
     for nd, x in ((1, X1), (2, X2), (3, X3)):
         lib_out = []
         for lib in (torch, ember):
-            pool = getattr(lib.nn, f"MaxPool{nd}d")(2, return_indices=True)
-            unpool = getattr(lib.nn, f"MaxUnpool{nd}d")(2)
+            pool = (lib.nn.MaxPool1d, lib.nn.MaxPool2d, lib.nn.MaxPool3d)[nd - 1](2, return_indices=True)
+            unpool = (lib.nn.MaxUnpool1d, lib.nn.MaxUnpool2d, lib.nn.MaxUnpool3d)[nd - 1](2)
             xi = lib.tensor(x, requires_grad=True)
             y, idx = pool(xi)
             u = unpool(y, idx, output_size=xi.shape)
@@ -203,9 +203,7 @@ def test_dropout_family_in_training_keeps_the_statistics():
         y = F.dropout3d(lib.tensor(x), 0.3, training=True).numpy()
         kept = y.reshape(200, 50, -1)[:, :, 0] != 0
         assert abs(kept.mean() - 0.7) < 0.03 and np.allclose(y[y != 0], 1 / 0.7)
-        for name in ("Dropout1d", "Dropout3d"):
-            m = getattr(lib.nn, name)(0.5)
-            shape = (4, 30, 6) if name == "Dropout1d" else (4, 30, 2, 2, 2)
+        for m, shape in ((lib.nn.Dropout1d(0.5), (4, 30, 6)), (lib.nn.Dropout3d(0.5), (4, 30, 2, 2, 2))):
             out = m(lib.ones(shape)).numpy()
             assert set(np.unique(out)) <= {0.0, 2.0}
             m.eval()

@@ -18,7 +18,8 @@ users to call; undocumented ones such as ``torch.cudnn_convolution`` are kernels
 and deprecated aliases (a docstring saying ``deprecated``, or a ``__deprecated__`` marker; torch's DataPipes),
 re-exports of another namespace's objects (``torch.nn.functional.Tensor``), and the subsystems Ember does
 not model (``OUTSIDE``: sparse, quantized and nested tensors, accelerators other than CUDA, the compiler's
-symbolic-shape ``sym_*`` and functionalization ``*_copy`` variants, C++ metadata types). A name counts
+symbolic-shape ``sym_*`` and functionalization ``*_copy`` variants, C++ metadata types, the
+``__torch_function__`` dispatch helpers and typing aliases). A name counts
 there only when Ember provides it *and a test exercises it against torch*, decided by reading the tests
 (:func:`tested_names`, the rule is spelled out there).
 """
@@ -161,7 +162,7 @@ OUTSIDE = re.compile(
     r"to_mkldnn|is_(ipu|xla|xpu|mtia|maia|mps|vulkan|mkldnn|quantized|sparse_csr|nested)|ipu|xpu|mtia|sym_\w+|"
     r"\w+_copy|coalesce|is_coalesced|indices|values|crow_indices|col_indices|ccol_indices|row_indices|dense_dim|"
     r"sparse_dim|sparse_mask|smm|sspaddmm|hspmm|to_padded_tensor|nonzero_static|layout|memory_format|FatalError|"
-    r"hash_tensor|Sym(Bool|Float|Int)|parse_\w+|import_ir_module\w*|merge_type_from_type_comment|unify_type_list)$")
+    r"hash_tensor|Sym(Bool|Float|Int)|has_torch_function\w*|handle_torch_function|DType|factory_kwargs|parse_\w+|import_ir_module\w*|merge_type_from_type_comment|unify_type_list)$")
 
 
 def _obj(torch, namespace, name):
@@ -243,7 +244,8 @@ def tested_names(namespace, names, texts):
 
     * module namespaces: the text spells ``torch.<ns>.<name>`` or ``ember.<ns>.<name>`` (``<ns>`` empty for the
       top level), or ``<alias>.<name>`` with an import alias of the namespace (``F.relu``, ``nn.Linear``,
-      ``optim.SGD`` -- see ``ALIASES``), or imports it (``from torch.nn import Linear``);
+      ``optim.SGD`` -- see ``ALIASES``), or ``lib.<ns>.<name>`` (tests that loop ``for lib in (torch, ember)``),
+      or imports it (``from torch.nn import Linear``);
     * ``torch.Tensor``: a method call or attribute read ``x.<name>`` / ``).<name>`` / ``].<name>`` (not after
       ``torch``, ``ember``, ``lib``, ``np``, ``F`` or ``nn``, which are module functions);
     * ``torch``, ``torch.Tensor`` and ``torch.nn.functional`` also count a quoted ``"<name>"`` in a file that
@@ -260,8 +262,7 @@ def tested_names(namespace, names, texts):
     else:
         sub = namespace[len("torch"):]  # '' or '.nn.functional'
         prefixes = [re.escape("torch" + sub), re.escape("ember" + sub)] + [re.escape(a) for a in ALIASES.get(namespace, [])]
-        if namespace == "torch":
-            prefixes.append(r"lib")  # ``for lib in (torch, ember): lib.name(...)``
+        prefixes.append(re.escape("lib" + sub))  # ``for lib in (torch, ember): lib.nn.Linear(...)``
         pats = [re.compile(r"(?<![\w.])(?:" + "|".join(prefixes) + r")\.(" + alt + r")\b"),
                 re.compile(r"from (?:torch|ember)" + re.escape(sub) + r" import ([\w, ()\n]+)")]
     quoted = re.compile(r"[\"'](" + alt + r")[\"']") if namespace in _GETATTR else None
