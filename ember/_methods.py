@@ -363,7 +363,11 @@ def _random_fill(draw, float_kernel=None):
             vals = draw(g, np.dtype(x.dtype), x.size, perm is None and x.flags.c_contiguous, *args,
                         _perm=perm, _shape=x.shape, **kwargs)
             xp = array_module(x)
-            view[...] = xp.asarray(S.to_dtype(np.asarray(vals).reshape(view.shape), x.dtype))
+            vals = S.to_dtype(np.asarray(vals), x.dtype)
+            if xp is np and view.flags.c_contiguous:
+                np.copyto(view.reshape(-1), vals.reshape(-1))
+            else:
+                view[...] = xp.asarray(vals.reshape(view.shape))
         self._vc[0] += 1
         return self
     return method

@@ -14,6 +14,7 @@ draw it (``aten/src/ATen/core/DistributionsHelper.h``, ``TransformationHelper.h`
 import numpy as np
 
 from ._exact_math import avx_log, avx_sincos, fma32, fma64, libm
+from . import _sampling_jit as _jit
 
 _M24 = np.uint32(0xFFFFFF)
 _M53 = np.uint64((1 << 53) - 1)
@@ -68,6 +69,10 @@ def uniform(g, n, dtype, low=0.0, high=1.0):
     dt = np.dtype(dtype)
     op = _opmath(dt)
     lo, hi = op.type(low), op.type(high)
+    if op == np.float32 and _jit.available:
+        v = np.empty(n, np.float32)
+        _jit.uniform_f32(g._words(n), lo, np.float32(hi - lo), np.float32(high), v)
+        return to_dtype(v, dt)
     if op == np.float32:
         u = u24(g, n)
         if lo == 0 and hi == 1:
@@ -90,6 +95,11 @@ def uniform(g, n, dtype, low=0.0, high=1.0):
 
 def _box_muller_16(d, mean, std, dt):
     """Box-Muller on rows of 16 uniforms (shape (k, 16)), torch's normal_fill_16; returns (k, 16)."""
+    if dt == np.float32 and _jit.available:
+        out = d if d.flags.c_contiguous and d.flags.writeable else np.array(d, np.float32, copy=True)
+        affine = not (std == 1 and mean == 0)
+        _jit.box_muller16_f32(out, np.float32(mean), np.float32(std), affine)
+        return out
     if dt == np.float32:
         u1 = np.float32(1) - d[:, :8]
         r = np.sqrt(np.float32(-2) * avx_log(u1))
@@ -112,7 +122,9 @@ def _normal_fill(g, n, dt, mean, std, reduced=False):
     m = n // 16 * 16
     # float/double fill all n uniforms first (the n % 16 leftovers are overwritten by the tail block);
     # float16/bfloat16 draw block by block, so they skip those leftovers.
-    d = u24(g, m if reduced else n) if dt == np.float32 else u53(g, n)
+    d = uniform(g, m if reduced else n, np.float32) if dt == np.float32 else u53(g, n)
+    if m == n:
+        return _box_muller_16(d.reshape(-1, 16), mean, std, dt).reshape(-1)
     out = np.empty(n, dt)
     out[:m] = _box_muller_16(d[:m].reshape(-1, 16), mean, std, dt).reshape(-1)
     if n % 16:
@@ -158,6 +170,9 @@ def random_from_to(g, n, low, high, dtype=np.int64):
     rng = int(high) - int(low)
     if rng >= (1 << 28):
         v = (g._words64(n) % np.uint64(rng)).astype(np.int64) + np.int64(low)
+    elif _jit.available:
+        v = np.empty(n, np.int64)
+        _jit.randint_u32(g._words(n), np.uint32(rng), np.int64(low), v)
     else:
         v = (g._words(n) % np.uint32(rng)).astype(np.int64) + np.int64(low)
     return v.astype(dtype, copy=False)

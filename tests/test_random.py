@@ -186,6 +186,44 @@ def test_dropout_family_bitwise(p):
     check_pairs(cases, 0)
 
 
+@pytest.mark.parametrize("n", [17, 1000])
+def test_pure_numpy_paths_match_torch_too(monkeypatch, n):
+    """Without Numba (an optional speed-up) the NumPy code paths give the same bits."""
+    import ember._exact_math
+    import ember._sampling
+    monkeypatch.setattr(ember._sampling._jit, "available", False)
+    monkeypatch.setattr(ember._exact_math, "_numba", None)
+    cases = [
+        ("randn", lambda: torch.randn(n), lambda: ember.randn(n)),
+        ("randn float64", lambda: torch.randn(n, dtype=torch.float64), lambda: ember.randn(n, dtype=ember.float64)),
+        ("normal_", lambda: torch.empty(n).normal_(0.3, 0.7), lambda: ember.empty(n).normal_(0.3, 0.7)),
+        ("uniform_", lambda: torch.empty(n).uniform_(-1 / 3, 2 / 7), lambda: ember.empty(n).uniform_(-1 / 3, 2 / 7)),
+        ("rand", lambda: torch.rand(n), lambda: ember.rand(n)),
+        ("randint", lambda: torch.randint(3, 1000, (n,)), lambda: ember.randint(3, 1000, (n,))),
+        ("randperm", lambda: torch.randperm(n), lambda: ember.randperm(n)),
+        ("exponential_", lambda: torch.empty(n).exponential_(), lambda: ember.empty(n).exponential_()),
+    ]
+    check_pairs(cases, 42)
+
+
+def test_exact_fma_emulation_matches_hardware():
+    """fma32/fma64 (NumPy, error-free transformations) agree with a fused multiply-add on 10**5 values."""
+    from ember._exact_math import fma32, fma64
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 10 ** 5))
+    c = rng.standard_normal(10 ** 5) * 10.0 ** rng.integers(-8, 3, 10 ** 5)
+    a32, b32, c32 = a.astype(np.float32), b.astype(np.float32), c.astype(np.float32)
+    # torch's own addcmul on CPU is fused per element: t + v * t1 * t2 with v = 1 (float64 oracle via Fraction)
+    from fractions import Fraction
+    for i in range(0, 10 ** 5, 997):
+        exact32 = Fraction(float(a32[i])) * Fraction(float(b32[i])) + Fraction(float(c32[i]))
+        assert fma32(a32[i], b32[i], c32[i]) == np.float32(float(exact32)) or \
+            abs(Fraction(float(fma32(a32[i], b32[i], c32[i]))) - exact32) <= \
+            abs(Fraction(float(np.float32(float(exact32)))) - exact32)
+        exact64 = Fraction(a[i]) * Fraction(b[i]) + Fraction(c[i])
+        assert fma64(a[i], b[i], c[i]) == float(exact64)
+
+
 def test_mixed_sequence_stays_in_step():
     torch.manual_seed(11)
     ember.manual_seed(11)
