@@ -167,6 +167,45 @@ def _rsqrt(g, c):
     return g.op("Reciprocal", g.op("Sqrt", _same_dtype(g, c, 0, c.out_dtype)))
 
 
+for _cls, _op in ((P.Floor, "Floor"), (P.Ceil, "Ceil"), (P.Sign, "Sign")):
+    TRANSLATE[_cls] = _unary(_op)
+
+
+@_reg(P.Round)
+def _round(g, c):
+    """Round half to even, as torch; with ``decimals``: round(x * 10^d) / 10^d."""
+    dt = c.out_dtype
+    x = _same_dtype(g, c, 0, dt)
+    d = c.arg(1, 0) or c.kwargs_get("decimals", 0) or 0
+    if np.dtype(dt).kind != "f":
+        return g.op("Identity", x)
+    if not d:
+        return g.op("Round", x)
+    k = g.const(np.asarray(10.0 ** d, dt))
+    return g.op("Div", g.op("Round", g.op("Mul", x, k)), k)
+
+
+@_reg(P.Trunc, P.Frac)
+def _trunc(g, c):
+    x = _same_dtype(g, c, 0, c.out_dtype)
+    if np.dtype(c.out_dtype).kind != "f":
+        return g.op("Identity", x) if c.fn is P.Trunc else g.op("Sub", x, x)
+    t = g.op("Mul", g.op("Sign", x), g.op("Floor", g.op("Abs", x)))
+    return t if c.fn is P.Trunc else g.op("Sub", x, t)
+
+
+@_reg(P.Remainder, P.RemainderScalar, P.Fmod, P.FmodScalar)
+def _remainder(g, c):
+    """remainder takes the divisor's sign (a - floor(a/b) b), fmod the dividend's (ONNX Mod, fmod=1)."""
+    dt = c.out_dtype
+    a, b = _same_dtype(g, c, 0, dt), _same_dtype(g, c, 1, dt)
+    if c.fn in (P.Fmod, P.FmodScalar):
+        return g.op("Mod", a, b, fmod=int(np.dtype(dt).kind == "f"))
+    if np.dtype(dt).kind != "f":
+        return g.op("Mod", a, b, fmod=0)
+    return g.op("Sub", a, g.op("Mul", g.op("Floor", g.op("Div", a, b)), b))
+
+
 @_reg(P.Cast)
 def _cast(g, c):
     return g.op("Cast", c.val(0), to=onnx_dtype(c.out_dtype))
@@ -544,6 +583,44 @@ def _index(g, c):
         if idx.dtype.kind in "iu":
             return g.op("Gather", c.val(0), g.const(idx.astype(np.int64)), axis=arrays[0])
     raise c.unsupported("advanced indexing other than one integer index array (boolean masks, several arrays)")
+
+
+@_reg(M.Scatter, M.ScatterValue, M.ScatterAdd)
+def _scatter(g, c):
+    """scatter / scatter_add along dim: ScatterElements (a number source is expanded to the index's shape)."""
+    dim = c.arg(1) % max(c.arg(0).dim(), 1)
+    idx = c.val(2)
+    src = _same_dtype(g, c, 3, c.out_dtype)
+    if not c.is_tensor(3):
+        src = g.op("Expand", src, g.op("Shape", idx))
+    reduce = "add" if c.fn is M.ScatterAdd else {None: None, "add": "add", "multiply": "mul"}[c.arg(4, None)]
+    if reduce is not None and g.opset < 16:
+        raise UnsupportedOperatorError(f"ember::{c.fn.__name__}", g.opset, 16)
+    return g.op("ScatterElements", c.val(0), idx, src, axis=dim, reduction=reduce)
+
+
+@_reg(M.Roll)
+def _roll(g, c):
+    """roll = the two pieces of each rolled dim swapped: Concat(Slice(x, n - s :), Slice(x, : n - s))."""
+    x, shifts, dims = c.arg(0), c.arg(1), c.arg(2, None)
+    y = c.val(0)
+    if dims is None:
+        y = g.op("Reshape", y, g.ints([-1]))
+        shifts, dims, sizes = (shifts if isinstance(shifts, int) else shifts[0],), (0,), (x.numel(),)
+    else:
+        shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        sizes = tuple(x.shape[d] for d in dims)
+    for s, d, n in zip(shifts, dims, sizes):
+        s = s % n if n else 0
+        if s == 0:
+            continue
+        tail = g.op("Slice", y, g.ints([n - s]), g.ints([n]), g.ints([d]))
+        head = g.op("Slice", y, g.ints([0]), g.ints([n - s]), g.ints([d]))
+        y = g.op("Concat", tail, head, axis=d % max(x.dim(), 1))
+    if c.arg(2, None) is None:
+        y = g.op("Reshape", y, g.ints(list(x.shape)))
+    return y
 
 
 @_reg(M.Gather)
