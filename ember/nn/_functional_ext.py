@@ -14,7 +14,7 @@ from ..creation import zeros as _zeros
 from ..ops.attention import ScaledDotProductAttention
 
 __all__ = [
-    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
     "max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices",
     "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
     "adaptive_max_pool1d", "adaptive_max_pool2d",
@@ -173,12 +173,6 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """Transposed 2-d convolution: out = (in-1)*s - 2p + d*(k-1) + output_padding + 1."""
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2,
                            "conv_transpose2d")
-
-
-def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    """Transposed 3-d convolution (the adjoint of conv3d); weight (C_in, C_out/groups, kD, kH, kW)."""
-    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3,
-                           "conv_transpose3d")
 
 
 # ----------------------------------------------------------------------------- pooling

@@ -190,17 +190,6 @@ class ConvTranspose1d(_ConvTransposeNd):
                          device, dtype)
 
 
-class ConvTranspose3d(_ConvTransposeNd):
-    """Transposed 3-d convolution: upsamples volumes, D_out = (D-1)*s - 2p + d*(k-1) + output_padding + 1."""
-    _nd = 3
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, _tuple(kernel_size, 3), _tuple(stride, 3), _tuple(padding, 3),
-                         _tuple(dilation, 3), True, _tuple(output_padding, 3), groups, bias, padding_mode,
-                         device, dtype)
-
-
 class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-d convolution ("deconvolution"): upsamples, H_out = (H-1)*s - 2p + d*(k-1) + output_padding + 1."""
     _nd = 2
