@@ -218,7 +218,8 @@ def test_elementwise_views_and_reductions(tmp_path):
         s = z.sum(dim=1, keepdim=True) / z.std(dim=1, keepdim=True)
         w = z[:, 1::2].unsqueeze(0).squeeze(0) + s
         a, b = w.chunk(2, dim=1)
-        r = m.remainder(z * 3, 1.5) + m.fmod(z * 3, -1.25) + (z * 4).round() + (z * 3).trunc() + m.round(z * 7, decimals=1) + (z * 2).frac()
+        r = m.remainder(z * 3, 1.5) + m.fmod(z * 3, -1.25) + (z * 4).round() + (z * 3).trunc() \
+            + m.round(z * 7, decimals=1) + (z * 2).frac()
         sc = m.zeros(2, 5).scatter_add(1, m.tensor([[0, 1, 1], [4, 4, 0]]), z[:, :3]).roll((1, -2), (0, 1))
         return m.stack([a.amax(dim=1), b.mean(dim=1), m.where(a.sum(1) > 0, a.sum(1), b.sum(1))], dim=-1), \
             m.nn.functional.pad(x, (1, 2), value=0.5).transpose(0, 1).flip(0).var(dim=(1, 2)), r.ceil() - r.floor() \

@@ -26,7 +26,8 @@ import numpy as np
 
 from .errors import OnnxExporterError, OnnxExporterWarning, UnsupportedOperatorError
 
-__all__ = ["export", "is_in_onnx_export", "TrainingMode", "OperatorExportTypes", "select_model_mode_for_export", "DEFAULT_OPSET", "MIN_OPSET", "MAX_OPSET"]
+__all__ = ["export", "is_in_onnx_export", "TrainingMode", "OperatorExportTypes", "select_model_mode_for_export",
+           "DEFAULT_OPSET", "MIN_OPSET", "MAX_OPSET"]
 
 DEFAULT_OPSET = 20  # torch 2.13's default
 MIN_OPSET = 13
@@ -123,8 +124,9 @@ class CallView:
         return list(t.shape) if self.alt is None else list(self.alt[0][t_or_index].shape)
 
     def unsupported(self, detail=""):
+        where = f"(in module '{self.call.scope or '<root>'}')"
         return UnsupportedOperatorError(f"ember::{self.fn.__name__}", self.opset, None,
-                                        (detail + ". " if detail else "") + f"(in module '{self.call.scope or '<root>'}')")
+                                        (detail + ". " if detail else "") + where)
 
 
 def _input_names(model, n, given):

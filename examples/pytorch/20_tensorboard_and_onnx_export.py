@@ -67,7 +67,8 @@ proto = onnx.load(onnx_path)
 onnx.checker.check_model(proto)
 print("initializers:", sorted(t.name for t in proto.graph.initializer))
 print("ops:", [n.op_type for n in proto.graph.node])
-print("input:", proto.graph.input[0].name, [d.dim_param or d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim])
+dims = proto.graph.input[0].type.tensor_type.shape.dim
+print("input:", proto.graph.input[0].name, [d.dim_param or d.dim_value for d in dims])
 try:
     import onnxruntime
 except ImportError:

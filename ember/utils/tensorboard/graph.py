@@ -83,7 +83,8 @@ def graph(model, args, verbose=False):
         for o in outs:
             names[id(o)] = name
     for i, t in enumerate(_flatten(out)):
-        nodes.append(NodeDef(name=f"output/output.{i}", op="IO Node", input=[names.get(id(t), "input/input.0")], attr=_attrs(t)))
+        nodes.append(NodeDef(name=f"output/output.{i}", op="IO Node", input=[names.get(id(t), "input/input.0")],
+                             attr=_attrs(t)))
     if verbose:
         for n in nodes:
             print(n.name, n.op, list(n.input))

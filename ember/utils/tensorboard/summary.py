@@ -30,9 +30,9 @@ def make_np(x):
     raise NotImplementedError(f"Got {type(x)}, but expected numpy array or torch tensor.")
 
 
-def scalar(name, value, new_style=False, double_precision=False):
+def scalar(name, tensor, collections=None, new_style=False, double_precision=False):
     """One number: ``simple_value`` (classic), or a 1-element tensor for the scalars plugin (``new_style``)."""
-    arr = make_np(value).squeeze()
+    arr = make_np(tensor).squeeze()
     if arr.ndim != 0:
         raise AssertionError(f"Tensor should contain one element (0 dimensions). Was given size: {arr.size} "
                              f"and {arr.ndim} dimensions.")
