@@ -731,3 +731,71 @@ def test_triplet_margin_with_distance_loss_parity():
                                                                reduction="none"),
            lambda x, y, z: torch.nn.functional.triplet_margin_with_distance_loss(
                x, y, z, distance_function=cos(torch.nn.functional), margin=0.5, reduction="none"), a, p, n)
+
+
+# ---- grid_sample / affine_grid -------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_grid_sample_matches_torch(mode, padding_mode, align_corners):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, g = rng.normal(size=(2, 3, 5, 6)), rng.uniform(-1.3, 1.3, size=(2, 4, 7, 2))
+    w = rng.normal(size=(2, 3, 4, 7))
+    xe, ge = ember.tensor(x, requires_grad=True), ember.tensor(g, requires_grad=True)
+    xt, gt = torch.tensor(x, requires_grad=True), torch.tensor(g, requires_grad=True)
+    ye = F.grid_sample(xe, ge, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    yt = torch.nn.functional.grid_sample(xt, gt, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    np.testing.assert_allclose(ye.detach().numpy(), yt.detach().numpy(), atol=1e-12)
+    assert type(ye.grad_fn).__name__ == type(yt.grad_fn).__name__ == "GridSampler2DBackward0"
+    (ye * ember.tensor(w)).sum().backward()
+    (yt * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(ge.grad.numpy(), gt.grad.numpy(), atol=1e-11)
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_grid_sample_gradcheck(padding_mode):
+    from ember.ops.grid_sample import GridSample2d
+    rng = np.random.default_rng(1)
+    x = ember.tensor(rng.normal(size=(1, 2, 4, 5)), requires_grad=True)
+    g = ember.tensor(rng.uniform(-1.1, 1.1, size=(1, 3, 3, 2)), requires_grad=True)
+    assert gradcheck(lambda a, b: GridSample2d.apply(a, b, "bilinear", padding_mode, False), (x, g))
+    assert gradcheck(lambda a: GridSample2d.apply(a, g.detach(), "nearest", padding_mode, True), (x,))
+
+
+def test_affine_grid_matches_torch_and_errors():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    for size, shape in [((2, 3, 4, 5), (2, 2, 3)), ((2, 3, 4, 5, 3), (2, 3, 4)), ((2, 1, 1, 5), (2, 2, 3))]:
+        th = rng.normal(size=shape)
+        for ac in (False, True):
+            if ac and min(size[2:]) == 1:
+                continue
+            te, tt = ember.tensor(th, requires_grad=True), torch.tensor(th, requires_grad=True)
+            a = F.affine_grid(te, size, align_corners=ac)
+            b = torch.nn.functional.affine_grid(tt, size, align_corners=ac)
+            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=1e-12)
+            (a ** 2).sum().backward()
+            (b ** 2).sum().backward()
+            np.testing.assert_allclose(te.grad.numpy(), tt.grad.numpy(), atol=1e-11)
+    # a spatial transformer: identity theta reproduces the image
+    img = rng.normal(size=(1, 1, 4, 4)).astype(np.float32)
+    ident = ember.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
+    out = F.grid_sample(ember.tensor(img), F.affine_grid(ident, (1, 1, 4, 4), align_corners=False), align_corners=False)
+    np.testing.assert_allclose(out.numpy(), img, atol=1e-6)
+    with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
+        F.affine_grid(ident, (1, 1, 4, 4))
+    for lib, fn in ((ember, F), (torch, torch.nn.functional)):
+        msgs = []
+        for call in (lambda: fn.affine_grid(lib.zeros(1, 3, 3), (1, 1, 4, 4), align_corners=False),
+                     lambda: fn.affine_grid(lib.zeros(1, 2, 3, dtype=lib.int64), (1, 1, 4, 4), align_corners=False),
+                     lambda: fn.grid_sample(lib.zeros(1, 1, 2, 2), lib.zeros(2, 2, 2, 2), align_corners=False),
+                     lambda: fn.grid_sample(lib.zeros(1, 1, 2, 2), lib.zeros(1, 2, 2, 3), align_corners=False),
+                     lambda: fn.grid_sample(lib.zeros(1, 1, 2, 2), lib.zeros(1, 2, 2, 2), mode="cubic")):
+            with pytest.raises((ValueError, RuntimeError)) as ei:
+                call()
+            msgs.append((type(ei.value), str(ei.value)))
+        if lib is ember:
+            ember_msgs = msgs
+    assert ember_msgs == msgs

@@ -12,6 +12,7 @@ from ..device import array_module
 from ..ops import conv as _C
 from ..creation import zeros as _zeros
 from ..ops.attention import ScaledDotProductAttention
+from ..ops.grid_sample import GridSample2d
 
 __all__ = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -25,6 +26,7 @@ __all__ = [
     "adaptive_max_pool3d", "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
     "adaptive_max_pool3d_with_indices", "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_unpool1d", "max_unpool2d",
     "max_unpool3d", "channel_shuffle", "native_channel_shuffle",
+    "grid_sample", "affine_grid",
 ]
 
 
@@ -1057,3 +1059,93 @@ def channel_shuffle(input, groups):
 
 
 native_channel_shuffle = channel_shuffle
+
+
+# ----------------------------------------------------------------------------- spatial transformers
+_ALIGN_WARNING = ("Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. "
+                  "Please specify align_corners=True if the old behavior is desired. "
+                  "See the documentation of grid_sample for details.")
+
+
+def _linspace_from_neg_one(n, align_corners, like):
+    """n points spanning [-1, 1] (pixel corners, align_corners) or the pixel centres inside it."""
+    from ..creation import linspace, zeros
+    if n <= 1:
+        return zeros(1, dtype=like.dtype)
+    r = linspace(-1, 1, n, dtype=like.dtype)
+    return r if align_corners else r * ((n - 1) / n)
+
+
+def affine_grid(theta, size, align_corners=None):
+    """The sampling grid of an affine map: for each output pixel (x, y), theta @ (x, y, 1).
+
+    theta (N, 2, 3) and size (N, C, H, W) give a grid (N, H, W, 2) for ``grid_sample``; (N, 3, 4) and
+    (N, C, D, H, W) give (N, D, H, W, 3). Differentiable in theta (a matmul)."""
+    import warnings
+    from ..functions import stack, meshgrid
+    from ..creation import ones_like
+    if align_corners is None:
+        warnings.warn(_ALIGN_WARNING, stacklevel=2)
+        align_corners = False
+    if not theta.is_floating_point():
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    if len(size) == 4:
+        if theta.dim() != 3 or theta.shape[-2] != 2 or theta.shape[-1] != 3:
+            raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {size}. "
+                             f"Got {theta.shape}.")
+        spatial = size[-2:]
+    elif len(size) == 5:
+        if theta.dim() != 3 or theta.shape[-2] != 3 or theta.shape[-1] != 4:
+            raise ValueError(f"Expected a batch of 3D affine matrices of shape Nx3x4 for size {size}. "
+                             f"Got {theta.shape}.")
+        spatial = size[-3:]
+    else:
+        raise NotImplementedError("affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
+                                  f"respectively. Got size {size}.")
+    if align_corners and min(spatial) == 1:
+        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
+                      "align_corners=True. This is not an intended use case of affine_grid. See the "
+                      "documentation of affine_grid for details.", stacklevel=2)
+    elif min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    spatial = list(spatial)
+    axes = [_linspace_from_neg_one(n, align_corners, theta) for n in spatial]
+    mesh = meshgrid(*axes, indexing="ij")            # (D,) H, W grids of z, y, x
+    coords = list(reversed(mesh))                    # x first, as grid_sample reads them
+    base = stack(coords + [ones_like(coords[0])], dim=-1)  # (..., nd + 1)
+    n = size[0]
+    flat = base.reshape(1, -1, base.shape[-1]).expand(n, -1, -1)
+    grid = flat @ theta.transpose(1, 2)
+    return grid.reshape([n] + list(spatial) + [len(spatial)])
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """Read ``input`` (N, C, H, W) at the locations ``grid`` (N, H_out, W_out, 2) holds, x then y in [-1, 1].
+
+    Bilinear or nearest interpolation; outside the image ``padding_mode`` reads zeros, the border pixel, or
+    the mirror image. Differentiable in the input and (bilinear) in the grid: the sampler of a spatial
+    transformer network. The op and its derivatives: ``ember/ops/grid_sample.py``."""
+    import warnings
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', "
+                         f"but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
+                         f"'reflection', but got: '{padding_mode}'")
+    if align_corners is None:
+        warnings.warn(_ALIGN_WARNING, stacklevel=2)
+        align_corners = False
+    sizes = lambda t: list(t.shape)  # noqa: E731
+    if input.dim() != grid.dim():
+        raise RuntimeError(f"grid_sampler(): expected {input.dim()}D input and grid with same number of "
+                           f"dimensions, but got input with sizes {sizes(input)} and grid with sizes {sizes(grid)}")
+    if input.shape[0] != grid.shape[0]:
+        raise RuntimeError("grid_sampler(): expected grid and input to have same batch size, but got input with "
+                           f"sizes {sizes(input)} and grid with sizes {sizes(grid)}")
+    if grid.shape[-1] != input.dim() - 2:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {input.dim() - 2} in last dimension, but "
+                           f"got grid with sizes {sizes(grid)}")
+    if input.dim() != 4 or mode == "bicubic":
+        raise NotImplementedError("ember's grid_sample handles 4-D input with mode 'bilinear' or 'nearest'; "
+                                  f"got {input.dim()}-D input with mode '{mode}'")
+    return GridSample2d.apply(input, grid, mode, padding_mode, bool(align_corners))
