@@ -356,3 +356,22 @@ def test_training_run_with_dropout_and_shuffling_matches_torch():
     import torch.utils.data  # noqa: F401
     import ember.utils.data  # noqa: F401
     np.testing.assert_allclose(_train(ember), _train(torch), rtol=1e-5)
+
+
+def test_attention_dropout_and_other_random_functionals_stay_in_step():
+    x = np.random.default_rng(0).standard_normal((2, 3, 5, 4)).astype(np.float32)
+    qt, qe = torch.from_numpy(x), ember.from_numpy(x)
+    torch.manual_seed(1)
+    ember.manual_seed(1)
+    a = torch.nn.functional.scaled_dot_product_attention(qt, qt, qt, dropout_p=0.3)
+    b = ember.nn.functional.scaled_dot_product_attention(qe, qe, qe, dropout_p=0.3)
+    np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-6)   # same units dropped; matmul rounding only
+    assert same_state()
+    # rrelu draws one U(lower, upper) per non-positive input, gumbel_softmax one Exp(1) per logit (values
+    # agree to rounding; the streams stay in step)
+    np.testing.assert_allclose(ember.nn.functional.rrelu(qe, training=True).numpy(),
+                               torch.nn.functional.rrelu(qt, training=True).numpy(), rtol=1e-6)
+    assert same_state()
+    np.testing.assert_allclose(ember.nn.functional.gumbel_softmax(qe).numpy(),
+                               torch.nn.functional.gumbel_softmax(qt).numpy(), rtol=1e-5, atol=1e-7)
+    assert same_state()

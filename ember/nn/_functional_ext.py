@@ -698,7 +698,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     rng = None
     if dropout_p > 0.0:
         from .. import random as _random
-        rng = _random.get_rng()
+        rng = _random._gen()   # the global Generator: the mask is drawn with torch's dropout algorithm
     return ScaledDotProductAttention.apply(query, key, value, attn_mask, float(dropout_p), bool(is_causal), sc, rng)
 
 

@@ -300,9 +300,16 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     in training, and by the fixed mean slope (lower + upper) / 2 in eval."""
     _need_float(input, "rrelu_with_noise_cpu")
     if training:
-        u = ember.random.get_rng().random(tuple(input.shape), dtype=np.float32)
-        slope = ember._tensor.wrap((lower + (upper - lower) * u).astype(input.dtype.np))
-        out = ember.where(input >= 0, input, input * slope)
+        # torch: one U(lower, upper) double per non-positive element (in order), cast to the dtype
+        x = input._data if isinstance(input._data, np.ndarray) else input._data.get()
+        neg = np.ascontiguousarray(x) <= 0
+        k = int(neg.sum())
+        slope = np.ones(x.shape, dtype=x.dtype)
+        if k:
+            r = _sampling.uniform(ember.random._gen(), k, np.float64, float(lower), float(upper))
+            slope[neg] = _sampling.to_dtype(r, x.dtype)
+        from ember.device import to_device_array
+        out = input * ember._tensor.wrap(to_device_array(slope, input.device))
     else:
         out = _ops.LeakyRelu.apply(input, (lower + upper) / 2)
     return _write_inplace(input, out) if inplace else out
@@ -783,8 +790,7 @@ def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
     with Gumbel noise g = -log(Exp(1)); ``hard=True`` returns the one-hot argmax with the soft gradient."""
     if eps != 1e-10:
         warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
-    e = ember.random.get_rng().exponential(size=tuple(logits.shape)).astype(logits.dtype.np)
-    gumbels = ember._tensor.wrap(-np.log(e))
+    gumbels = -ember.empty_like(logits).exponential_().log()   # torch's draw: -log(Exp(1))
     y_soft = softmax((logits + gumbels) / tau, dim)
     if not hard:
         return y_soft

@@ -98,8 +98,12 @@ class ScaledDotProductAttention(Function):
             out = None
         keep = None
         if dropout_p > 0.0:
-            keep = xp.asarray(rng.random(p.shape, dtype=p.dtype) >= dropout_p)   # drawn on the host
-            out = (p * keep * p.dtype.type(1.0 / (1.0 - dropout_p))) @ V
+            # torch's math path: dropout(P) = P * (Bernoulli(1 - p) / (1 - p)), drawn on the host as torch does
+            from .._sampling import bernoulli_scalar, to_dtype
+            dt = np.dtype(p.dtype)
+            drawn = bernoulli_scalar(rng, int(np.prod(p.shape)), 1.0 - dropout_p).reshape(p.shape)
+            keep = xp.asarray(drawn.astype(dt) / to_dtype(np.float64(1.0 - dropout_p), dt))   # scaled mask
+            out = (p * keep) @ V
         elif out is None:
             out = p @ V
         ctx.save_for_backward(q, k, v)
@@ -124,7 +128,7 @@ class ScaledDotProductAttention(Function):
             else:
                 P = F.softmax(s, dim=-1)
         if ctx.keep is not None:
-            keep = wrap(ctx.keep.astype(ctx.P.dtype) * ctx.P.dtype.type(1.0 / (1.0 - ctx.dropout_p)))
+            keep = wrap(ctx.keep)
             D = P * keep
         else:
             keep, D = None, P
