@@ -22,6 +22,11 @@ __all__ = ["TRANSLATE", "translation", "onnx_dtype"]
 TRANSLATE = {}
 
 
+def _host(a):
+    """A NumPy copy of a NumPy or CuPy array (CuPy arrays have ``.get()``)."""
+    return np.asarray(a.get() if hasattr(a, "get") else a)
+
+
 def onnx_dtype(np_dtype):
     from onnx import helper
     return helper.np_dtype_to_tensor_dtype(np.dtype(np_dtype))
@@ -579,7 +584,7 @@ def _index(g, c):
     arrays = [i for i, k in enumerate(parts) if not _is_basic(k)]
     if len(arrays) == 1 and all(isinstance(k, slice) and k == slice(None) for k in parts[:arrays[0]]) and \
             all(isinstance(k, slice) and k == slice(None) for k in parts[arrays[0] + 1:]):
-        idx = np.asarray(parts[arrays[0]].get() if hasattr(parts[arrays[0]], "get") else parts[arrays[0]])
+        idx = _host(parts[arrays[0]])
         if idx.dtype.kind in "iu":
             return g.op("Gather", c.val(0), g.const(idx.astype(np.int64)), axis=arrays[0])
     raise c.unsupported("advanced indexing other than one integer index array (boolean masks, several arrays)")
@@ -763,7 +768,7 @@ def _avg_pool(g, c):
     y = g.op("AveragePool", c.val(0), kernel_shape=list(k), strides=list(s), count_include_pad=1,
              pads=[p[0] for p in pads] + [p[1] for p in pads])
     size = float(np.prod(k))
-    div = np.asarray(divisor.get() if hasattr(divisor, "get") else divisor, dtype=np.float64)
+    div = _host(divisor).astype(np.float64)
     if div.ndim == 0 and float(div) == size:
         return y
     return g.op("Mul", y, g.const((size / div).astype(c.out_dtype)))
@@ -777,7 +782,7 @@ def _axis_linear(g, c):
     for i, m in enumerate(mats):
         if m is None:
             continue
-        m = np.asarray(m.get() if hasattr(m, "get") else m, dtype=c.out_dtype)
+        m = _host(m).astype(c.out_dtype)
         axis = n - nd + i
         if axis == n - 1:
             y = g.op("MatMul", y, g.const(np.ascontiguousarray(m.T)))
@@ -945,7 +950,7 @@ def _setitem(g, c):
     if hasattr(key, "_data") and key._data.dtype == np.bool_ and tuple(key.shape) == tuple(old.shape):
         return g.op("Where", c._value_of(key), value, c.val(0))
     parts = key if isinstance(key, tuple) else (key,)
-    np_key = tuple(np.asarray(k._data) if hasattr(k, "_data") else k for k in parts)
+    np_key = tuple(_host(k._data) if hasattr(k, "_data") else _host(k) if hasattr(k, "shape") else k for k in parts)
     shape = tuple(old.shape)
     region = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)[np_key if isinstance(key, tuple)
                                                                             else np_key[0]]
