@@ -296,6 +296,10 @@ def test_onnx_program_like_torchs_default_exporter(tmp_path):
         assert not net.training
     assert net.training
     assert int(torch.onnx.OperatorExportTypes.ONNX) == int(ember.onnx.OperatorExportTypes.ONNX)
+    seen = []
+    ember.onnx.export(lambda x: seen.append(ember.onnx.is_in_onnx_export()) or x * 2, (x,), io.BytesIO(),
+                      verbose=False)
+    assert seen and all(seen) and not ember.onnx.is_in_onnx_export() and not torch.onnx.is_in_onnx_export()
 
 
 def test_comparisons_masks_and_argmax_are_recorded(tmp_path):
