@@ -17,6 +17,8 @@ from .random import manual_seed, seed, initial_seed, Generator, default_generato
 from .creation import *  # noqa: F401,F403
 from .functions import *  # noqa: F401,F403
 from .functions import return_types, sum, max, min, abs, all, any, round, pow  # noqa: F401
+from .composite import *  # noqa: F401,F403  (hypot, quantile, block_diag … built from other ops)
+from .windows import *  # noqa: F401,F403  (hann_window, hamming_window …)
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,  # noqa
                                  is_inference_mode_enabled)
 from . import autograd, cuda  # noqa: F401,E402
@@ -62,7 +64,9 @@ def __getattr__(name):
     if name in ("softmax", "log_softmax", "dropout", "layer_norm", "embedding", "conv1d", "conv2d", "batch_norm",
                 "group_norm", "pdist", "cosine_similarity", "pairwise_distance", "sigmoid_", "relu_", "celu",
                 "selu", "rrelu", "prelu", "hardshrink", "pixel_shuffle", "binary_cross_entropy_with_logits",
-                "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d", "threshold"):
+                "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d", "threshold",
+                "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "channel_shuffle",
+                "native_channel_shuffle", "pixel_unshuffle", "celu_", "selu_", "rrelu_", "threshold_"):
         F = _importlib.import_module(".nn.functional", __name__)
         if hasattr(F, name):
             return getattr(F, name)
