@@ -295,3 +295,26 @@ def multinomial(g, probs, num_samples, replacement):
     for r in range(rows):                       # rows are independent; each row is one vectorised search
         out[r] = np.searchsorted(c64[r], u[r], side="left")
     return out
+
+
+def poisson(g, lam):
+    """torch's CPU Poisson sampler, one rate per element in order: product of uniforms for rates < 10,
+    Hoermann's transformed rejection for rates >= 10 (a variable number of 53-bit uniforms per value)."""
+    lam = np.ascontiguousarray(lam, np.float64).reshape(-1)
+    out = np.empty(lam.size, np.int64)
+    if lam.size == 0:
+        return out
+    saved = g.get_state()
+    guess = int(2 * lam.size + 2 * np.minimum(lam, 10).sum() + 64)
+    while True:
+        u = u53(g, guess)
+        used = _jit.poisson(lam, u, out, True)
+        if used >= 0:
+            break
+        guess *= 2
+        g.set_state(saved)
+        saved = g.get_state()
+    g.set_state(saved)                 # rewind, then consume exactly the words torch would have used
+    if used:
+        g._words(2 * used)
+    return out

@@ -491,8 +491,11 @@ def bernoulli(input, p=None, generator=None, out=None):
 
 
 def poisson(input, generator=None):
-    """Poisson counts with rates ``input`` (NumPy's sampler on the same engine; not torch's stream)."""
-    return wrap(get_rng(generator).poisson(input._data).astype(input._data.dtype))
+    """Poisson counts with rates ``input`` (torch's CPU sampler and stream)."""
+    x = input._data if isinstance(input._data, np.ndarray) else input._data.get()
+    if (x < 0).any():
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    return wrap(S.to_dtype(S.poisson(_gen(generator), x).reshape(x.shape), x.dtype))
 
 
 def multinomial(input, num_samples, replacement=False, generator=None, out=None):

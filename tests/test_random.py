@@ -375,3 +375,14 @@ def test_attention_dropout_and_other_random_functionals_stay_in_step():
     np.testing.assert_allclose(ember.nn.functional.gumbel_softmax(qe).numpy(),
                                torch.nn.functional.gumbel_softmax(qt).numpy(), rtol=1e-5, atol=1e-7)
     assert same_state()
+
+
+@pytest.mark.parametrize("seed", [0, 42])
+def test_poisson_bitwise(seed):
+    lam = np.concatenate([np.linspace(0, 9.9, 200), np.linspace(10, 500, 800)])
+    for dt in ("float32", "float64"):
+        torch.manual_seed(seed)
+        ember.manual_seed(seed)
+        a = torch.poisson(torch.from_numpy(lam.astype(dt)))
+        b = ember.poisson(ember.from_numpy(lam.astype(dt)))
+        assert torch_bits(a) == ember_bits(b) and same_state()
