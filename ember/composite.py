@@ -24,7 +24,7 @@ __all__ = ["deg2rad", "rad2deg", "hypot", "logaddexp", "logaddexp2", "copysign",
            "unique_consecutive", "unravel_index", "vander", "trapezoid", "trapz", "cumulative_trapezoid",
            "quantile", "nanquantile", "nanmedian", "renorm", "addbmm", "addr", "select_scatter", "slice_scatter",
            "diagonal_scatter", "typename", "set_warn_always", "is_warn_always_enabled", "histogram",
-           "unsafe_chunk", "unsafe_split"]
+           "unsafe_chunk", "unsafe_split", "ravel", "index_reduce", "put"]
 
 frexp_type = namedtuple("frexp", ["mantissa", "exponent"])
 histogram_type = namedtuple("histogram", ["hist", "bin_edges"])
@@ -565,6 +565,77 @@ def unsafe_split(tensor, split_size_or_sections, dim=0):
     return F.split(tensor, split_size_or_sections, dim)
 
 
+def ravel(input):
+    """The tensor flattened to 1-d (a view when it can be)."""
+    return input.reshape(-1)
+
+
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    """Reduce (``prod``, ``mean``, ``amax``, ``amin``) the slices of ``source`` into the slices of ``input``
+    that ``index`` names along ``dim``: a scatter_reduce whose index is ``index`` broadcast over the slices."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin, got {reduce}.")
+    dim = dim % builtins.max(source.dim(), 1)
+    shape = [1] * source.dim()
+    shape[dim] = -1
+    full = index.reshape(shape).expand(tuple(source.shape))
+    return input.scatter_reduce(dim, full, source, reduce, include_self=include_self)
+
+
+def put(input, index, source, accumulate=False):
+    """A copy of ``input`` with ``source`` written at the flat positions ``index`` (summed if accumulate)."""
+    flat = input.reshape(-1).index_put((index.reshape(-1),), source.reshape(-1), accumulate)
+    return flat.reshape(tuple(input.shape))
+
+
+def _sum_to_size(self, *size):
+    """Sum over the broadcast dimensions so that the result has ``size`` (the reverse of expand)."""
+    size = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+    lead = self.dim() - len(size)
+    if lead < 0 or any(s != 1 and s != n for s, n in zip(size, self.shape[lead:])):
+        raise RuntimeError(f"size {{{', '.join(str(v) for v in size)}}} is not expandable to size "
+                           f"{{{', '.join(str(v) for v in self.shape)}}}.")
+    out = self.sum(tuple(range(lead))) if lead else self
+    dims = tuple(i for i, (s, n) in enumerate(zip(size, out.shape)) if s == 1 and n != 1)
+    return out.sum(dims, keepdim=True) if dims else out
+
+
+def _set_(self, source=None):
+    """Make this tensor look at ``source``'s memory (shape and strides too); no argument: an empty tensor."""
+    xp = array_module(self._data)
+    self._data = xp.empty((0,), dtype=self._data.dtype) if source is None else source._data
+    self._vc[0] += 1
+    return self
+
+
+def _as_subclass(self, cls):
+    """The same data (and graph) seen as an instance of the Tensor subclass ``cls``."""
+    out = self.view_as(self)
+    out.__class__ = cls
+    return out
+
+
+def _dim_order(self):
+    """Dimensions from outermost to innermost in memory (largest stride first): (0, 1, …) when contiguous."""
+    strides = self.stride()
+    return tuple(sorted(range(self.dim()), key=lambda d: -strides[d]))
+
+
+def _storage_type(self):
+    from . import storage
+    name = {"float32": "FloatStorage", "float64": "DoubleStorage", "float16": "HalfStorage", "int64": "LongStorage",
+            "int32": "IntStorage", "int16": "ShortStorage", "int8": "CharStorage", "uint8": "ByteStorage",
+            "bool": "BoolStorage", "bfloat16": "BFloat16Storage", "complex64": "ComplexFloatStorage",
+            "complex128": "ComplexDoubleStorage"}[self.dtype.name]
+    return getattr(storage, name)
+
+
+def _new_empty_strided(self, size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
+                       pin_memory=False):
+    from .creation import empty
+    return empty(*size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
 # ---- Tensor methods ---------------------------------------------------------------------------------------
 def _attach():
     from ._methods import _make_inplace
@@ -580,6 +651,34 @@ def _attach():
                  "bitwise_right_shift", "ldexp", "nextafter", "renorm", "addbmm", "addr"]:
         if name + "_" not in Tensor.__dict__:
             setattr(Tensor, name + "_", _make_inplace(globals()[name]))
+    # in-place twins of existing methods
+    for name in ["arccos", "arcsin", "arctan", "addmv", "baddbmm", "bitwise_not", "bitwise_xor", "cumprod", "exp2",
+                 "float_power", "greater", "greater_equal", "less", "less_equal", "not_equal", "masked_scatter",
+                 "scatter_reduce", "conj_physical"]:
+        if name + "_" not in Tensor.__dict__ and hasattr(Tensor, name if name != "conj_physical" else "conj"):
+            setattr(Tensor, name + "_", _make_inplace(getattr(Tensor, name if name != "conj_physical" else "conj")))
+    for name in ("index_reduce", "put"):
+        setattr(Tensor, name, globals()[name])
+        setattr(Tensor, name + "_", _make_inplace(globals()[name]))
+    from .dtypes import complex64, complex128
+    extra = {
+        "ravel": ravel, "conj_physical": lambda self: self.conj(),
+        "cfloat": lambda self, memory_format=None: self.to(complex64),
+        "cdouble": lambda self, memory_format=None: self.to(complex128),
+        "sum_to_size": _sum_to_size, "set_": _set_, "as_subclass": _as_subclass, "dim_order": _dim_order,
+        "storage_type": _storage_type, "new_empty_strided": _new_empty_strided,
+        "to_dense": lambda self, dtype=None, *, masked_grad=None: self if dtype is None else self.to(dtype),
+        "resize_as_": lambda self, other, memory_format=None: self.resize_(*other.shape),
+        "swapaxes_": lambda self, axis0, axis1: self.transpose_(axis0, axis1),
+        "swapdims_": lambda self, dim0, dim1: self.transpose_(dim0, dim1),
+        "const_data_ptr": lambda self: self.data_ptr(),
+        "hardshrink": lambda self, lambd=0.5: __import__("ember").nn.functional.hardshrink(self, lambd),
+    }
+    for name, fn in extra.items():
+        if name not in Tensor.__dict__:
+            setattr(Tensor, name, fn)
+    if "is_meta" not in Tensor.__dict__:
+        Tensor.is_meta = property(lambda self: self.device.type == "meta", doc="True on the 'meta' device.")
 
 
 _attach()

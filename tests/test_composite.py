@@ -178,8 +178,6 @@ def test_windows_match_torch():
 
 
 def test_typename_and_warn_always():
-    for obj in (ember.zeros(2, dtype=ember.int64), 3, [1], ember.nn.Linear):
-        pass
     assert ember.typename(ember.zeros(2, dtype=ember.int64)) == torch.typename(torch.zeros(2, dtype=torch.int64))
     assert ember.typename(3) == torch.typename(3) == "int"
     assert ember.typename([1]) == torch.typename([1])
@@ -193,7 +191,7 @@ def test_typename_and_warn_always():
 def test_top_level_aliases_of_functional():
     x = R.standard_normal((1, 4, 4, 4, 4)).astype(np.float32)
     w = R.standard_normal((4, 2, 2, 2, 2)).astype(np.float32)
-    for name_e, name_t, args in [("conv3d", "conv3d", (x, w[:, :4] if False else np.ones((2, 4, 2, 2, 2), np.float32))),
+    for name_e, name_t, args in [("conv3d", "conv3d", (x, np.ones((2, 4, 2, 2, 2), np.float32))),
                                  ("conv_transpose3d", "conv_transpose3d", (x, w)),
                                  ("conv_transpose2d", "conv_transpose2d", (x[0], w[..., 0])),
                                  ("conv_transpose1d", "conv_transpose1d", (x[0, :, 0], w[..., 0, 0]))]:
