@@ -476,3 +476,43 @@ def test_more_architectures(tmp_path, build, shape, dyn):
     want2 = t(torch.tensor(x2))
     want2 = want2[0] if isinstance(want2, tuple) else want2
     np.testing.assert_allclose(sess.run(None, {"x": x2})[0], want2.detach().numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("kind,kw", [("LSTM", dict(num_layers=2, bidirectional=True)),
+                                     ("GRU", dict(batch_first=True)),
+                                     ("RNN", dict(nonlinearity="relu", num_layers=2))])
+def test_recurrent_layers_as_one_onnx_op_any_length(tmp_path, kind, kw):
+    """nn.LSTM / GRU / RNN become ONNX's own recurrent ops, so the sequence length may change too; the
+    initial state is an input."""
+    def build(m):
+        return getattr(m.nn, kind)(4, 5, **kw)
+    t, e = _both(build)
+    D, L = (2 if kw.get("bidirectional") else 1), kw.get("num_layers", 1)
+    bf = kw.get("batch_first", False)
+    rng = np.random.default_rng(14)
+
+    def inputs(T, N):
+        x = rng.normal(size=(N, T, 4) if bf else (T, N, 4)).astype(np.float32)
+        h = rng.normal(size=(L * D, N, 5)).astype(np.float32)
+        return x, h
+    x, h = inputs(6, 3)
+    hx = (ember.tensor(h), ember.tensor(h * 0.5)) if kind == "LSTM" else ember.tensor(h)
+    seq_axis, batch_axis = (1, 0) if bf else (0, 1)
+    path = str(tmp_path / "rnn.onnx")
+    ember.onnx.export(e, (ember.tensor(x), hx), path, input_names=["x", "h0"] + (["c0"] if kind == "LSTM" else []),
+                      dynamic_axes={"x": {seq_axis: "T", batch_axis: "N"}, "h0": {1: "N"}, "c0": {1: "N"}})
+    model = onnx.load(path)
+    assert kind in [n.op_type for n in model.graph.node]
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    for T, N in ((6, 3), (9, 2)):
+        x, h = inputs(T, N)
+        feeds = {"x": x, "h0": h}
+        th = torch.tensor(h)
+        if kind == "LSTM":
+            feeds["c0"] = h * 0.5
+            th = (th, torch.tensor(h * 0.5))
+        got = sess.run(None, feeds)
+        out, state = t(torch.tensor(x), th)
+        want = [out] + (list(state) if kind == "LSTM" else [state])
+        for g_, w_ in zip(got, want):
+            np.testing.assert_allclose(g_, w_.detach().numpy(), atol=1e-5)

@@ -41,6 +41,15 @@ _PLAIN_NAMES = ("eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
 PLAIN_OPS = {n: type("".join(w.capitalize() for w in n.split("_")), (PlainOp,), {"op": n}) for n in _PLAIN_NAMES}
 
 
+def _tensors(obj):
+    """The tensors in a nested output (tuples, lists), in order."""
+    if hasattr(obj, "_data"):
+        return [obj]
+    if isinstance(obj, (list, tuple)):
+        return [t for o in obj for t in _tensors(o)]
+    return []
+
+
 class Call:
     """One recorded ``Function.apply``: the Function class, its arguments, its output(s), its module scope."""
 
@@ -61,10 +70,14 @@ class Call:
 class Tracer:
     """Context manager: while active, every outermost ``Function.apply`` is appended to ``calls``.
 
-    ``module`` (optional): an ``nn.Module`` whose submodules name the scopes of the calls."""
+    ``module`` (optional): an ``nn.Module`` whose submodules name the scopes of the calls.
+    ``whole``: ``{module class: accepts(module, args, kwargs)}`` — submodules of these classes are recorded as
+    one call each (``fn`` is the class, ``args`` start with the module itself, ``outputs`` are the output
+    tensors flattened) when ``accepts`` says so; e.g. an LSTM, which ONNX has as one op."""
 
-    def __init__(self, module=None):
+    def __init__(self, module=None, whole=None):
         self.module = module
+        self.whole = dict(whole or {})
         self.calls = []
         self._scopes = [""]
         self._handles = []
@@ -186,11 +199,28 @@ class Tracer:
         if len(self._scopes) > 1:
             self._scopes.pop()
 
+    def _whole_forward(self, m, original, accepts):
+        def forward(*args, **kwargs):
+            if _function._tracer is not self or not accepts(m, args, kwargs):
+                return original(*args, **kwargs)
+            _function._tracer = None
+            try:
+                out = original(*args, **kwargs)
+            finally:
+                _function._tracer = self
+            self.calls.append(Call(type(m), (m,) + args, kwargs, tuple(_tensors(out)), self._scopes[-1]))
+            return out
+        return forward
+
     def __enter__(self):
         if self.module is not None:
             for name, m in self.module.named_modules():
                 self._handles.append(m.register_forward_pre_hook(self._enter(name), prepend=True))
                 self._handles.append(m.register_forward_hook(self._exit, always_call=True))
+                accepts = next((a for cls, a in self.whole.items() if isinstance(m, cls)), None)
+                if accepts is not None:
+                    self._patched.append((m, "forward", m.__dict__.get("forward")))
+                    m.forward = self._whole_forward(m, m.forward, accepts)
         self._prev = _function._tracer
         if self._prev is None:
             self._patch_plain_ops()
@@ -201,7 +231,10 @@ class Tracer:
     def __exit__(self, *exc):
         _function._tracer = self._prev
         for owner, name, value in reversed(self._patched):
-            setattr(owner, name, value)
+            if value is None:  # an instance attribute added while recording
+                del owner.__dict__[name]
+            else:
+                setattr(owner, name, value)
         self._patched = []
         for h in self._handles:
             h.remove()

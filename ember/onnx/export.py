@@ -111,6 +111,10 @@ class CallView:
     def is_tensor(self, i):
         return hasattr(self.arg(i), "_data")
 
+    def value(self, t):
+        """The ONNX name of any tensor the call was given (e.g. inside a tuple argument)."""
+        return self._value_of(t)
+
     def val(self, i):
         probe = None if self.probe is None or (i == 0 and self.fn.__name__ in ("Assign", "Fill")) else self.probe[i]
         return self._value_of(self.arg(i), None if self.alt is None else self.alt[0][i], probe, self)
@@ -342,15 +346,17 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
 
 
 def _record(model, is_module, train_flag, args, kwargs):
-    """Run the model once with a Tracer on; returns (calls, output). The module's mode is restored."""
+    """Run the model once with a Tracer on; returns (tracer, output). The module's mode is restored.
+    Recurrent layers are recorded whole (``symbolic.WHOLE_MODULES``): ONNX has them as single ops."""
     from .. import no_grad
     from ..autograd.tracer import Tracer
+    from .symbolic import WHOLE_MODULES
     if is_module:
         was = model.training
         model.train(train_flag)
     _EXPORTING[0] = True
     try:
-        with no_grad(), Tracer(model if is_module else None) as tr:
+        with no_grad(), Tracer(model if is_module else None, whole=WHOLE_MODULES()) as tr:
             out = model(*args, **kwargs)
     finally:
         _EXPORTING[0] = False

@@ -992,3 +992,85 @@ def _user_symbolic(g, c):
     ins = [c.val(i) if c.is_tensor(i) else c.arg(i) for i in range(len(c.args))]
     out = c.fn.symbolic(SymbolicGraph(g), *ins)
     return list(out) if isinstance(out, (tuple, list)) else out
+
+
+# ---- recurrent layers as one ONNX op (recorded whole, see WHOLE_MODULES) --------------------------------
+def _rnn_accepts(m, args, kwargs):
+    """Record an RNN/LSTM/GRU as one op when ONNX's has its meaning: a 3-D tensor input (not packed),
+    no projection, no dropout between layers in training mode. Otherwise its steps are recorded unrolled."""
+    x = args[0] if args else kwargs.get("input")
+    return (hasattr(x, "_data") and x.dim() == 3 and not getattr(m, "proj_size", 0)
+            and not (m.training and m.dropout > 0))
+
+
+def _rnn_whole_modules():
+    from ..nn.rnn import RNNBase
+    return {RNNBase: _rnn_accepts}
+
+
+WHOLE_MODULES = _rnn_whole_modules
+
+
+# torch's gate order -> ONNX's: LSTM (i, f, g, o) -> (i, o, f, c); GRU (r, z, n) -> (z, r, h)
+_GATES = {"LSTM": (4, [0, 3, 1, 2]), "GRU": (3, [1, 0, 2]), "RNN_TANH": (1, [0]), "RNN_RELU": (1, [0])}
+
+
+def _rnn_module(g, c):
+    """nn.RNN / LSTM / GRU -> one ONNX RNN / LSTM / GRU node per layer (both directions in one node),
+    the weights reordered to ONNX's gate order; works for any sequence length and batch size."""
+    m = c.arg(0)
+    mode, H, D = m.mode, m.hidden_size, 2 if m.bidirectional else 1
+    n_gates, order = _GATES[mode]
+    dt = c.out_dtype
+    x = c.val(1)
+    hx = c.arg(2, None) if len(c.call.args) > 2 else c.kwargs_get("hx")
+    h0, c0 = (hx if mode == "LSTM" else (hx, None)) if hx is not None else (None, None)
+    if m.batch_first:
+        x = g.op("Transpose", x, perm=[1, 0, 2])
+
+    def gates(a):
+        a = _host(a.detach()._data)
+        return np.concatenate([np.split(a, n_gates)[k] for k in order])
+
+    hs, cs = [], []
+    op = {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "RNN")
+    for layer in range(m.num_layers):
+        W, R, B = [], [], []
+        for d in range(D):
+            w_ih, w_hh, b_ih, b_hh, _ = m._layer_params(layer, d)
+            W.append(gates(w_ih))
+            R.append(gates(w_hh))
+            B.append(np.concatenate([gates(b_ih), gates(b_hh)]) if b_ih is not None else
+                     np.zeros(2 * n_gates * H, dt))
+        layer_inputs = [x, g.const(np.stack(W).astype(dt), name=f"{c.call.scope}.W_l{layer}"),
+                        g.const(np.stack(R).astype(dt), name=f"{c.call.scope}.R_l{layer}"),
+                        g.const(np.stack(B).astype(dt), name=f"{c.call.scope}.B_l{layer}"), None]
+        sl = (lambda v: g.op("Slice", c.value(v), g.ints([layer * D]), g.ints([(layer + 1) * D]), g.ints([0])))
+        layer_inputs.append(sl(h0) if h0 is not None else None)
+        if mode == "LSTM":
+            layer_inputs.append(sl(c0) if c0 is not None else None)
+        attrs = dict(hidden_size=H, direction="bidirectional" if D == 2 else "forward")
+        if mode == "GRU":
+            attrs["linear_before_reset"] = 1
+        if op == "RNN":
+            attrs["activations"] = ["Tanh" if mode == "RNN_TANH" else "Relu"] * D
+        outs = g.op(op, *layer_inputs, n_out=3 if mode == "LSTM" else 2, **attrs)
+        y = g.op("Transpose", outs[0], perm=[0, 2, 1, 3])           # (T, D, N, H) -> (T, N, D, H)
+        x = g.op("Reshape", y, g.ints([0, 0, -1]))
+        hs.append(outs[1])
+        if mode == "LSTM":
+            cs.append(outs[2])
+    out = g.op("Transpose", x, perm=[1, 0, 2]) if m.batch_first else x
+    h_n = g.op("Concat", *hs, axis=0) if len(hs) > 1 else g.op("Identity", hs[0])
+    if mode == "LSTM":
+        return [out, h_n, g.op("Concat", *cs, axis=0) if len(cs) > 1 else g.op("Identity", cs[0])]
+    return [out, h_n]
+
+
+def _register_rnn_modules():
+    from ..nn.rnn import RNN, LSTM, GRU
+    for cls in (RNN, LSTM, GRU):
+        TRANSLATE[cls] = _rnn_module
+
+
+_register_rnn_modules()
