@@ -194,3 +194,12 @@ def test_data_parallel_runs_the_module_and_prefixes_state_dict():
     t = torch.nn.DataParallel(torch.nn.Linear(3, 2))
     assert list(dp.state_dict()) == list(t.state_dict()) == ["module.weight", "module.bias"]
     assert repr(dp).startswith("DataParallel(\n  (module): Linear(")
+
+
+@needs_mpi
+@pytest.mark.parametrize("n", [2, 3])
+def test_sync_batchnorm_equals_batchnorm_on_the_whole_batch(n):
+    p = mpirun(n, "sync_batchnorm.py")
+    assert p.returncode == 0, p.stderr[-3000:]
+    diffs = json.loads(p.stdout)
+    assert max(diffs.values()) < 1e-12, diffs

@@ -460,3 +460,86 @@ def test_instance_norm_3d_parity():
     torch = pytest.importorskip("torch")
     module_parity(nn.InstanceNorm3d(2, affine=True), torch.nn.InstanceNorm3d(2, affine=True), randn(2, 2, 3, 3, 3),
                   atol=1e-5)
+
+
+# ---- lazy layers, SyncBatchNorm, InstanceNorm running statistics -------------------------------------------
+LAZY = [("LazyConv1d", (4, 3), (2, 3, 6)), ("LazyConv2d", (4, 3), (2, 3, 6, 6)), ("LazyConv3d", (4, 2), (1, 3, 4, 4, 4)),
+        ("LazyConvTranspose1d", (2, 3), (2, 3, 5)), ("LazyConvTranspose2d", (4, 3), (2, 3, 5, 5)),
+        ("LazyConvTranspose3d", (2, 2), (1, 3, 3, 3, 3)), ("LazyBatchNorm1d", (), (4, 3)),
+        ("LazyBatchNorm2d", (), (4, 3, 2, 2)), ("LazyBatchNorm3d", (), (2, 3, 2, 2, 2)),
+        ("LazyInstanceNorm1d", (), (2, 3, 4)), ("LazyInstanceNorm2d", (), (2, 3, 4, 4)),
+        ("LazyInstanceNorm3d", (), (2, 3, 2, 2, 2))]
+
+
+@pytest.mark.parametrize("name,args,shape", LAZY, ids=[c[0] for c in LAZY])
+def test_lazy_modules_match_torch(name, args, shape):
+    torch = pytest.importorskip("torch")
+    e, t = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+    assert repr(e) == repr(t)
+    assert isinstance(e.weight, nn.UninitializedParameter) and isinstance(t.weight, torch.nn.UninitializedParameter)
+    assert e.has_uninitialized_params() and t.has_uninitialized_params()
+    x = np.random.default_rng(0).normal(size=shape).astype(np.float32)
+    ye, yt = e(ember.tensor(x)), t(torch.tensor(x))
+    assert type(e).__name__ == type(t).__name__ == getattr(torch.nn, name).cls_to_become.__name__
+    assert repr(e) == repr(t) and sorted(e.state_dict()) == sorted(t.state_dict())
+    assert [tuple(v.shape) for v in e.state_dict().values()] == [tuple(v.shape) for v in t.state_dict().values()]
+    assert tuple(ye.shape) == tuple(yt.shape)
+    with torch.no_grad():  # same weights: same outputs
+        for k, v in e.state_dict().items():
+            t.state_dict()[k].copy_(torch.tensor(v.numpy()))
+    np.testing.assert_allclose(e(ember.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_lazy_conv_errors_match_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError) as ei:
+            lib.nn.LazyConv2d(4, 3)(lib.zeros(3, 4))
+        msg = str(ei.value)
+        if lib is ember:
+            ember_msg = msg
+    assert ember_msg == msg
+
+
+def test_sync_batchnorm_one_process_is_batchnorm_and_convert():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).normal(size=(4, 3, 2, 2)).astype(np.float32)
+    e, t = nn.SyncBatchNorm(3), torch.nn.SyncBatchNorm(3)
+    assert repr(e) == repr(t)
+    xe = ember.tensor(x, requires_grad=True)
+    ye, yb = e(xe), nn.BatchNorm2d(3)(ember.tensor(x))
+    np.testing.assert_allclose(ye.detach().numpy(), yb.detach().numpy(), atol=1e-6)
+    ye.pow(2).sum().backward()
+    assert xe.grad is not None and e.weight.grad is not None
+    e.eval()
+    np.testing.assert_allclose(e(ember.tensor(x)).detach().numpy(),
+                               (x - e.running_mean.numpy()[:, None, None]) /
+                               np.sqrt(e.running_var.numpy()[:, None, None] + 1e-5), atol=1e-5)
+    for lib in (ember, torch):
+        with pytest.raises(ValueError, match=r"expected at least 2D input \(got 1D input\)"):
+            lib.nn.SyncBatchNorm(3)(lib.zeros(3))
+    m = nn.Sequential(nn.Conv2d(3, 4, 1), nn.BatchNorm2d(4), nn.Sequential(nn.BatchNorm1d(4)))
+    mt = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.BatchNorm2d(4),
+                             torch.nn.Sequential(torch.nn.BatchNorm1d(4)))
+    bn_weight = m[1].weight
+    se, st = nn.SyncBatchNorm.convert_sync_batchnorm(m), torch.nn.SyncBatchNorm.convert_sync_batchnorm(mt)
+    assert repr(se) == repr(st) and se[1].weight is bn_weight
+    assert sorted(se.state_dict()) == sorted(st.state_dict())
+
+
+def test_instance_norm_tracks_running_stats_as_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(2).normal(size=(2, 3, 5)).astype(np.float32) * 2 + 1
+    e = nn.InstanceNorm1d(3, affine=True, track_running_stats=True)
+    t = torch.nn.InstanceNorm1d(3, affine=True, track_running_stats=True)
+    for _ in range(2):
+        np.testing.assert_allclose(e(ember.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(),
+                                   atol=1e-5)
+    np.testing.assert_allclose(e.running_mean.numpy(), t.running_mean.numpy(), atol=1e-6)
+    np.testing.assert_allclose(e.running_var.numpy(), t.running_var.numpy(), atol=1e-6)
+    e.eval(), t.eval()
+    np.testing.assert_allclose(e(ember.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(), atol=1e-5)
+    ef = nn.functional.instance_norm(ember.tensor(x), ember.zeros(3), ember.ones(3), use_input_stats=False)
+    tf = torch.nn.functional.instance_norm(torch.tensor(x), torch.zeros(3), torch.ones(3), use_input_stats=False)
+    np.testing.assert_allclose(ef.numpy(), tf.numpy(), atol=1e-6)

@@ -15,5 +15,6 @@ from .pooling import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403  MultiheadAttention, TransformerEncoder/Decoder(Layer)
 from .loss import *  # noqa: F401,F403
+from .lazy import *  # noqa: F401,F403  LazyConv*/LazyConvTranspose*/LazyBatchNorm*/LazyInstanceNorm*
 from . import functional, init, utils  # noqa: F401,E402
 from .parallel import DataParallel  # noqa: F401,E402

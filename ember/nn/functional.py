@@ -745,10 +745,26 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
                   momentum=0.1, eps=1e-05):
-    """Normalise each (sample, channel) over its spatial axes: group_norm with one channel per group."""
-    if not use_input_stats:
-        raise RuntimeError("instance_norm with use_input_stats=False needs running statistics; use batch_norm")
-    return group_norm(input, input.shape[1], weight, bias, eps)
+    """Normalise each (sample, channel) over its spatial axes: group_norm with one channel per group.
+
+    With running statistics (torch's recipe) it is a batch norm of the input viewed as (1, N*C, ...): each
+    (sample, channel) is its own channel; the running statistics it updates are averaged over the batch.
+    ``use_input_stats=False`` normalises with the running statistics instead (eval mode)."""
+    if running_mean is None and running_var is None:
+        if not use_input_stats:
+            raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
+        return group_norm(input, input.shape[1], weight, bias, eps)
+    n, c = input.shape[0], input.shape[1]
+    x = input.reshape((1, n * c) + tuple(input.shape[2:]))
+    rm, rv = running_mean.repeat(n), running_var.repeat(n)
+    w = weight.repeat(n) if weight is not None else None
+    b = bias.repeat(n) if bias is not None else None
+    out = batch_norm(x, rm, rv, w, b, use_input_stats, momentum, eps)
+    if use_input_stats:
+        with ember.no_grad():
+            running_mean.copy_(rm.view(n, c).mean(0))
+            running_var.copy_(rv.view(n, c).mean(0))
+    return out.view(input.shape)
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):

@@ -11,7 +11,7 @@ from .module import Module
 from .parameter import Parameter
 
 __all__ = ["LayerNorm", "RMSNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
-           "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+           "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "SyncBatchNorm",
            "LocalResponseNorm"]
 
 
@@ -200,6 +200,90 @@ class BatchNorm3d(_BatchNorm):
             raise ValueError(f"expected 5D input (got {input.dim()}D input)")
 
 
+class SyncBatchNorm(_BatchNorm):
+    """Batch norm whose statistics are taken over the whole batch split across processes.
+
+    In one process (or without ``ember.distributed`` initialised, or in eval) it is exactly BatchNorm.
+    With several ranks in training, each rank's per-channel sum, sum of squares and count are added up by
+    a differentiable all-reduce (``ember/ops/collective.py``), so every rank normalises with the global
+    mean and variance and its gradients account for the other ranks' samples, as torch's SyncBatchNorm."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 process_group=None, device=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+        self.process_group = process_group
+
+    def _check_input_dim(self, input):
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input (got {input.dim()}D input)")
+
+    def _world_size(self):
+        from .. import distributed as dist
+        if not (dist.is_available() and dist.is_initialized()):
+            return 1
+        return dist.get_world_size(self.process_group)
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        if input.size(1) == 0:
+            raise ValueError("SyncBatchNorm number of input channels should be non-zero")
+        bn_training = self.training or (self.running_mean is None and self.running_var is None)
+        if not (bn_training and self.training) or self._world_size() == 1:
+            return super().forward(input)
+        return self._synced_forward(input)
+
+    def _synced_forward(self, input):
+        from ..ops.collective import AllReduceSum
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.track_running_stats and self.num_batches_tracked is not None:
+            self.num_batches_tracked._data += 1
+            self.num_batches_tracked._bump()
+            factor = 1.0 / float(self.num_batches_tracked._data) if self.momentum is None else self.momentum
+        c = input.shape[1]
+        dims = [0] + list(range(2, input.dim()))
+        count = ember.full((c,), input.numel() // c, dtype=input.dtype)
+        local = ember.cat([input.sum(dims), (input * input).sum(dims), count])
+        total = AllReduceSum.apply(local, self.process_group)
+        s1, s2, n = total[:c], total[c:2 * c], total[2 * c:]
+        mean = s1 / n
+        var = s2 / n - mean * mean                      # biased: what the batch is normalised with
+        shape = [1, c] + [1] * (input.dim() - 2)
+        out = (input - mean.view(shape)) * (var.view(shape) + self.eps).rsqrt()
+        if self.weight is not None:
+            out = out * self.weight.view(shape)
+        if self.bias is not None:
+            out = out + self.bias.view(shape)
+        if self.track_running_stats:
+            with ember.no_grad():
+                unbiased = var * n / (n - 1)
+                self.running_mean.mul_(1 - factor).add_(mean.detach() * factor)
+                self.running_var.mul_(1 - factor).add_(unbiased.detach() * factor)
+        return out
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module, process_group=None):
+        """A copy of ``module`` with every BatchNorm*d replaced by a SyncBatchNorm sharing its parameters and
+        buffers (the module itself when it is not a batch norm; children converted recursively)."""
+        module_output = module
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+            module_output = SyncBatchNorm(module.num_features, module.eps, module.momentum, module.affine,
+                                          module.track_running_stats, process_group)
+            if module.affine:
+                with ember.no_grad():
+                    module_output.weight = module.weight
+                    module_output.bias = module.bias
+            module_output.running_mean = module.running_mean
+            module_output.running_var = module.running_var
+            module_output.num_batches_tracked = module.num_batches_tracked
+            module_output.training = module.training
+            if hasattr(module, "qconfig"):
+                module_output.qconfig = module.qconfig
+        for name, child in module.named_children():
+            module_output.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        del module
+        return module_output
+
+
 class _InstanceNorm(_NormBase):
     """Normalise each (sample, channel) over its spatial positions (no running statistics by default)."""
 
@@ -215,7 +299,9 @@ class _InstanceNorm(_NormBase):
             raise ValueError(f"expected {self._spatial + 1}D or {self._spatial + 2}D input "
                              f"(got {input.dim()}D input)")
         x = input if batched else input.unsqueeze(0)
-        out = F.group_norm(x, x.shape[1], self.weight, self.bias, self.eps)
+        out = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                              self.training or not self.track_running_stats,
+                              0.1 if self.momentum is None else self.momentum, self.eps)
         return out if batched else out.squeeze(0)
 
 
