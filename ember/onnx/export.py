@@ -200,6 +200,9 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     values, constants, keep_alive = {}, set(), []
     graph_inputs, inputs = [], _flatten(args) + _flatten(kwargs)
     names = _input_names(model if is_module else _FnHolder(model), len(inputs), input_names)
+    # the extra recordings below must leave no trace: buffers a forward updates (batch-norm statistics in
+    # training mode) and the random stream are put back as the first recording left them
+    buffers = [(b, b._data.copy()) for _, b in model.named_buffers()] if is_module else []
     alt_calls, dyn_sizes = None, {}
     if dynamic_axes:
         _random.set_rng_state(rng_before)
@@ -208,6 +211,8 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     _random.set_rng_state(rng_before)  # the same random draws, other input values: finds input-made constants
     probe_calls = _record_shuffled(model, is_module, train_flag, args, kwargs, calls)
     _random.set_rng_state(rng_after)
+    for b, data in buffers:
+        b._data[...] = data
     for t, name in zip(inputs, names):
         values[id(first(t))] = name
         graph_inputs.append((name, t))
