@@ -1059,14 +1059,14 @@ def index_add(input, dim, index, source, *, alpha=1):
 def index_copy(input, dim, index, source):
     d = norm_dim(dim, input.ndim)
     check_index_range(index._data, input.shape[d] if input.ndim else 1, d, "index_copy")
-    key = (slice(None),) * d + (index._data,)
+    key = (slice(None),) * d + (index._data.reshape(-1),)  # a 0-d index is one position, as in torch
     return M.IndexPut.apply(input, key, source)
 
 
 def index_fill(input, dim, index, value):
     d = norm_dim(dim, input.ndim)
     check_index_range(index._data, input.shape[d] if input.ndim else 1, d, "index_fill", wrap_negative=True)
-    key = (slice(None),) * d + (index._data,)
+    key = (slice(None),) * d + (index._data.reshape(-1),)
     return M.IndexPut.apply(input, key, value)
 
 

@@ -543,3 +543,39 @@ def test_instance_norm_tracks_running_stats_as_torch():
     ef = nn.functional.instance_norm(ember.tensor(x), ember.zeros(3), ember.ones(3), use_input_stats=False)
     tf = torch.nn.functional.instance_norm(torch.tensor(x), torch.zeros(3), torch.ones(3), use_input_stats=False)
     np.testing.assert_allclose(ef.numpy(), tf.numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("head_bias", [False, True])
+def test_adaptive_log_softmax_with_loss_matches_torch(head_bias):
+    torch = pytest.importorskip("torch")
+    e = nn.AdaptiveLogSoftmaxWithLoss(8, 20, cutoffs=[5, 12], div_value=2.0, head_bias=head_bias)
+    t = torch.nn.AdaptiveLogSoftmaxWithLoss(8, 20, cutoffs=[5, 12], div_value=2.0, head_bias=head_bias)
+    assert repr(e) == repr(t) and sorted(e.state_dict()) == sorted(t.state_dict())
+    with torch.no_grad():
+        for k, v in t.state_dict().items():
+            e.state_dict()[k].copy_(ember.tensor(v.numpy()))
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(6, 8)).astype(np.float32), np.array([0, 4, 7, 13, 19, 11])
+    xe, xt = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    oe, ot = e(xe, ember.tensor(y)), t(xt, torch.tensor(y))
+    np.testing.assert_allclose(oe.output.detach().numpy(), ot.output.detach().numpy(), atol=1e-5)
+    assert abs(oe.loss.item() - ot.loss.item()) < 1e-5
+    oe.loss.backward()
+    ot.loss.backward()
+    np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), atol=1e-6)
+    for (ke, pe), (kt, pt) in zip(e.named_parameters(), t.named_parameters()):
+        assert ke == kt
+        np.testing.assert_allclose(pe.grad.numpy(), pt.grad.numpy(), atol=1e-6)
+    np.testing.assert_allclose(e.log_prob(ember.tensor(x)).detach().numpy(),
+                               t.log_prob(torch.tensor(x)).detach().numpy(), atol=1e-5)
+    assert e.predict(ember.tensor(x)).tolist() == t.predict(torch.tensor(x)).tolist()
+    o1e, o1t = e(ember.tensor(x[0]), ember.tensor(y[0])), t(torch.tensor(x[0]), torch.tensor(y[0]))  # unbatched
+    assert abs(o1e.loss.item() - o1t.loss.item()) < 1e-5 and tuple(o1e.output.shape) == tuple(o1t.output.shape)
+    for lib in (ember, torch):
+        with pytest.raises(ValueError) as ei:
+            lib.nn.AdaptiveLogSoftmaxWithLoss(8, 20, cutoffs=[12, 5])
+        with pytest.raises(RuntimeError) as er:
+            getattr(lib.nn, "AdaptiveLogSoftmaxWithLoss")(8, 20, cutoffs=[5])(lib.zeros(2, 8), lib.tensor([0, 25]))
+        if lib is ember:
+            msgs = (str(ei.value), str(er.value))
+    assert msgs == (str(ei.value), str(er.value))

@@ -15,6 +15,7 @@ from .pooling import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403  MultiheadAttention, TransformerEncoder/Decoder(Layer)
 from .loss import *  # noqa: F401,F403
+from .adaptive import *  # noqa: F401,F403  AdaptiveLogSoftmaxWithLoss
 from .lazy import *  # noqa: F401,F403  LazyConv*/LazyConvTranspose*/LazyBatchNorm*/LazyInstanceNorm*
 from . import functional, init, utils  # noqa: F401,E402
 from .parallel import DataParallel  # noqa: F401,E402
