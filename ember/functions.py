@@ -1405,3 +1405,9 @@ def igamma(input, other, *, out=None):
 
 def igammac(input, other, *, out=None):
     return _special().gammaincc(input, other)
+
+
+def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
+    """torch.vmap is torch.func.vmap."""
+    from .func import vmap as _vmap
+    return _vmap(func, in_dims, out_dims, randomness, chunk_size=chunk_size)

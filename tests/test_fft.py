@@ -89,6 +89,28 @@ def test_nd_transforms(norm):
     check("irfftn", z, s=(3, 4, 6), norm=norm)
 
 
+PAIRS_1D = [(ember.fft.fft, torch.fft.fft), (ember.fft.ifft, torch.fft.ifft), (ember.fft.rfft, torch.fft.rfft),
+            (ember.fft.irfft, torch.fft.irfft), (ember.fft.hfft, torch.fft.hfft), (ember.fft.ihfft, torch.fft.ihfft)]
+PAIRS_ND = [(ember.fft.fft2, torch.fft.fft2), (ember.fft.ifft2, torch.fft.ifft2), (ember.fft.fftn, torch.fft.fftn),
+            (ember.fft.ifftn, torch.fft.ifftn), (ember.fft.rfft2, torch.fft.rfft2), (ember.fft.irfft2, torch.fft.irfft2),
+            (ember.fft.rfftn, torch.fft.rfftn), (ember.fft.irfftn, torch.fft.irfftn), (ember.fft.hfft2, torch.fft.hfft2),
+            (ember.fft.ihfft2, torch.fft.ihfft2), (ember.fft.hfftn, torch.fft.hfftn), (ember.fft.ihfftn, torch.fft.ihfftn)]
+
+
+@pytest.mark.parametrize("fe,ft", PAIRS_1D + PAIRS_ND, ids=[p[1].__name__ for p in PAIRS_1D + PAIRS_ND])
+def test_every_transform_float32(fe, ft):
+    """float32 input (complex input for the c2r ones), default arguments: values, dtypes, gradients."""
+    real_in = fe.__name__ in ("fft", "ifft", "rfft", "ihfft", "fft2", "ifft2", "fftn", "ifftn", "rfft2", "rfftn",
+                              "ihfft2", "ihfftn")
+    x = arr(3, 6, 5, dtype=np.float32) if real_in else arr(3, 6, 5, cplx=True, dtype=np.float32)
+    xe, xt = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ye, yt = fe(xe), ft(xt)
+    same(ye, yt, 2e-5)
+    loss(ye, ember).backward()
+    loss(yt, torch).backward()
+    same(xe.grad, xt.grad, 2e-5)
+
+
 def test_float32_gives_complex64_and_ints_promote():
     x = arr(4, 8, dtype=np.float32)
     e, t = ember.fft.rfft(ember.tensor(x)), torch.fft.rfft(torch.tensor(x))
