@@ -750,3 +750,52 @@ def test_more_kl_pairs_match_torch(pair):
     pt, _ = _make("torch", np_, pp, fixed, "float64")
     qt, _ = _make("torch", nq, pq, fixed, "float64")
     _close(ed.kl_divergence(pe, qe), td.kl_divergence(pt, qt), 1e-8, 1e-9)
+
+
+def test_transforms_spelled_out_against_torch():
+    """Every public transform of torch.distributions, spelled out, against ember.distributions's."""
+    import torch.distributions
+    x1, x2, xm = _real(2, 3), _real(2, 3), _real(2, 3, 3)
+    pairs = [
+        (torch.distributions.ExpTransform(), ember.distributions.ExpTransform(), x1),
+        (torch.distributions.SigmoidTransform(), ember.distributions.SigmoidTransform(), x1),
+        (torch.distributions.TanhTransform(), ember.distributions.TanhTransform(), x1),
+        (torch.distributions.SoftplusTransform(), ember.distributions.SoftplusTransform(), x1),
+        (torch.distributions.AbsTransform(), ember.distributions.AbsTransform(), x1),
+        (torch.distributions.AffineTransform(1.0, 3.0), ember.distributions.AffineTransform(1.0, 3.0), x1),
+        (torch.distributions.PowerTransform(2.0), ember.distributions.PowerTransform(2.0), np.abs(x1) + 0.1),
+        (torch.distributions.SoftmaxTransform(), ember.distributions.SoftmaxTransform(), x1),
+        (torch.distributions.StickBreakingTransform(), ember.distributions.StickBreakingTransform(), x1),
+        (torch.distributions.CorrCholeskyTransform(), ember.distributions.CorrCholeskyTransform(), x1),
+        (torch.distributions.LowerCholeskyTransform(), ember.distributions.LowerCholeskyTransform(), xm),
+        (torch.distributions.PositiveDefiniteTransform(), ember.distributions.PositiveDefiniteTransform(), xm),
+        (torch.distributions.ReshapeTransform((3,), (3, 1)), ember.distributions.ReshapeTransform((3,), (3, 1)), x1),
+        (torch.distributions.IndependentTransform(torch.distributions.ExpTransform(), 1),
+         ember.distributions.IndependentTransform(ember.distributions.ExpTransform(), 1), x1),
+        (torch.distributions.ComposeTransform([torch.distributions.ExpTransform(), torch.distributions.PowerTransform(0.5)]),
+         ember.distributions.ComposeTransform([ember.distributions.ExpTransform(),
+                                               ember.distributions.PowerTransform(0.5)]), x1),
+        (torch.distributions.CatTransform([torch.distributions.ExpTransform(), torch.distributions.TanhTransform()],
+                                          dim=1, lengths=[1, 2]),
+         ember.distributions.CatTransform([ember.distributions.ExpTransform(), ember.distributions.TanhTransform()],
+                                          dim=1, lengths=[1, 2]), x2),
+        (torch.distributions.StackTransform([torch.distributions.ExpTransform(), torch.distributions.TanhTransform()],
+                                            dim=0),
+         ember.distributions.StackTransform([ember.distributions.ExpTransform(), ember.distributions.TanhTransform()],
+                                            dim=0), x2),
+        (torch.distributions.CumulativeDistributionTransform(torch.distributions.Normal(0.0, 1.0)),
+         ember.distributions.CumulativeDistributionTransform(ember.distributions.Normal(0.0, 1.0)), x1),
+    ]
+    for tt, te, x in pairs:
+        assert isinstance(tt, torch.distributions.Transform) and isinstance(te, ember.distributions.Transform)
+        yt, ye = tt(torch.tensor(x)), te(ember.tensor(x))
+        _close(ye, yt, 1e-7, 1e-9)
+        if tt.bijective:
+            _close(te.inv(ye), tt.inv(yt), 1e-6, 1e-7)
+        try:
+            lt = tt.log_abs_det_jacobian(torch.tensor(x), yt)
+        except NotImplementedError:
+            with pytest.raises(NotImplementedError):
+                te.log_abs_det_jacobian(ember.tensor(x), ye)
+            continue
+        _close(te.log_abs_det_jacobian(ember.tensor(x), ye), lt, 1e-7, 1e-9)

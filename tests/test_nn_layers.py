@@ -579,3 +579,20 @@ def test_adaptive_log_softmax_with_loss_matches_torch(head_bias):
         if lib is ember:
             msgs = (str(ei.value), str(er.value))
     assert msgs == (str(ei.value), str(er.value))
+
+
+def test_lazy_classes_become_what_torch_s_become():
+    torch = pytest.importorskip("torch")
+    pairs = [(ember.nn.LazyConv1d, torch.nn.LazyConv1d), (ember.nn.LazyConv2d, torch.nn.LazyConv2d),
+             (ember.nn.LazyConv3d, torch.nn.LazyConv3d), (ember.nn.LazyConvTranspose1d, torch.nn.LazyConvTranspose1d),
+             (ember.nn.LazyConvTranspose2d, torch.nn.LazyConvTranspose2d),
+             (ember.nn.LazyConvTranspose3d, torch.nn.LazyConvTranspose3d),
+             (ember.nn.LazyBatchNorm1d, torch.nn.LazyBatchNorm1d), (ember.nn.LazyBatchNorm2d, torch.nn.LazyBatchNorm2d),
+             (ember.nn.LazyBatchNorm3d, torch.nn.LazyBatchNorm3d),
+             (ember.nn.LazyInstanceNorm1d, torch.nn.LazyInstanceNorm1d),
+             (ember.nn.LazyInstanceNorm2d, torch.nn.LazyInstanceNorm2d),
+             (ember.nn.LazyInstanceNorm3d, torch.nn.LazyInstanceNorm3d)]
+    for e_cls, t_cls in pairs:
+        assert e_cls.__name__ == t_cls.__name__
+        assert e_cls.cls_to_become.__name__ == t_cls.cls_to_become.__name__
+        assert issubclass(e_cls, e_cls.cls_to_become) and issubclass(t_cls, t_cls.cls_to_become)

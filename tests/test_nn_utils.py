@@ -479,3 +479,23 @@ def test_uninitialized_parameter_materialize_and_conv_transpose3d():
     _close(xe.grad, xt.grad, 1e-4)
     _close(we.grad, wt.grad, 1e-4)
     assert repr(nn.ConvTranspose3d(2, 3, 2, stride=2)) == repr(torch.nn.ConvTranspose3d(2, 3, 2, stride=2))
+
+
+def test_get_total_norm_and_clip_grads_with_norm_match_torch():
+    torch = _torch()
+    grads = [np.array([[3.0, -4.0], [1.0, 2.0]], np.float32), np.array([0.5, -12.0, 7.0], np.float32)]
+    for norm_type in (2.0, 1.0, float("inf")):
+        ge, gt = [ember.tensor(g) for g in grads], [torch.tensor(g) for g in grads]
+        ne = ember.nn.utils.get_total_norm(ge, norm_type)
+        nt = torch.nn.utils.get_total_norm(gt, norm_type)
+        assert abs(ne.item() - nt.item()) < 1e-4
+        pe = [nn.Parameter(ember.zeros(*g.shape)) for g in grads]
+        pt = [torch.nn.Parameter(torch.zeros(*g.shape)) for g in grads]
+        for p, g in zip(pe, grads):
+            p.grad = ember.tensor(g)
+        for p, g in zip(pt, grads):
+            p.grad = torch.tensor(g)
+        ember.nn.utils.clip_grads_with_norm_(pe, 1.0, ne)
+        torch.nn.utils.clip_grads_with_norm_(pt, 1.0, nt)
+        for a, b in zip(pe, pt):
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-6)
