@@ -512,3 +512,22 @@ def test_recurrent_layers_as_one_onnx_op_any_length(tmp_path, kind, kw):
         want = [out] + (list(state) if kind == "LSTM" else [state])
         for g_, w_ in zip(got, want):
             np.testing.assert_allclose(g_, w_.detach().numpy(), atol=1e-5)
+
+
+def test_key_padding_mask_as_an_input(tmp_path):
+    """A bool padding mask given to the exported graph (True = padding) gives torch's result for any mask."""
+    def build(m):
+        return m.nn.TransformerEncoderLayer(16, 2, 32, batch_first=True)
+    t, e = _both(build)
+    rng = np.random.default_rng(15)
+    x = rng.normal(size=(2, 6, 16)).astype(np.float32)
+    pad = np.zeros((2, 6), bool)
+    pad[0, 4:] = True
+    path = str(tmp_path / "enc.onnx")
+    ember.onnx.export(e, (ember.tensor(x), None, ember.tensor(pad)), path, input_names=["src", "pad"])
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    pad2 = np.zeros((2, 6), bool)
+    pad2[1, 2:] = True
+    got = sess.run(None, {"src": x, "pad": pad2})[0]
+    want = t(torch.tensor(x), src_key_padding_mask=torch.tensor(pad2)).detach().numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5)

@@ -706,10 +706,9 @@ def _canonical_mask(mask, mask_name, target_dtype):
     """bool masks (True = blocked) become float masks (-inf where blocked); float masks pass through."""
     if mask is None:
         return None
-    if mask.dtype.name == "bool":
-        xp = array_module(mask._data)
-        return wrap(xp.where(mask._data, xp.asarray(-xp.inf, dtype=target_dtype.np),
-                             xp.zeros((), dtype=target_dtype.np)))
+    if mask.dtype.name == "bool":  # with tensor ops (as torch), so an exported graph computes it too
+        import ember
+        return ember.zeros_like(mask, dtype=target_dtype).masked_fill_(mask, float("-inf"))
     if not mask.dtype.is_floating_point:
         raise AssertionError(f"only bool and floating types of {mask_name} are supported")
     return mask
