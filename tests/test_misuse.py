@@ -51,6 +51,8 @@ INDEX_OPS = {
     "Tensor.index_copy_": lambda t, i: t.zeros(2, 3).index_copy_(1, i[0], t.ones(2, 3)),
     "index_fill": lambda t, i: t.zeros(2, 3).index_fill(1, i[0], 1.0),
     "take": lambda t, i: t.take(_x(t), i * 3),
+    "put_": lambda t, i: t.zeros(6).put_(i[0] * 3, t.ones(3)),
+    "put": lambda t, i: t.put(t.zeros(2, 3), i[0] * 3, t.ones(3), accumulate=True),
     "index_put_": lambda t, i: t.zeros(3).index_put_((i[0],), t.ones(3)),
     "index_put_accumulate": lambda t, i: t.zeros(3).index_put_((i[0],), t.ones(3), accumulate=True),
     "getitem": lambda t, i: t.zeros(3)[i[0]],
@@ -75,6 +77,19 @@ def test_index_taking_ops_check_bounds_as_torch(name, which):
     expected = _outcome(lambda t: fn(t, t.tensor([row])), torch)
     got = _outcome(lambda t: fn(t, t.tensor([row])), ember)
     assert got == expected
+
+
+def test_put_values_and_grads_as_torch():
+    def run(t):
+        x = t.arange(6.0).reshape(2, 3).requires_grad_()
+        src = t.tensor([10.0, 20.0, 30.0], requires_grad=True)
+        out = t.put(x * 1, t.tensor([5, -6, 5]), src, accumulate=True)
+        (out * t.arange(6.0).reshape(2, 3)).sum().backward()
+        y = t.zeros(2, 3)
+        y.put_(t.tensor([1, -1]), t.tensor([7.0, 8.0]))
+        return t.cat([out.detach().reshape(-1), x.grad.reshape(-1), src.grad, y.reshape(-1)])
+
+    assert _outcome(run, ember) == _outcome(run, torch)
 
 
 def test_take_along_dim_too_large_raises_instead_of_reading_garbage():
