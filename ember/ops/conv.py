@@ -163,17 +163,71 @@ def col2im(cols, channels, in_spatial, kernel, stride, pads, dilation, out):
     return _pad_array(img, [(-lo, -hi) for lo, hi in pads])
 
 
+def im2col_t(x, kernel, stride, pads, dilation):
+    """(N, C, *in) -> columns (C*K, N*L): every window of every sample side by side, so a convolution is
+    ONE matrix product W (O, C*K) @ cols (C*K, N*L) -- one large GEMM keeps BLAS busy where N small
+    per-sample products (late layers: L = 4x4) would not."""
+    xp = array_module(x)
+    nd = len(kernel)
+    xpad = _pad_array(x, pads)
+    out = [conv_output_size(x.shape[2 + i], kernel[i], stride[i], pads[i][0], pads[i][1], dilation[i])
+           for i in range(nd)]
+    win = _windows(xpad, kernel, stride, dilation, out)          # (N, C, *out, *k)
+    N, C = x.shape[:2]
+    perm = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))   # (C, *k, N, *out)
+    cols = xp.empty((C,) + tuple(kernel) + (N,) + tuple(out), dtype=x.dtype)
+
+    def work(lo, hi):
+        cols[lo:hi] = win[:, lo:hi].transpose(perm)
+
+    for_batch_slabs(C, work, cols.size, xp)
+    return cols.reshape(C * math.prod(kernel), N * math.prod(out)), out
+
+
+def col2im_t(dcols, shape, kernel, stride, pads, dilation, out):
+    """Adjoint of im2col_t: (C*K, N*L) -> (N, C, *in), summing the overlapping window entries."""
+    xp = array_module(dcols)
+    nd = len(kernel)
+    N, C = shape[:2]
+    dc = dcols.reshape((C,) + tuple(kernel) + (N,) + tuple(out))
+    padded = [shape[2 + i] + pads[i][0] + pads[i][1] for i in range(nd)]
+    img = xp.zeros((N, C) + tuple(padded), dtype=dcols.dtype)
+    swap = (1, 0) + tuple(range(2, 2 + nd))
+
+    def work(lo, hi):
+        for kidx in itertools.product(*[range(k) for k in kernel]):
+            img[(slice(None), slice(lo, hi)) + _offset_slices(kidx, stride, dilation, out)] += \
+                dc[(slice(lo, hi),) + kidx].transpose(swap)
+
+    for_batch_slabs(C, work, dcols.size, xp)
+    return _pad_array(img, [(-lo, -hi) for lo, hi in pads])
+
+
+def _to_rows(y, N, O, L):
+    """(O, N*L) GEMM result -> (N, O, L) contiguous (one copy of the output)."""
+    return array_module(y).ascontiguousarray(y.reshape(O, N, L).transpose(1, 0, 2))
+
+
+def _from_rows(gy, N, O, L):
+    """(N, O, *out) gradient -> (O, N*L) for the GEMMs (one copy)."""
+    return array_module(gy).ascontiguousarray(gy.reshape(N, O, L).transpose(1, 0, 2)).reshape(O, N * L)
+
+
 def conv_forward(x, w, stride, pads, dilation, groups):
-    """y[n, o] = sum_{c, k} W[o, c, k] * xpad[n, c, o*s + k*d]  (per group): one batched matmul."""
+    """y[n, o] = sum_{c, k} W[o, c, k] * xpad[n, c, o*s + k*d]  (per group): one (batched) matmul.
+
+    Returns y and the columns (kept for the weight gradient): ``("t", cols)`` in the (C*K, N*L) layout of
+    :func:`im2col_t` when groups == 1, else (N, C*K, L) from :func:`im2col`."""
     N = x.shape[0]
     O = w.shape[0]
+    if groups == 1:
+        cols, out = im2col_t(x, w.shape[2:], stride, pads, dilation)   # (C*K, N*L)
+        y = _to_rows(w.reshape(O, -1) @ cols, N, O, math.prod(out))
+        return y.reshape((N, O) + tuple(out)), ("t", cols)
     cols, out = im2col(x, w.shape[2:], stride, pads, dilation)    # (N, C*K, L)
     G = groups
     CK = cols.shape[1] // G
-    if G == 1:
-        y = w.reshape(O, CK) @ cols                               # (N, O, L)
-    else:
-        y = w.reshape(G, O // G, CK) @ cols.reshape(N, G, CK, -1)  # (N, G, O/G, L)
+    y = w.reshape(G, O // G, CK) @ cols.reshape(N, G, CK, -1)      # (N, G, O/G, L)
     return y.reshape((N, O) + tuple(out)), cols
 
 
@@ -186,9 +240,10 @@ def conv_input_grad(gy, w, in_spatial, stride, pads, dilation, groups):
     C = w.shape[1] * G
     CK = w.shape[1] * math.prod(w.shape[2:])
     L = math.prod(out)
-    if G == 1:
-        dcols = w.reshape(O, CK).T @ gy.reshape(N, O, L)          # (N, C*K, L)
-    elif O == G:        # depthwise: each group has one filter, so W^T gy is an outer product — broadcast it
+    if G == 1:                                                   # (C*K, O) @ (O, N*L): one GEMM
+        dcols = w.reshape(O, CK).T @ _from_rows(gy, N, O, L)
+        return col2im_t(dcols, (N, C) + tuple(in_spatial), w.shape[2:], stride, pads, dilation, out)
+    if O == G:        # depthwise: each group has one filter, so W^T gy is an outer product — broadcast it
         dcols = w.reshape(1, G, CK, 1) * gy.reshape(N, G, 1, L)
     else:
         dcols = w.reshape(G, O // G, CK).transpose(0, 2, 1) @ gy.reshape(N, G, O // G, L)
@@ -199,6 +254,11 @@ def conv_weight_grad(x, gy, weight_shape, stride, pads, dilation, groups, cols=N
     """dW[o, c, k] = sum_{n, l} gy[n, o, l] * cols[n, c*K + k, l]  (per group)."""
     gy = array_module(gy).ascontiguousarray(gy)
     N, O = gy.shape[:2]
+    if groups == 1:                                              # (O, N*L) @ (N*L, C*K): one GEMM
+        if cols is None:
+            cols = ("t", im2col_t(x, weight_shape[2:], stride, pads, dilation)[0])
+        cols = cols[1]
+        return (_from_rows(gy, N, O, cols.shape[1] // N) @ cols.T).reshape(weight_shape)
     if cols is None:
         cols, _ = im2col(x, weight_shape[2:], stride, pads, dilation)
     G = groups
