@@ -16,6 +16,8 @@ import numpy as np
 from ._exact_math import avx_log, avx_sincos, fma32, fma64, libm
 from . import _sampling_jit as _jit
 
+_poisson_py = _jit.make_poisson(lambda a, b, c: float(fma64(a, b, c)))
+
 _M24 = np.uint32(0xFFFFFF)
 _M53 = np.uint64((1 << 53) - 1)
 _TWO_PI32 = np.float32(2.0 * np.pi)
@@ -69,9 +71,10 @@ def uniform(g, n, dtype, low=0.0, high=1.0):
     dt = np.dtype(dtype)
     op = _opmath(dt)
     lo, hi = op.type(low), op.type(high)
-    if op == np.float32 and _jit.available:
+    k = _jit.kernels(n) if op == np.float32 else None
+    if k is not None:
         v = np.empty(n, np.float32)
-        _jit.uniform_f32(g._words(n), lo, np.float32(hi - lo), np.float32(high), v)
+        k.uniform_f32(g._words(n), lo, np.float32(hi - lo), np.float32(high), v)
         return to_dtype(v, dt)
     if op == np.float32:
         u = u24(g, n)
@@ -95,10 +98,11 @@ def uniform(g, n, dtype, low=0.0, high=1.0):
 
 def _box_muller_16(d, mean, std, dt):
     """Box-Muller on rows of 16 uniforms (shape (k, 16)), torch's normal_fill_16; returns (k, 16)."""
-    if dt == np.float32 and _jit.available:
+    k = _jit.kernels(d.size) if dt == np.float32 else None
+    if k is not None:
         out = d if d.flags.c_contiguous and d.flags.writeable else np.array(d, np.float32, copy=True)
         affine = not (std == 1 and mean == 0)
-        _jit.box_muller16_f32(out, np.float32(mean), np.float32(std), affine)
+        k.box_muller16_f32(out, np.float32(mean), np.float32(std), affine)
         return out
     if dt == np.float32:
         u1 = np.float32(1) - d[:, :8]
@@ -170,9 +174,9 @@ def random_from_to(g, n, low, high, dtype=np.int64):
     rng = int(high) - int(low)
     if rng >= (1 << 28):
         v = (g._words64(n) % np.uint64(rng)).astype(np.int64) + np.int64(low)
-    elif _jit.available:
+    elif _jit.kernels(n) is not None:
         v = np.empty(n, np.int64)
-        _jit.randint_u32(g._words(n), np.uint32(rng), np.int64(low), v)
+        _jit.kernels(n).randint_u32(g._words(n), np.uint32(rng), np.int64(low), v)
     else:
         v = (g._words(n) % np.uint32(rng)).astype(np.int64) + np.int64(low)
     return v.astype(dtype, copy=False)
@@ -247,27 +251,15 @@ def randperm(g, n):
     return _swap_perm(offs, n)
 
 
-_swap_jit = None
-
-
 def _swap_perm(targets, n):
     """Apply the swaps ``r[i] <-> r[targets[i]]`` in order, starting from arange(n)."""
-    global _swap_jit
-    from ._exact_math import _numba
-    if _numba is not None:
-        if _swap_jit is None:
-            def swaps(t, r):  # pragma: no cover - compiled
-                for i in range(t.size):
-                    j = t[i]
-                    x = r[i]
-                    r[i] = r[j]
-                    r[j] = x
-            _swap_jit = _numba.njit(nogil=True)(swaps)
+    k = _jit.kernels(n)
+    if k is not None:
         r = np.arange(n, dtype=np.int64)
-        _swap_jit(targets, r)
+        k.swaps(targets, r)
         return r
-    # Without Numba: the swaps are inherently sequential (each depends on the last); a plain list is the
-    # fastest pure-Python form.
+    # The swaps are inherently sequential (each depends on the last); for small n (or without Numba) a plain
+    # list is the fastest pure-Python form.
     r = list(range(n))
     for i, j in enumerate(targets.tolist()):
         r[i], r[j] = r[j], r[i]
@@ -308,7 +300,8 @@ def poisson(g, lam):
     guess = int(2 * lam.size + 2 * np.minimum(lam, 10).sum() + 64)
     while True:
         u = u53(g, guess)
-        used = _jit.poisson(lam, u, out, True)
+        k = _jit.kernels(lam.size)
+        used = (k.poisson if k is not None else _poisson_py)(lam, u, out, True)
         if used >= 0:
             break
         guess *= 2
