@@ -569,3 +569,10 @@ def _attach_strided_views():
 
 
 _attach_strided_views()
+Tensor.stft = lambda self, *args, **kwargs: F.stft(self, *args, **kwargs)
+Tensor.istft = lambda self, *args, **kwargs: F.istft(self, *args, **kwargs)
+for _name in ("triangular_solve", "lu", "geqrf", "orgqr", "ormqr"):
+    setattr(Tensor, _name, getattr(F, _name))
+Tensor.lu_solve = lambda self, LU_data, LU_pivots: F.lu_solve(self, LU_data, LU_pivots)
+Tensor.polygamma_ = lambda self, n: self.copy_(F.polygamma(n, self))
+Tensor.mvlgamma_ = lambda self, p: self.copy_(F.mvlgamma(self, p))

@@ -244,3 +244,101 @@ def ifftshift(input, dim=None):
     from .functions import roll
     dims = _shift_dims(input, dim)
     return roll(input, tuple(-(input.shape[d] // 2) for d in dims), dims)
+
+
+# ---- short-time transforms (torch.stft / torch.istft; kept beside the FFTs they are made of) -------------------
+def _window(window, win_length, n_fft, like):
+    """The analysis window zero-padded (centred) to n_fft; a rectangular one when none is given."""
+    from .creation import ones
+    from .nn.functional import pad
+    if win_length > n_fft or win_length <= 0:
+        raise RuntimeError(f"stft: expected 0 < win_length <= n_fft, but got win_length={win_length}")
+    if window is None:
+        import warnings
+        warnings.warn("A window was not provided. A rectangular window will be applied,which is known to cause "
+                      "spectral leakage. Other windows such as torch.hann_window or torch.hamming_window are "
+                      "recommended to reduce spectral leakage.To suppress this warning and use a rectangular window, "
+                      "explicitly set `window=torch.ones(n_fft, device=<device>)`.")
+    w = ones(win_length, dtype=like.dtype.to_real()) if window is None else window
+    if w.dim() != 1 or w.shape[0] != win_length:
+        raise RuntimeError(f"stft: expected a 1D window tensor of size equal to win_length={win_length}, but got "
+                           f"window with size {list(w.shape)}")
+    left = (n_fft - win_length) // 2
+    return pad(w, (left, n_fft - win_length - left)) if win_length < n_fft else w
+
+
+def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=True, pad_mode="reflect",
+         normalized=False, onesided=None, return_complex=None):
+    """Short-time Fourier transform: frames of n_fft samples every hop_length, windowed, each DFT'd.
+    Result (…, n_fft//2 + 1 or n_fft, n_frames); differentiable (pad, unfold, multiply, rfft/fft)."""
+    from .nn.functional import pad
+    if return_complex is None:
+        if not input.is_complex() and not (window is not None and window.is_complex()):
+            raise RuntimeError("stft requires the return_complex parameter be given for real inputs, and will "
+                               "further require that return_complex=True in a future PyTorch release.")
+        return_complex = True
+    hop = n_fft // 4 if hop_length is None else hop_length
+    win_length = n_fft if win_length is None else win_length
+    if hop <= 0:
+        raise RuntimeError(f"stft: expected hop_length > 0, but got hop_length={hop}")
+    if input.dim() not in (1, 2):
+        raise RuntimeError(f"stft: expected a 1D or 2D tensor, but got {input.dim()}D")
+    x = _float_in(input)
+    single = x.dim() == 1
+    if single:
+        x = x.unsqueeze(0)
+    if center:
+        x = pad(x.unsqueeze(1), (n_fft // 2, n_fft // 2), mode=pad_mode).squeeze(1)
+    if x.shape[-1] < n_fft:
+        raise RuntimeError(f"stft: expected 0 < n_fft <= {x.shape[-1]}, but got n_fft={n_fft}")
+    frames = x.unfold(-1, n_fft, hop) * _window(window, win_length, n_fft, x)     # (B, n_frames, n_fft)
+    if onesided is None:
+        onesided = not (x.is_complex() or (window is not None and window.is_complex()))
+    spec = rfft(frames, dim=-1) if onesided else fft(frames, dim=-1)
+    if normalized:
+        spec = spec * (n_fft ** -0.5)
+    spec = spec.transpose(-1, -2)
+    if single:
+        spec = spec.squeeze(0)
+    if not return_complex:
+        from .functions import view_as_real
+        return view_as_real(spec)
+    return spec
+
+
+def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=True, normalized=False,
+          onesided=None, length=None, return_complex=False):
+    """Inverse of stft: inverse-DFT each frame, window it again, overlap-add, divide by the summed squared
+    window (needs the windows to overlap enough: NOLA)."""
+    from .nn.functional import fold
+    hop = n_fft // 4 if hop_length is None else hop_length
+    win_length = n_fft if win_length is None else win_length
+    if not input.is_complex():
+        raise RuntimeError("istft requires a complex-valued input tensor.")
+    spec = input.unsqueeze(0) if input.dim() == 2 else input
+    n_frames = spec.shape[-1]
+    if onesided is None:
+        onesided = spec.shape[-2] != n_fft
+    if normalized:
+        spec = spec * (n_fft ** 0.5)
+    frames_spec = spec.transpose(-1, -2)                                           # (B, n_frames, bins)
+    frames = irfft(frames_spec, n=n_fft, dim=-1) if onesided and not return_complex else ifft(frames_spec, dim=-1)
+    if frames.is_complex() and not return_complex:
+        frames = frames.real
+    w = _window(window, win_length, n_fft, frames.real if frames.is_complex() else frames)
+    frames = frames * w
+    expected = n_fft + hop * (n_frames - 1)
+    out = fold(frames.transpose(-1, -2), output_size=(1, expected), kernel_size=(1, n_fft), stride=(1, hop))
+    out = out.reshape(out.shape[0], expected)
+    env = fold((w * w).reshape(1, n_fft, 1).expand(1, n_fft, n_frames), output_size=(1, expected),
+               kernel_size=(1, n_fft), stride=(1, hop)).reshape(expected)
+    start = n_fft // 2 if center else 0
+    end = expected - (n_fft // 2 if center else 0) if length is None else min(start + length, expected)
+    out, env = out[:, start:end], env[start:end]
+    if bool((env.abs() < 1e-11).any()):
+        raise RuntimeError(f"istft(...) window overlap add min: {float(env.abs().min())}")
+    out = out / env
+    if length is not None and out.shape[-1] < length:
+        from .nn.functional import pad
+        out = pad(out, (0, length - out.shape[-1]))
+    return out.squeeze(0) if input.dim() == 2 else out

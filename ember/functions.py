@@ -1423,3 +1423,64 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     """torch.vmap is torch.func.vmap."""
     from .func import vmap as _vmap
     return _vmap(func, in_dims, out_dims, randomness, chunk_size=chunk_size)
+
+
+def stft(input, n_fft, hop_length=None, win_length=None, window=None, center=True, pad_mode="reflect",
+         normalized=False, onesided=None, return_complex=None):
+    """The short-time Fourier transform (implemented beside the FFTs, in ember/fft.py)."""
+    from .fft import stft as _stft
+    return _stft(input, n_fft, hop_length, win_length, window, center, pad_mode, normalized, onesided, return_complex)
+
+
+def istft(input, n_fft, hop_length=None, win_length=None, window=None, center=True, normalized=False,
+          onesided=None, length=None, return_complex=False):
+    from .fft import istft as _istft
+    return _istft(input, n_fft, hop_length, win_length, window, center, normalized, onesided, length, return_complex)
+
+
+# ---- the older matrix APIs torch keeps at the top level (triangular_solve, lu, geqrf …) ------------------------
+_tri_t = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+_geqrf_t = namedtuple("geqrf", ["a", "tau"])
+for _t_ in (_tri_t, _geqrf_t):
+    _t_.__module__ = "torch.return_types"
+    _t_.__repr__ = _return_type_repr
+
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
+    """(X, A.clone()) with op(T) X = b, T the upper/lower triangle of A, op = transpose if asked."""
+    T = A.mT if transpose else A
+    X = _linalg().solve_triangular(T, b, upper=upper != transpose, unitriangular=unitriangular)
+    return _tri_t(X, A.clone())
+
+
+def lu(A, pivot=True, get_infos=False):
+    """(LU, pivots[, infos]): the packed factorization of linalg.lu_factor_ex."""
+    LU, piv, info = _linalg().lu_factor_ex(A, pivot=pivot)
+    return (LU, piv, info) if get_infos else (LU, piv)
+
+
+def lu_solve(b, LU_data, LU_pivots):
+    return _linalg().lu_solve(LU_data, LU_pivots, b)
+
+
+def geqrf(input):
+    """LAPACK's geqrf: (a, tau) — R above the diagonal, Householder vectors below (not differentiable)."""
+    a, tau = _linalg().geqrf_array(input._data)
+    return _geqrf_t(wrap(a), wrap(tau))
+
+
+def orgqr(input, tau):
+    """Q (the first n columns) from geqrf's reflectors: linalg.householder_product."""
+    return _linalg().householder_product(input, tau)
+
+
+def ormqr(input, tau, other, left=True, transpose=False):
+    """Q @ other (or other @ Q; with transpose: Q^H) for the full m x m Q of geqrf's reflectors."""
+    m = input.shape[-2]
+    from .creation import zeros
+    A = input[..., :, :m] if input.shape[-1] >= m else cat([input, zeros(*input.shape[:-1], m - input.shape[-1],
+                                                                           dtype=input.dtype)], -1)
+    Q = _linalg().householder_product(A, tau)
+    if transpose:
+        Q = Q.mH if Q.is_complex() else Q.mT
+    return Q @ other if left else other @ Q

@@ -463,3 +463,29 @@ def householder_product(A, tau, *, out=None):
         v = V[..., :, i:i + 1]
         Q = Q - (Q @ v) @ (v.mH if v.is_complex() else v.mT) * tau[..., i:i + 1].unsqueeze(-1)
     return Q[..., :, :n]
+
+
+def geqrf_array(a):
+    """LAPACK's geqrf on a batch: R in the upper triangle, the Householder vectors (unit first entry
+    implied) below it, and their scalars tau. Column j: beta = -sign(alpha) ||(alpha, x)||,
+    tau = (beta - alpha)/beta, v = x/(alpha - beta), then H = I - tau v v^T is applied to the columns right of j."""
+    m, n = a.shape[-2:]
+    A = np.array(a.reshape((-1, m, n)), dtype=a.dtype, copy=True)
+    B, k = A.shape[0], min(m, n)
+    tau = np.zeros((B, k), dtype=a.dtype)
+    for j in range(k):
+        alpha = A[:, j, j].copy()
+        x = A[:, j + 1:, j]
+        xnorm = np.sqrt((np.abs(x) ** 2).sum(-1))
+        act = xnorm != 0
+        beta = -np.copysign(np.hypot(alpha, xnorm), alpha)
+        t = np.where(act, (beta - alpha) / np.where(act, beta, 1), 0)
+        v = x / np.where(act, alpha - beta, 1)[:, None]
+        A[:, j + 1:, j] = np.where(act[:, None], v, x)
+        A[:, j, j] = np.where(act, beta, alpha)
+        tau[:, j] = t
+        vfull = np.concatenate([np.ones((B, 1), a.dtype), A[:, j + 1:, j]], 1)       # (B, m - j)
+        sub = A[:, j:, j + 1:]
+        w = (vfull[:, :, None] * sub).sum(1)                                          # (B, n - j - 1)
+        A[:, j:, j + 1:] = sub - t[:, None, None] * vfull[:, :, None] * w[:, None, :]
+    return A.reshape(a.shape), tau.reshape(a.shape[:-2] + (k,))

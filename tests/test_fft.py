@@ -1,6 +1,8 @@
 """torch.fft vs ember.fft: values and dtypes for every transform, n/s/dim/norm handling, gradients vs torch's,
 errors; complex-tensor support the transforms rely on (real/imag/view_as_real/complex autograd); gradcheck of
 every Function in ember/ops/fft.py and ember/ops/complex.py."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -258,3 +260,50 @@ def test_every_fft_and_complex_function_is_gradchecked():
     names = {n for mod in (O, C) for n, v in vars(mod).items()
              if isinstance(v, type) and issubclass(v, Function) and v is not Function}
     assert names <= {g[0].split("_")[0] for g in GRADCHECK}, names
+
+
+STFT_CASES = [dict(n_fft=16), dict(n_fft=16, hop_length=5, window="hann"), dict(n_fft=16, win_length=10, window="hann"),
+              dict(n_fft=16, window="hann", center=False), dict(n_fft=16, window="hann", normalized=True),
+              dict(n_fft=16, window="hann", onesided=False), dict(n_fft=15, hop_length=3, window="hann",
+                                                                     pad_mode="constant")]
+
+
+@pytest.mark.parametrize("kw", STFT_CASES, ids=[str(i) for i in range(len(STFT_CASES))])
+def test_stft_istft_like_torch(kw):
+    x = np.sin(np.arange(2 * 100).reshape(2, 100) * 0.3) + np.cos(np.arange(200).reshape(2, 100) * 0.05)
+    res = []
+    for lib in (ember, torch):
+        k = dict(kw)
+        if k.get("window") == "hann":
+            k["window"] = lib.tensor(np.hanning(k.get("win_length", k["n_fft"]) + 1)[:-1])
+        xt = lib.tensor(x, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            S = lib.stft(xt, return_complex=True, **k) if lib is torch else xt.stft(return_complex=True, **k)
+        loss(S, lib).backward()
+        out = [S, xt.grad]
+        if k.get("window") is not None and k.get("center", True):
+            k.pop("pad_mode", None)
+            y = lib.istft(S, length=100, **k)
+            out.append(y)
+            z = lib.tensor(x[0], requires_grad=True)
+            Sz = lib.stft(z, return_complex=True, **dict(k, **({"pad_mode": kw["pad_mode"]} if "pad_mode" in kw
+                                                                else {})))
+            lib.istft(Sz, **k).pow(2).sum().backward()
+            out.append(z.grad)
+        res.append(out)
+    for e, t in zip(*res):
+        same(e, t, 1e-9)
+    if len(res[0]) > 2:
+        np.testing.assert_allclose(res[0][2].detach().numpy(), x, atol=1e-9)  # perfect reconstruction
+
+
+def test_stft_errors_and_warnings():
+    for lib in (ember, torch):
+        with pytest.raises(RuntimeError, match="stft requires the return_complex parameter be given for real inputs"):
+            lib.stft(lib.ones(64), 16)
+        if lib is ember:  # torch warns once per process (TORCH_WARN_ONCE), so only Ember's is checked here
+            with pytest.warns(UserWarning, match="A window was not provided"):
+                lib.stft(lib.ones(64), 16, return_complex=True)
+        r = lib.stft(lib.ones(64), 16, window=lib.ones(16), return_complex=False)
+        assert tuple(r.shape) == (9, 17, 2)

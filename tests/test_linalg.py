@@ -327,3 +327,43 @@ def test_top_level_matrix_functions():
     check(lambda x: (lambda u, s, v: (s, u @ v.mT))(*ember.svd(x)), lambda x: (lambda u, s, v: (s, u @ v.mT))(
         *torch.svd(x)), arr(4, 3))
     check(lambda x: tuple(ember.qr(x)), lambda x: tuple(torch.qr(x)), arr(4, 3))
+
+
+def test_older_matrix_apis():
+    A, b = arr(2, 4, 4) + 4 * np.eye(4), arr(2, 4, 3)
+    for upper in (True, False):
+        for transpose in (False, True):
+            check(lambda a, y: torch_like_tri(ember, a, y, upper, transpose),
+                  lambda a, y: torch_like_tri(torch, a, y, upper, transpose), A, b)
+    check(lambda a: tuple(ember.lu(a)), lambda a: tuple(torch.lu(a)), A, grad=False)
+    check(lambda a: tuple(a.lu(get_infos=True)), lambda a: tuple(a.lu(get_infos=True)), A, grad=False)
+    LUe, pe = ember.lu(ember.tensor(A))
+    LUt, pt = torch.lu(torch.tensor(A))
+    close(ember.lu_solve(ember.tensor(b), LUe, pe), torch.lu_solve(torch.tensor(b), LUt, pt))
+    close(ember.tensor(b).lu_solve(LUe, pe), torch.tensor(b).lu_solve(LUt, pt))
+    for shape in [(5, 3), (3, 3), (3, 5), (2, 4, 3)]:
+        M = arr(*shape)
+        check(lambda a: tuple(ember.geqrf(a)), lambda a: tuple(torch.geqrf(a)), M, grad=False)
+        ge, gt = ember.geqrf(ember.tensor(M)), torch.geqrf(torch.tensor(M))
+        if shape[-2] >= shape[-1]:
+            close(ember.orgqr(ge.a, ge.tau), torch.orgqr(gt.a, gt.tau))
+            close(ge.a.orgqr(ge.tau), gt.a.orgqr(gt.tau))
+        other = arr(*shape[:-2], shape[-2], 2)
+        for transpose in (False, True):
+            close(ember.ormqr(ge.a, ge.tau, ember.tensor(other), transpose=transpose),
+                  torch.ormqr(gt.a, gt.tau, torch.tensor(other), transpose=transpose))
+        close(ge.a.ormqr(ge.tau, ember.tensor(other.swapaxes(-1, -2)), left=False),
+              gt.a.ormqr(gt.tau, torch.tensor(other.swapaxes(-1, -2)), left=False))
+    x = np.array([1.5, 2.5])
+    e, t = ember.tensor(x), torch.tensor(x)
+    e.polygamma_(1), t.polygamma_(1)
+    close(e, t)
+    e, t = ember.tensor(x + 1), torch.tensor(x + 1)
+    e.mvlgamma_(2), t.mvlgamma_(2)
+    close(e, t)
+
+
+def torch_like_tri(lib, a, y, upper, transpose):
+    X, C = lib.triangular_solve(y, a, upper=upper, transpose=transpose)
+    X2, _ = y.triangular_solve(a, upper=upper, transpose=transpose)
+    return X, C, X2
