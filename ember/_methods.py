@@ -30,7 +30,7 @@ flatten unflatten permute transpose swapaxes swapdims t adjoint movedim moveaxis
 split tensor_split chunk unbind flip fliplr flipud roll rot90 tril triu diagonal diag diag_embed trace broadcast_to
 repeat_interleave gather take_along_dim take scatter scatter_add scatter_reduce index_select index_add index_copy
 index_fill index_put masked_fill masked_select masked_scatter nonzero argwhere matmul mm bmm addmm baddbmm addmv dot
-inner vdot mv outer ger einsum kron cross clone conj real imag angle is_nonzero put""".split()
+inner vdot mv outer ger einsum kron cross clone conj real imag angle is_nonzero""".split()
 
 for _name in _SAME:
     if _name in ("real", "imag"):
@@ -282,7 +282,7 @@ _INPLACE = """add sub mul div pow neg exp log log2 log10 log1p expm1 sqrt rsqrt 
 atan sigmoid reciprocal erf abs relu sign floor ceil trunc frac round clamp clip clamp_min clamp_max lerp addcmul
 addcdiv masked_fill scatter scatter_add index_add index_copy index_fill index_put tril triu fmod remainder
 floor_divide square logit nan_to_num atan2 logical_not logical_and logical_or bitwise_and bitwise_or xlogy
-true_divide multiply subtract divide arctan2 fix sgn negative put""".split()
+true_divide multiply subtract divide arctan2 fix sgn negative""".split()
 
 for _name in _INPLACE:
     setattr(Tensor, _name + "_", _make_inplace(getattr(F, _name)))

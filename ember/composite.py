@@ -576,6 +576,8 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin, got {reduce}.")
     dim = dim % builtins.max(source.dim(), 1)
+    from .ops._util import check_index_range
+    check_index_range(index._data, input.shape[dim] if input.dim() else 1, dim, "index_select_1d")
     shape = [1] * source.dim()
     shape[dim] = -1
     full = index.reshape(shape).expand(tuple(source.shape))
@@ -583,7 +585,13 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
 
 
 def put(input, index, source, accumulate=False):
-    """A copy of ``input`` with ``source`` written at the flat positions ``index`` (summed if accumulate)."""
+    """A copy of ``input`` with ``source`` written at the flat positions ``index`` (summed if accumulate);
+    negative positions count from the end, others out of range raise torch's IndexError."""
+    from .ops._util import check_index_range
+    if index.numel() != source.numel():
+        raise RuntimeError(f"put_(): Expected source and index to have the same number of elements, but got "
+                           f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+    check_index_range(index._data, input.numel(), 0, "take", wrap_negative=True)
     flat = input.reshape(-1).index_put((index.reshape(-1),), source.reshape(-1), accumulate)
     return flat.reshape(tuple(input.shape))
 

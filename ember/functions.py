@@ -1021,18 +1021,6 @@ def take(input, index):
     return input.reshape(-1)[index]
 
 
-def put(input, index, source, accumulate=False):
-    """``input`` with ``source`` written at the flat positions ``index``, as if ``input`` were 1-D
-    (negative positions count from the end; ``accumulate`` adds instead of writing)."""
-    if index.numel() != source.numel():
-        raise RuntimeError(f"put_(): Expected source and index to have the same number of elements, but got "
-                           f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
-    check_index_range(index._data, input.numel(), 0, "take", wrap_negative=True)
-    flat = M.IndexPutAdvanced.apply(input.reshape(-1), (index._data.reshape(-1),), source.reshape(-1),
-                                    bool(accumulate))
-    return flat.reshape(input.shape)
-
-
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     s = src if src is not None else value
     return (M.Scatter if isinstance(s, Tensor) else M.ScatterValue).apply(input, dim, index, s, reduce)

@@ -50,6 +50,7 @@ INDEX_OPS = {
     "index_copy": lambda t, i: t.zeros(2, 3).index_copy(1, i[0], t.ones(2, 3)),
     "Tensor.index_copy_": lambda t, i: t.zeros(2, 3).index_copy_(1, i[0], t.ones(2, 3)),
     "index_fill": lambda t, i: t.zeros(2, 3).index_fill(1, i[0], 1.0),
+    "index_reduce": lambda t, i: t.zeros(2, 3).index_reduce(1, i[0], t.ones(2, 3), "prod"),
     "take": lambda t, i: t.take(_x(t), i * 3),
     "put_": lambda t, i: t.zeros(6).put_(i[0] * 3, t.ones(3)),
     "put": lambda t, i: t.put(t.zeros(2, 3), i[0] * 3, t.ones(3), accumulate=True),
