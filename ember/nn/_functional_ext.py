@@ -27,6 +27,8 @@ __all__ = [
     "adaptive_max_pool3d_with_indices", "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_unpool1d", "max_unpool2d",
     "max_unpool3d", "channel_shuffle", "native_channel_shuffle",
     "grid_sample", "affine_grid",
+    "fractional_max_pool2d", "fractional_max_pool2d_with_indices", "fractional_max_pool3d",
+    "fractional_max_pool3d_with_indices",
 ]
 
 
@@ -1148,3 +1150,92 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         raise NotImplementedError("ember's grid_sample handles 4-D input with mode 'bilinear' or 'nearest'; "
                                   f"got {input.dim()}-D input with mode '{mode}'")
     return GridSample2d.apply(input, grid, mode, padding_mode, bool(align_corners))
+
+
+# ----------------------------------------------------------------------------- fractional max pooling
+def _fractional_starts(samples, n_in, n_out, k, dtype):
+    """torch's pseudo-random window starts: alpha = (in - k) / (out - 1); start_i = int((i + u) * alpha) -
+    int(u * alpha), the last window flush with the end. ``samples`` (N, C) are the u in [0, 1), one per plane
+    (computed in the input's float type, as torch does, so the windows are the same)."""
+    u = samples.astype(dtype)[..., None]
+    starts = np.empty(samples.shape + (n_out,), dtype=np.int64)
+    if n_out > 1:
+        alpha = dtype.type(n_in - k) / dtype.type(n_out - 1)
+        i = np.arange(n_out - 1, dtype=dtype)
+        starts[..., :-1] = ((i + u) * alpha).astype(np.int64) - (u * alpha).astype(np.int64)
+    if n_out > 0:
+        starts[..., -1] = n_in - k
+    return starts
+
+
+def _fractional_max_pool(input, kernel_size, output_size, output_ratio, return_indices, _random_samples, nd, name):
+    x, unbatched = _batchify(input, nd, name)
+    k = _ntuple(kernel_size, nd, "kernel_size")
+    sp = tuple(x.shape[2:])
+    if output_size is None:
+        if output_ratio is None:
+            raise ValueError(f"{name} requires specifying either an output_size or an output_ratio")
+        ratio = tuple(output_ratio) if isinstance(output_ratio, (list, tuple)) else (output_ratio,) * nd
+        output_size = tuple(int(sp[i] * ratio[i]) for i in range(nd))
+    out = _ntuple(output_size, nd, "output_size")
+    axes = ("time", "height", "width")[3 - nd:]
+    for i in range(nd):  # torch's bounds: 2-d allows out + k - 1 == in, 3-d does not
+        if out[i] + k[i] - 1 > sp[i] - (nd == 3):
+            where = f"{name}()" if nd == 2 else f"{name}_out()"
+            raise RuntimeError(f"{where}: pool {axes[i]} {k[i]} too large relative to input {axes[i]} {sp[i]}")
+    n, c = x.shape[0], x.shape[1]
+    if _random_samples is None:
+        from ..creation import rand
+        _random_samples = rand(n, c, nd, dtype=x.dtype, device=x.device)
+    smp = np.asarray(_random_samples.detach().cpu().numpy() if hasattr(_random_samples, "detach") else
+                     _random_samples).reshape(n, c, nd)
+    dtype = np.dtype(x._data.dtype) if x.dtype.is_floating_point else np.dtype(np.float32)
+    # torch pairs the samples with the axes from the last one: 2-d (W, H), 3-d (T, H, W)
+    order = [1, 0] if nd == 2 else [0, 1, 2]
+    starts = [_fractional_starts(smp[..., order[i]], sp[i], out[i], k[i], dtype) for i in range(nd)]
+    # flat index (into the product of the spatial sizes) of every element of every window
+    flat = np.zeros((n, c) + tuple(out) + tuple(k), dtype=np.int64)
+    stride = 1
+    for i in reversed(range(nd)):
+        pos = starts[i][..., :, None] + np.arange(k[i])                      # (N, C, out_i, k_i)
+        shape = [n, c] + [1] * nd + [1] * nd
+        shape[2 + i], shape[2 + nd + i] = out[i], k[i]
+        flat = flat + pos.reshape(shape) * stride
+        stride *= sp[i]
+    xp = array_module(x._data)
+    idx = wrap(xp.asarray(flat.reshape(n, c, -1)))
+    windows = x.reshape(n, c, -1).gather(2, idx).reshape((n, c) + tuple(out) + (math.prod(k),))
+    y, arg = windows.max(dim=-1)
+    if unbatched:
+        y = y.squeeze(0)
+    if not return_indices:
+        return y
+    where = wrap(xp.asarray(flat.reshape((n, c) + tuple(out) + (math.prod(k),))))
+    ind = where.gather(-1, arg.unsqueeze(-1)).squeeze(-1)
+    return y, (ind.squeeze(0) if unbatched else ind)
+
+
+def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                          _random_samples=None):
+    """Max over kh x kw windows placed at pseudo-random, overlapping-or-not starts that shrink the plane to
+    ``output_size`` (or ``output_ratio`` of it) -- Graham's fractional max-pooling. ``_random_samples``
+    (N, C, 2) in [0, 1) fixes the windows (as in torch); otherwise they are drawn with ``ember.rand``."""
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, return_indices, _random_samples, 2,
+                                "fractional_max_pool2d")
+
+
+def fractional_max_pool2d_with_indices(input, kernel_size, output_size=None, output_ratio=None,
+                                       return_indices=True, _random_samples=None):
+    return fractional_max_pool2d(input, kernel_size, output_size, output_ratio, True, _random_samples)
+
+
+def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                          _random_samples=None):
+    """Fractional max pooling over (N, C, T, H, W)."""
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, return_indices, _random_samples, 3,
+                                "fractional_max_pool3d")
+
+
+def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, output_ratio=None,
+                                       return_indices=True, _random_samples=None):
+    return fractional_max_pool3d(input, kernel_size, output_size, output_ratio, True, _random_samples)

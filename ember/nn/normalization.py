@@ -12,7 +12,7 @@ from .parameter import Parameter
 
 __all__ = ["LayerNorm", "RMSNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
            "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "SyncBatchNorm",
-           "LocalResponseNorm"]
+           "LocalResponseNorm", "CrossMapLRN2d"]
 
 
 def _shape_tuple(normalized_shape):
@@ -329,6 +329,37 @@ class LocalResponseNorm(Module):
 
     def forward(self, input):
         return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class CrossMapLRN2d(Module):
+    """The original (Lua torch) cross-channel LRN on (N, C, H, W): each activation divided by
+    (k + alpha / size * sum of squares over the neighbouring channels c - h .. c + h)^beta, with
+    h = int((size - 1) / 2). The window sums come from a cumulative sum over the zero-padded channels."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1):
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input):
+        if input.dim() != 4:
+            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
+        half = int((self.size - 1) / 2 + 1) - 1
+        sq = F.pad(input * input, (0, 0, 0, 0, half + 1, half))  # one extra zero in front for the differences
+        c = sq.cumsum(1)
+        n = input.shape[1]
+        window = c.narrow(1, 2 * half + 1, n) - c.narrow(1, 0, n)
+        # torch's running-window loop never subtracts channel 0 again: from channel half + 1 on, every window
+        # also holds x_0^2 (reproduced here, so that models trained with it give the same numbers)
+        keep0 = (ember.arange(n, device=input.device) >= half + 1).to(input.dtype).reshape(1, n, 1, 1)
+        window = window + (input.narrow(1, 0, 1) ** 2) * keep0
+        scale = window * (self.alpha / self.size) + self.k
+        return input * scale.pow(-self.beta)
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
