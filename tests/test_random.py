@@ -186,7 +186,7 @@ def test_dropout_family_bitwise(p):
     check_pairs(cases, 0)
 
 
-@pytest.mark.parametrize("n", [17, 10 ** 5])
+@pytest.mark.parametrize("n", [17, 5000])
 def test_pure_numpy_paths_match_torch_too(monkeypatch, n):
     """Without Numba (an optional speed-up, used from MIN_SIZE values on) the NumPy code paths give the
     same bits; the other tests at 10**5 values run the compiled loops when Numba is installed."""
@@ -367,10 +367,10 @@ def test_attention_dropout_and_other_random_functionals_stay_in_step():
     b = ember.nn.functional.scaled_dot_product_attention(qe, qe, qe, dropout_p=0.3)
     np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-6)   # same units dropped; matmul rounding only
     assert same_state()
-    # rrelu draws one U(lower, upper) per non-positive input, gumbel_softmax one Exp(1) per logit (values
-    # agree to rounding; the streams stay in step)
-    np.testing.assert_allclose(ember.nn.functional.rrelu(qe, training=True).numpy(),
-                               torch.nn.functional.rrelu(qt, training=True).numpy(), rtol=1e-6)
+    # rrelu draws one U(lower, upper) per non-positive input; gumbel_softmax one Exp(1) per logit (values
+    # agree to rounding: torch's float32 log is its own SIMD code; the streams stay in step)
+    assert torch_bits(torch.nn.functional.rrelu(qt, training=True)) == \
+        ember_bits(ember.nn.functional.rrelu(qe, training=True))
     assert same_state()
     np.testing.assert_allclose(ember.nn.functional.gumbel_softmax(qe).numpy(),
                                torch.nn.functional.gumbel_softmax(qt).numpy(), rtol=1e-5, atol=1e-7)

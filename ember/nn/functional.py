@@ -300,8 +300,11 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     in training, and by the fixed mean slope (lower + upper) / 2 in eval."""
     _need_float(input, "rrelu_with_noise_cpu")
     if training:
-        # torch: one U(lower, upper) double per non-positive element (in order), cast to the dtype
+        # torch: one U(lower, upper) double per non-positive element (in order; the bounds first rounded to
+        # the dtype's compute type), cast to the dtype
         x = input._data if isinstance(input._data, np.ndarray) else input._data.get()
+        op = np.float64 if x.dtype == np.float64 else np.float32
+        lower, upper = float(op(lower)), float(op(upper))
         neg = np.ascontiguousarray(x) <= 0
         k = int(neg.sum())
         slope = np.ones(x.shape, dtype=x.dtype)
