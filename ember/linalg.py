@@ -201,16 +201,13 @@ def eigvalsh(A, UPLO="L", *, out=None):
 
 
 def eig(A, *, out=None):
-    """Eigenvalues and eigenvectors of a general square matrix, always complex (as torch). Not differentiable
-    in Ember."""
-    D.check_matrix(A, "linalg.eig")
-    w, v = np.linalg.eig(A._data)
-    c = A.dtype.to_complex().np
-    return _Eig(wrap(w.astype(c)), wrap(v.astype(c)))
+    """Eigenvalues and eigenvectors (unit columns) of a general square matrix, always complex (as torch);
+    differentiable (for losses that do not depend on the eigenvectors' arbitrary phase)."""
+    return _Eig(*D.Eig.apply(A))
 
 
 def eigvals(A, *, out=None):
-    return eig(A).eigenvalues
+    return D.Eig.apply(A)[0]
 
 
 def svd(A, full_matrices=True, *, driver=None, out=None):

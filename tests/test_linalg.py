@@ -291,6 +291,7 @@ GRADCHECK = [
     ("Qr_wide", lambda a: D.Qr.apply(a), [arr(2, 4)]),
     ("Pinv", lambda a: D.Pinv.apply(a), [arr(4, 3)]),
     ("Lu", lambda a: D.Lu.apply(a)[1:], [arr(3, 3)]),
+    ("Eig", lambda a: (lambda w, v: (ember.view_as_real(w), v.abs()))(*D.Eig.apply(a)), [arr(3, 3)]),
 ]
 
 
@@ -367,3 +368,18 @@ def torch_like_tri(lib, a, y, upper, transpose):
     X, C = lib.triangular_solve(y, a, upper=upper, transpose=transpose)
     X2, _ = y.triangular_solve(a, upper=upper, transpose=transpose)
     return X, C, X2
+
+
+def test_eig_gradients_match_torch():
+    a = np.random.default_rng(1).standard_normal((2, 3, 3))
+    res = []
+    for lib in (ember, torch):
+        A = lib.tensor(a, requires_grad=True)
+        w, v = lib.linalg.eig(A)
+        weights = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64)
+        ((w.real ** 2).sum() + (w.imag * weights).sum() + v.abs().sum()).backward()
+        A2 = lib.tensor(a, requires_grad=True)
+        lib.linalg.eigvals(A2).abs().sum().backward()
+        res.append((w, v.abs(), A.grad, A2.grad))
+    for e, t in zip(*res):
+        close(e.detach().numpy(), t.detach().numpy(), 1e-10)

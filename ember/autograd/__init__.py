@@ -14,6 +14,13 @@ from .anomaly_mode import set_detect_anomaly, detect_anomaly, is_anomaly_enabled
 from . import function, graph  # noqa: F401
 
 
+def __getattr__(name):
+    if name == "functional":  # loaded on first use (it imports ember.func)
+        import importlib
+        return importlib.import_module(".functional", __name__)
+    raise AttributeError(f"module 'ember.autograd' has no attribute '{name}'")
+
+
 class Variable:
     """Deprecated torch.autograd.Variable: ``Variable(t, requires_grad=...)`` returns a tensor."""
 

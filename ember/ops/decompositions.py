@@ -12,7 +12,7 @@ from ..autograd.grad_mode import STATE
 from ._util import wrap, array_module
 
 __all__ = ["LinAlgError", "Inv", "Det", "Slogdet", "Solve", "SolveTriangular", "Cholesky", "Eigh", "Svd", "Qr",
-           "Pinv", "Lu", "lu_factor_array", "permutation_from_pivots", "cholesky_array", "check_matrix"]
+           "Pinv", "Lu", "Eig", "lu_factor_array", "permutation_from_pivots", "cholesky_array", "check_matrix"]
 
 
 class LinAlgError(RuntimeError):
@@ -573,3 +573,41 @@ class Lu(Function):
         left = SolveTriangular.apply(_H(L), inner, True, True, True)   # L^-H inner
         gA = SolveTriangular.apply(_H(U), left, False, False)           # ... U^-H
         return P @ gA
+
+
+class Eig(Function):
+    """A = V diag(L) V^-1 (general; L, V complex, columns of V of unit norm):
+    gA = V^-H (diag(gL) + (V^H gV - V^H V Re(diag(V^H gV))) / conj(E)) V^H,  E_ij = L_j - L_i
+    (a real A keeps the real part of gA)"""
+    _grad_fn_name = "LinalgEigBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        check_matrix(A, "linalg.eig")
+        x = A._data
+        w, v = array_module(x).linalg.eig(x)
+        c = np.complex64 if x.dtype in (np.float32, np.complex64) else np.complex128
+        w, v = w.astype(c), v.astype(c)
+        _out(ctx, (w, v), lambda: Eig.apply(A))
+        return w, v
+
+    @staticmethod
+    def backward(ctx, gL, gV):
+        from .complex import Conj, Real, Complex
+        L, V = _saved(ctx, 0), _saved(ctx, 1)
+        Vh = _H(V)
+        n = L.shape[-1]
+        xp = array_module(L._data)
+        eye = wrap(xp.eye(n, dtype=L._data.dtype))
+        inner = 0
+        if gV is not None:
+            VhgV = Vh @ gV
+            d = Real.apply(VhgV.diagonal(0, -2, -1))
+            dc = Complex.apply(d, d * 0)
+            inner = VhgV - Vh @ (V * dc.unsqueeze(-2))
+            Lc = Conj.apply(L)
+            E = Lc.unsqueeze(-2) - Lc.unsqueeze(-1)
+            inner = inner / (E + eye) * (1 - eye)
+        if gL is not None:
+            inner = inner + _diag_embed(gL)
+        return Solve.apply(Vh, inner @ Vh)
