@@ -531,3 +531,28 @@ def test_key_padding_mask_as_an_input(tmp_path):
     got = sess.run(None, {"src": x, "pad": pad2})[0]
     want = t(torch.tensor(x), src_key_padding_mask=torch.tensor(pad2)).detach().numpy()
     np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_expand_to_the_batch_size(tmp_path):
+    """ViT's class token: a parameter expanded to the (dynamic) batch size and concatenated."""
+    def build(m):
+        class ViTHead(m.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.cls = m.nn.Parameter(m.zeros(1, 1, 8))
+                self.proj = m.nn.Linear(8, 8)
+
+            def forward(self, x):
+                tok = self.cls.expand(x.shape[0], -1, -1)
+                return self.proj(m.cat([tok, x], dim=1)).mean(dim=1)
+        return ViTHead()
+    t, e = _both(build)
+    with torch.no_grad():
+        t.cls.normal_()
+    _copy_weights(t, e)
+    rng = np.random.default_rng(16)
+    _, (y,) = _export_and_run(e, (ember.tensor(rng.normal(size=(2, 5, 8)).astype(np.float32)),), tmp_path,
+                              input_names=["x"], dynamic_axes={"x": {0: "batch"}})
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    x4 = rng.normal(size=(4, 5, 8)).astype(np.float32)
+    np.testing.assert_allclose(sess.run(None, {"x": x4})[0], t(torch.tensor(x4)).detach().numpy(), atol=1e-5)

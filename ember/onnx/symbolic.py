@@ -463,10 +463,19 @@ def _transpose(g, c):
 
 @_reg(M.Expand)
 def _expand(g, c):
+    """Dims the input already has are kept (1 in Expand's shape); a new size that follows a dynamic axis
+    (``cls_token.expand(x.shape[0], -1, -1)``) is read from that input at run time."""
     src, dst = list(c.arg(0).shape), list(c.outs[0].shape)
+    adst = c.alt_shape(0, out=True)
     lead = len(dst) - len(src)
     shape = [1 if i >= lead and src[i - lead] == d else d for i, d in enumerate(dst)]
-    return g.op("Expand", c.val(0), g.ints(shape))
+    moving = [i for i, (d, a) in enumerate(zip(dst, adst)) if d != a and shape[i] != 1]
+    if not moving:
+        return g.op("Expand", c.val(0), g.ints(shape))
+    parts = [c.dim_of(d, adst[i]) if i in moving else g.ints([s]) for i, (s, d) in enumerate(zip(shape, dst))]
+    if any(p is None for p in parts):
+        raise c.unsupported("an expand to a size that follows the dynamic axes in a way not read off an input")
+    return g.op("Expand", c.val(0), g.op("Concat", *parts, axis=0))
 
 
 @_reg(M.Squeeze, M.SqueezeAll, M.SqueezeDims)
