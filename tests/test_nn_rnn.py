@@ -220,3 +220,43 @@ def test_packed_sequence_matches_torch(kind, batch_first):
     tn = dict(t.named_parameters())
     for n, p in e.named_parameters():
         close(p.grad, tn[n].grad)
+
+
+# ---- the fused sequence Functions (ember/ops/rnn.py): gradcheck, double backward, guard -----------------
+import ember.ops.rnn as _R  # noqa: E402
+
+
+def _seq_inputs(gates, bias=True, seed=0):
+    rng = np.random.default_rng(seed)
+    T, N, H = 4, 3, 2
+
+    def t(*shape):
+        return ember.tensor(rng.standard_normal(shape) * 0.5, dtype=ember.float64, requires_grad=True)
+    return t(T, N, gates * H), t(N, H), t(N, H), t(gates * H, H), (t(gates * H) if bias else None)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_gradcheck_lstm_sequence(reverse):
+    xw, h0, c0, w, _ = _seq_inputs(4)
+    f = lambda xw, h0, c0, w: _R.LSTMSequence.apply(xw, h0, c0, w, reverse)  # noqa: E731
+    assert ember.autograd.gradcheck(f, (xw, h0, c0, w))
+    assert ember.autograd.gradgradcheck(f, (xw, h0, c0, w))
+
+
+@pytest.mark.parametrize("reverse, bias", [(False, True), (True, True), (False, False)])
+def test_gradcheck_gru_sequence(reverse, bias):
+    xw, h0, _, w, b = _seq_inputs(3, bias)
+    if bias:
+        f = lambda xw, h0, w, b: _R.GRUSequence.apply(xw, h0, w, b, reverse)  # noqa: E731
+        args = (xw, h0, w, b)
+    else:
+        f = lambda xw, h0, w: _R.GRUSequence.apply(xw, h0, w, None, reverse)  # noqa: E731
+        args = (xw, h0, w)
+    assert ember.autograd.gradcheck(f, args)
+    assert ember.autograd.gradgradcheck(f, args)
+
+
+def test_every_fused_rnn_function_has_a_gradcheck():
+    from ember.autograd import Function
+    names = {n for n, v in vars(_R).items() if isinstance(v, type) and issubclass(v, Function) and v is not Function}
+    assert names == {"LSTMSequence", "GRUSequence"}

@@ -168,6 +168,9 @@ class RNNBase(Module):
         w_hh_t = w_hh.t()
         act = (lambda v: v.tanh()) if self.mode == "RNN_TANH" else (lambda v: v.relu())
 
+        if self.mode in ("LSTM", "GRU") and w_hr is None and bs.count(bs[0]) == len(bs) and len(xs) > 1:
+            return self._fused_scan(xs, state, w_ih, w_hh, b_in, b_hh, direction)
+
         def cell(x, st):
             xw = F.linear(x, w_ih, b_in)
             if self.mode == "LSTM":
@@ -198,6 +201,17 @@ class RNNBase(Module):
             active = cell(xs[t], active)
             ys[t] = active[0]
         return ys, active
+
+    def _fused_scan(self, xs, state, w_ih, w_hh, b_in, b_hh, direction):
+        """A whole LSTM/GRU sequence as one Function (ember/ops/rnn.py): the input projection of every step
+        in one matmul, the recurrence as array code. Used when every sequence has the same length."""
+        from ..ops.rnn import GRUSequence, LSTMSequence
+        xw = F.linear(ember.stack(xs, 0), w_ih, b_in)                 # (T, N, gates * H)
+        if self.mode == "LSTM":
+            ys, h, c = LSTMSequence.apply(xw, state[0], state[1], w_hh, direction == 1)
+            return list(ys.unbind(0)), (h, c)
+        ys, h = GRUSequence.apply(xw, state[0], w_hh, b_hh, direction == 1)
+        return list(ys.unbind(0)), (h,)
 
     def _run(self, xs, bs, hx):
         """All layers and directions over the per-step inputs; returns (per-step outputs, final states).
