@@ -19,6 +19,7 @@ from .functions import *  # noqa: F401,F403
 from .functions import return_types, sum, max, min, abs, all, any, round, pow  # noqa: F401
 from .composite import *  # noqa: F401,F403  (hypot, quantile, block_diag … built from other ops)
 from .windows import *  # noqa: F401,F403  (hann_window, hamming_window …)
+from .accelerator import AcceleratorError, OutOfMemoryError  # noqa: F401,E402
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,  # noqa
                                  is_inference_mode_enabled)
 from . import autograd, cuda  # noqa: F401,E402
@@ -66,7 +67,7 @@ def __getattr__(name):
                 "selu", "rrelu", "prelu", "hardshrink", "pixel_shuffle", "binary_cross_entropy_with_logits",
                 "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d", "threshold",
                 "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "channel_shuffle",
-                "native_channel_shuffle", "pixel_unshuffle", "celu_", "selu_", "rrelu_", "threshold_"):
+                "native_channel_shuffle", "pixel_unshuffle", "celu_", "selu_", "rrelu_", "threshold_", "bilinear"):
         F = _importlib.import_module(".nn.functional", __name__)
         if hasattr(F, name):
             return getattr(F, name)

@@ -15,7 +15,7 @@ __all__ = ["set_num_threads", "get_num_threads", "set_num_interop_threads", "get
            "set_float32_matmul_precision", "get_float32_matmul_precision", "use_deterministic_algorithms",
            "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
            "set_deterministic_debug_mode", "get_deterministic_debug_mode", "set_default_device",
-           "get_default_device"]
+           "get_default_device", "init_num_threads", "set_flush_denormal"]
 
 
 def set_num_threads(n):
@@ -119,3 +119,14 @@ def get_default_device():
 def default_device():
     """The device creators use when given none: ``None`` means the CPU (the fast path)."""
     return _default["device"]
+
+
+def init_num_threads():
+    """Make the calling thread use the configured thread count. Ember's pool and BLAS limits are process-wide
+    (set by ``set_num_threads``), so there is nothing per-thread to initialise."""
+
+
+def set_flush_denormal(mode):
+    """Ask the CPU to flush denormal floats to zero. NumPy has no switch for the FTZ/DAZ flags, so this returns
+    False, torch's answer on a CPU without the feature, and changes nothing."""
+    return False

@@ -14,7 +14,20 @@ from . import cuda as _cuda
 from .device import device as _device
 
 __all__ = ["is_available", "current_accelerator", "device_count", "current_device_index", "current_device_idx",
-           "set_device_index", "set_device_idx", "synchronize", "device_index", "empty_cache", "memory_allocated"]
+           "set_device_index", "set_device_idx", "synchronize", "device_index", "empty_cache", "memory_allocated",
+           "AcceleratorError", "OutOfMemoryError"]
+
+
+class AcceleratorError(RuntimeError):
+    """An error raised while executing on an accelerator (``torch.AcceleratorError``)."""
+
+    __module__ = "torch"
+
+
+class OutOfMemoryError(RuntimeError):
+    """The device ran out of memory (``torch.OutOfMemoryError``, also ``torch.cuda.OutOfMemoryError``)."""
+
+    __module__ = "torch"
 
 _NONE = "Cannot access accelerator device when none is available."
 

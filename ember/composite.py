@@ -24,7 +24,7 @@ __all__ = ["deg2rad", "rad2deg", "hypot", "logaddexp", "logaddexp2", "copysign",
            "unique_consecutive", "unravel_index", "vander", "trapezoid", "trapz", "cumulative_trapezoid",
            "quantile", "nanquantile", "nanmedian", "renorm", "addbmm", "addr", "select_scatter", "slice_scatter",
            "diagonal_scatter", "typename", "set_warn_always", "is_warn_always_enabled", "histogram",
-           "unsafe_chunk", "unsafe_split", "ravel", "index_reduce", "put"]
+           "unsafe_chunk", "unsafe_split", "ravel", "index_reduce", "put", "conv_tbc", "empty_permuted"]
 
 frexp_type = namedtuple("frexp", ["mantissa", "exponent"])
 histogram_type = namedtuple("histogram", ["hist", "bin_edges"])
@@ -594,6 +594,29 @@ def put(input, index, source, accumulate=False):
     check_index_range(index._data, input.numel(), 0, "take", wrap_negative=True)
     flat = input.reshape(-1).index_put((index.reshape(-1),), source.reshape(-1), accumulate)
     return flat.reshape(tuple(input.shape))
+
+
+def conv_tbc(input, weight, bias, pad=0):
+    """1-d convolution on (time, batch, channels) input with a (kernel, in, out) weight: conv1d with the
+    axes moved to (batch, channels, time) and back."""
+    from .nn.functional import conv1d
+    out = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return out.permute(2, 0, 1)
+
+
+def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None, requires_grad=False,
+                   pin_memory=False):
+    """An uninitialised tensor of ``size`` whose memory is laid out in the dimension order ``physical_layout``
+    (outermost first): allocated in that order, then permuted back to ``size``'s order."""
+    from .creation import empty
+    size = tuple(size)
+    order = tuple(physical_layout)
+    if sorted(order) != list(range(len(size))):
+        raise RuntimeError(f"physical_layout must be a permutation of 0..{len(size) - 1}, got {list(order)}")
+    t = empty(*[size[d] for d in order], dtype=dtype, device=device)
+    inverse = tuple(int(i) for i in np.argsort(order))
+    out = t.permute(inverse)
+    return out.requires_grad_() if requires_grad else out
 
 
 def _sum_to_size(self, *size):

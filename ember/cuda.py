@@ -3,7 +3,7 @@ import importlib as _il
 
 _dev = _il.import_module("ember.device")  # the module (the package attribute `ember.device` is the class)
 
-__all__ = ["is_available", "device_count", "current_device", "get_device_name", "manual_seed", "manual_seed_all",
+__all__ = ["OutOfMemoryError", "is_available", "device_count", "current_device", "get_device_name", "manual_seed", "manual_seed_all",
            "synchronize", "empty_cache", "set_device", "is_bf16_supported", "memory_allocated"]
 
 
@@ -60,3 +60,10 @@ def memory_allocated(device=None):
 
 def is_bf16_supported():
     return False
+
+
+def __getattr__(name):
+    if name == "OutOfMemoryError":  # torch.cuda.OutOfMemoryError is torch.OutOfMemoryError
+        from .accelerator import OutOfMemoryError
+        return OutOfMemoryError
+    raise AttributeError(f"module 'ember.cuda' has no attribute '{name}'")

@@ -209,3 +209,30 @@ def test_top_level_aliases_of_functional():
     e = ember.rrelu_(ember.tensor(A), 0.1, 0.3, training=False)
     t = torch.rrelu_(torch.tensor(A), 0.1, 0.3, training=False)
     _same(e, t)
+
+
+def test_conv_tbc_empty_permuted_bilinear_and_errors():
+    x = R.standard_normal((5, 2, 3)).astype(np.float32)
+    w = R.standard_normal((3, 3, 4)).astype(np.float32)
+    b = R.standard_normal(4).astype(np.float32)
+    outs = []
+    for lib in (torch, ember):
+        xi = lib.tensor(x, requires_grad=True)
+        y = lib.conv_tbc(xi, lib.tensor(w), lib.tensor(b), 1)
+        y2 = lib.nn.functional.conv_tbc(lib.tensor(x), lib.tensor(w), lib.tensor(b))
+        y.sum().backward()
+        e = lib.empty_permuted((2, 3, 4), (0, 2, 1))
+        bl = lib.bilinear(lib.tensor(x[0]), lib.tensor(x[1]), lib.tensor(w[:2, :, :3].copy()), lib.tensor(b[:2]))
+        outs.append((y.detach().numpy(), y2.numpy(), xi.grad.numpy(), e.shape, e.stride(), bl.numpy()))
+    for a, c in zip(*outs):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_allclose(c, a, rtol=1e-5, atol=1e-5)
+        else:
+            assert tuple(a) == tuple(c)
+    assert issubclass(ember.OutOfMemoryError, RuntimeError) and issubclass(torch.OutOfMemoryError, RuntimeError)
+    assert issubclass(ember.AcceleratorError, RuntimeError) and issubclass(torch.AcceleratorError, RuntimeError)
+    assert ember.cuda.OutOfMemoryError is ember.OutOfMemoryError and torch.cuda.OutOfMemoryError is \
+        torch.OutOfMemoryError
+    assert ember.OutOfMemoryError.__name__ == torch.OutOfMemoryError.__name__
+    assert ember.set_flush_denormal(False) is False and ember.init_num_threads() is None
+    assert torch.init_num_threads() is None and isinstance(torch.set_flush_denormal(False), bool)

@@ -28,7 +28,7 @@ __all__ = [
     "max_unpool3d", "channel_shuffle", "native_channel_shuffle",
     "grid_sample", "affine_grid",
     "fractional_max_pool2d", "fractional_max_pool2d_with_indices", "fractional_max_pool3d",
-    "fractional_max_pool3d_with_indices",
+    "fractional_max_pool3d_with_indices", "conv_tbc",
 ]
 
 
@@ -1239,3 +1239,9 @@ def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=Non
 def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, output_ratio=None,
                                        return_indices=True, _random_samples=None):
     return fractional_max_pool3d(input, kernel_size, output_size, output_ratio, True, _random_samples)
+
+
+def conv_tbc(input, weight, bias, pad=0):
+    """1-d convolution on (time, batch, channels) input; weight (kernel, in, out) (see ``ember.conv_tbc``)."""
+    from ..composite import conv_tbc as _conv_tbc
+    return _conv_tbc(input, weight, bias, pad)
