@@ -231,19 +231,39 @@ def _stashes_data(fn):
     variables, e.g. ``exp`` keeps its output). A user's Function is judged by ``save_for_backward``
     alone, as torch does: attributes it sets on ctx are not freed."""
     op = fn._fn
-    if op is None or not op.__module__.startswith("ember."):
+    if op is None:
         return False
-    for k, v in vars(fn).items():
+    ours = _OURS.get(op)
+    if ours is None:
+        ours = _OURS[op] = op.__module__.startswith("ember.")
+    if not ours:
+        return False
+    data = _data_types()
+    for k, v in fn.__dict__.items():
         if k[0] == "_":
             continue
-        if _is_data(v) or (v.__class__ in (tuple, list) and any(_is_data(e) for e in v)):
+        if isinstance(v, data) or (v.__class__ in (tuple, list) and any(isinstance(e, data) for e in v)):
             return True
     return False
 
 
-def _is_data(v):
-    from .._tensor import Tensor, is_array
-    return isinstance(v, Tensor) or is_array(v)
+_OURS = {}      # Function class -> defined inside ember (cached: this runs once per node per backward)
+_DATA = []
+
+
+def _data_types():
+    """(Tensor, ndarray[, cupy.ndarray]): what counts as saved data on a ctx."""
+    if not _DATA:
+        import numpy as np
+        from .._tensor import Tensor
+        types = [Tensor, np.ndarray]
+        try:
+            import cupy
+            types.append(cupy.ndarray)
+        except ImportError:
+            pass
+        _DATA.append(tuple(types))
+    return _DATA[0]
 
 
 def _needed_nodes(roots, targets):
