@@ -125,16 +125,17 @@ def format_report(cov, missing_only=False, summary_only=False):
             marks.update({n: "[ ]" for n in missing})
             lines.append(_table(names, marks))
             lines.append("")
-    lines.append(f"{'namespace':<22}{'provided':>10}{'total':>8}{'coverage':>10}")
-    lines.append("-" * 50)
+    w = max([22] + [len(ns) + 2 for ns in cov])  # the name column fits the longest namespace
+    lines.append(f"{'namespace':<{w}}{'provided':>10}{'total':>8}{'coverage':>10}")
+    lines.append("-" * (w + 28))
     all_have = all_total = 0
     for ns, (have, missing) in cov.items():
         total = len(have) + len(missing)
         all_have += len(have)
         all_total += total
-        lines.append(f"{ns:<22}{len(have):>10}{total:>8}{_percent(have, missing):>9.1f}%")
-    lines.append("-" * 50)
-    lines.append(f"{'all':<22}{all_have:>10}{all_total:>8}{100.0 * all_have / max(all_total, 1):>9.1f}%")
+        lines.append(f"{ns:<{w}}{len(have):>10}{total:>8}{_percent(have, missing):>9.1f}%")
+    lines.append("-" * (w + 28))
+    lines.append(f"{'all':<{w}}{all_have:>10}{all_total:>8}{100.0 * all_have / max(all_total, 1):>9.1f}%")
     return "\n".join(lines)
 
 
