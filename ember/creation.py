@@ -64,11 +64,12 @@ def _check_alloc(size, dtype):
     failure is a ``MemoryError`` where torch raises ``RuntimeError``. One product and one compare,
     so normal allocations pay nothing noticeable."""
     global _memory_limit
-    nbytes = math.prod(size) * np.dtype(dtype).itemsize
+    n = math.prod(size)
+    if n < 1 << 26:  # under 1 GiB whatever the dtype (16-byte elements at most): the common case
+        return
+    nbytes = n * np.dtype(dtype).itemsize
     if nbytes >= 1 << 63:
         raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)}")
-    if nbytes < 1 << 30:
-        return
     if _memory_limit is None:
         _memory_limit = _ram_and_swap()
     if nbytes > _memory_limit:
