@@ -25,6 +25,10 @@ from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inferen
 from . import autograd, cuda  # noqa: F401,E402
 from .storage import *  # noqa: F401,F403  (UntypedStorage, TypedStorage, FloatStorage …)
 from ._tensor_str import set_printoptions, get_printoptions  # noqa: F401
+from .amp.autocast_mode import (autocast, is_autocast_enabled, set_autocast_enabled, get_autocast_dtype,  # noqa
+                                set_autocast_dtype, is_autocast_cpu_enabled, get_autocast_cpu_dtype,
+                                get_autocast_gpu_dtype, is_autocast_cache_enabled, set_autocast_cache_enabled,
+                                clear_autocast_cache)
 from ._settings import *  # noqa: F401,F403  (threads, matmul precision, determinism, default device)
 
 __version__ = "0.1.0"
@@ -50,7 +54,7 @@ def compile(model=None, **kwargs):
 # Sub-packages load on first use (``ember.nn``, ``from ember import optim``), keeping ``import ember`` fast.
 _LAZY = {"nn", "optim", "utils", "datasets", "transforms", "compat", "serialization", "linalg", "fft", "testing", "func",
          "backends", "distributions", "special", "jit", "amp", "multiprocessing", "hub", "onnx", "overrides",
-         "accelerator"}
+         "accelerator", "cpu"}
 
 _LAZY |= {"distributed", "viz"}
 

@@ -355,7 +355,7 @@ def _random_fill(draw, float_kernel=None):
         if self._requires_grad and self.grad_fn is None and STATE.enabled:
             _leaf_error(self)
         x = self._data
-        if float_kernel and x.dtype.kind not in "fc":  # uniform_/normal_ draw floats only, as in torch
+        if float_kernel and x.dtype.kind not in "fcV":  # uniform_/normal_ draw floats only, as in torch
             raise NotImplementedError(f"\"{float_kernel}\" not implemented for '{self.dtype.scalar_name}'")
         view, perm = _storage_view(x)
         g = _gen(generator)

@@ -120,7 +120,7 @@ def _dtype_name(dtype, array=None):
     """Torch's short name of a dtype (``'float32'``), from an Ember dtype or a NumPy array.
 
     An Ember dtype carries torch's name in ``.name`` (and prints as ``torch.float32``); this also
-    covers names NumPy lacks, like ``bfloat16`` (stored as float32).  Without one we fall back to
+    covers names whose NumPy dtype is spelt differently.  Without one we fall back to
     the NumPy dtype of the storage, whose names coincide with torch's.
     """
     name = getattr(dtype, "name", None)
@@ -275,6 +275,8 @@ def _tensor_str(arr, indent, complex_=False):
     if hasattr(kept, "get") and not isinstance(kept, np.ndarray):
         kept = kept.get()       # CuPy -> NumPy, after summarizing
     kept = np.asarray(kept)
+    if kept.dtype.kind == "V":  # bfloat16 (ml_dtypes): format its exact values as float32
+        kept = kept.astype(np.float32)
     if complex_:
         formatter = _ComplexFormatter(kept)
     else:

@@ -1,5 +1,6 @@
 """ember.cuda: GPU queries. CUDA tensors are CuPy arrays; without CuPy and a GPU there is no CUDA device."""
 import importlib as _il
+import sys as _sys
 
 _dev = _il.import_module("ember.device")  # the module (the package attribute `ember.device` is the class)
 
@@ -67,3 +68,9 @@ def __getattr__(name):
         from .accelerator import OutOfMemoryError
         return OutOfMemoryError
     raise AttributeError(f"module 'ember.cuda' has no attribute '{name}'")
+
+
+# torch.cuda.amp (autocast / GradScaler under their old names): this module is a file, not a package,
+# so the submodule is registered by hand for ``import torch.cuda.amp``.
+from .amp import cuda_amp as amp  # noqa: E402
+_sys.modules[__name__ + ".amp"] = amp

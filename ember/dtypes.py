@@ -9,7 +9,13 @@ An ``ember.dtype`` names one NumPy dtype. Promotion follows PyTorch, not NumPy:
 
 So ``int64 tensor + 2.5 -> float32``, ``float32 tensor * 2.0 -> float32``,
 ``float32 tensor + float64 0-d tensor -> float32`` (NumPy would say float64 to all three).
+
+``bfloat16`` (8 exponent bits like float32, 8 significant bits) is a real 2-byte type: NumPy has no
+bfloat16, so its arrays use ``ml_dtypes.bfloat16``, whose NumPy *kind* is ``'V'`` -- code that asks
+"is this array floating?" tests ``kind in "fcV"``. NumPy's elementwise ufuncs work on it directly;
+matrix products upcast to float32 internally and round the result once, as torch's CPU kernels do.
 """
+import ml_dtypes
 import numpy as np
 
 __all__ = [
@@ -29,7 +35,7 @@ class dtype:
     def __init__(self, name, np_dtype, rank):
         self.name = name
         self.np = np.dtype(np_dtype)
-        self.is_floating_point = self.np.kind == "f"
+        self.is_floating_point = self.np.kind == "f" or name == "bfloat16"
         self.is_complex = self.np.kind == "c"
         self.is_signed = self.np.kind in "ifc"
         self.itemsize = self.np.itemsize
@@ -50,7 +56,7 @@ class dtype:
         return {complex64: float32, complex128: float64}.get(self, self)
 
     def to_complex(self):
-        return {float32: complex64, float64: complex128, float16: complex64}.get(self, self)
+        return {float32: complex64, float64: complex128, float16: complex64, bfloat16: complex64}.get(self, self)
 
 
 bool = dtype("bool", np.bool_, 0)
@@ -64,22 +70,21 @@ float32 = dtype("float32", np.float32, 11)
 float64 = dtype("float64", np.float64, 12)
 complex64 = dtype("complex64", np.complex64, 20)
 complex128 = dtype("complex128", np.complex128, 21)
-# NumPy has no bfloat16; it is accepted as a name and stored as float32.
-bfloat16 = dtype("bfloat16", np.float32, 11)
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, 10)
 
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
 cfloat, cdouble = complex64, complex128
 
-_ALL = (bool, uint8, int8, int16, int32, int64, float16, float32, float64, complex64, complex128)
+_ALL = (bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64, complex64, complex128)
 _BY_NP = {d.np: d for d in _ALL}
 _BY_NAME = {d.name: d for d in _ALL}
 _BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64,
-                cfloat=complex64, cdouble=complex128, bfloat16=bfloat16)
+                cfloat=complex64, cdouble=complex128)
 
 _default = float32
 _SCALAR_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "uint8": "Byte", "int8": "Char",
-                 "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool", "complex64": "ComplexFloat",
+                 "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool", "bfloat16": "BFloat16", "complex64": "ComplexFloat",
                  "complex128": "ComplexDouble"}
 
 
@@ -194,15 +199,15 @@ class finfo:
 
     def __init__(self, type=None):
         d = to_dtype(type) if type is not None else _default
-        i = np.finfo(d.np)
+        i = ml_dtypes.finfo(d.np) if d is bfloat16 else np.finfo(d.np)
         self.dtype = d.name
         self.bits, self.eps, self.max, self.min = i.bits, _b.float(i.eps), _b.float(i.max), _b.float(i.min)
         self.tiny = self.smallest_normal = _b.float(i.tiny)
         self.resolution = 10.0 ** -_b.int(i.precision)  # as a Python float, like torch (not float16-rounded)
 
     def __repr__(self):
-        return (f"finfo(resolution={self.resolution}, min={self.min:.6e}, max={self.max:.6e}, "
-                f"eps={self.eps:.6e}, smallest_normal={self.tiny:.6e}, tiny={self.tiny:.6e}, dtype={self.dtype})")
+        return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, dtype={self.dtype})")
 
 
 class iinfo:

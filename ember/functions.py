@@ -321,7 +321,7 @@ bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
 
 
 def bitwise_not(input):
-    if input._data.dtype.kind == "f":
+    if input._data.dtype.kind in "fV":
         raise RuntimeError("\"bitwise_not_cpu\" not implemented for 'Float'")
     return wrap(~input._data)
 

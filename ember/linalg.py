@@ -48,7 +48,7 @@ _Lu = _nt("linalg_lu", ["P", "L", "U"])
 # ---- norms ----------------------------------------------------------------------------------------------
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """(sum |x_i|^ord)^(1/ord) over ``dim`` (all entries by default); ord = inf/-inf: max/min |x_i|, 0: count."""
-    if x._data.dtype.kind not in "fc":
+    if x._data.dtype.kind not in "fcV":
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
                            f"Got {x.dtype.scalar_name}")
     if dtype is not None:

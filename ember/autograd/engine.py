@@ -32,7 +32,7 @@ def _make_grads(outputs, grad_outputs):
             if out._data.size != 1:
                 from ..hints import add_hint
                 raise add_hint(RuntimeError("grad can be implicitly created only for scalar outputs"), "backward_scalar")
-            if out._data.dtype.kind not in "fc":
+            if out._data.dtype.kind not in "fcV":
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got "
                                    f"{out.dtype}")
             xp = _xp(out._data)
@@ -123,6 +123,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, acc
     accumulate=False (``grad``): gradients that reach ``inputs`` are returned instead.
     """
     _depth[0] += 1
+    autocast, _function._autocast = _function._autocast, None  # backward runs in its forward's dtypes
     try:
         results = _run_backward(roots, root_grads, retain_graph, create_graph, inputs, accumulate)
     except BaseException:
@@ -131,6 +132,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, acc
         raise
     finally:
         _depth[0] -= 1
+        _function._autocast = autocast
     while _depth[0] == 0 and _final_callbacks:
         _final_callbacks.pop(0)()
     return results
@@ -371,8 +373,12 @@ def _sum_to(g, shape, fn):
 
 def _raw_sum(g, axes):
     from .._tensor import wrap
-    return wrap(g._data.sum(axis=axes, keepdims=True))
+    a = g._data
+    if a.dtype.kind == "V":  # bfloat16: accumulate in float32, round once (as Sum does, as torch does)
+        return wrap(a.sum(axis=axes, keepdims=True, dtype="float32").astype(a.dtype))
+    return wrap(a.sum(axis=axes, keepdims=True))
 
 
 from ..device import array_module as _xp  # noqa: E402
 from ..dtypes import to_dtype as _dt  # noqa: E402
+from . import function as _function  # noqa: E402

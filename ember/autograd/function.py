@@ -20,6 +20,7 @@ graph node: the ``ctx`` object itself, an instance of a class named ``MulBackwar
 from .grad_mode import STATE
 
 _tracer = None  # the Tracer (tracer.py) recording the Functions a forward runs, or None
+_autocast = None  # while autocast is on: amp.autocast_mode._cast_args, which recasts listed ops' inputs
 
 __all__ = ["Function", "Node", "FunctionCtx", "once_differentiable"]
 
@@ -186,6 +187,8 @@ class Function(metaclass=_FunctionMeta):
     def apply(cls, *args, **kwargs):
         if _tracer is not None:  # a forward being recorded (tracer.py): one global check when off
             return _tracer.call(cls, args, kwargs)
+        if _autocast is not None:  # mixed precision (amp/autocast_mode.py): one global check when off
+            args = _autocast(cls, args)
         ctx = cls._node_cls()
         record = False
         if STATE.enabled:
@@ -249,7 +252,7 @@ def _connect(ctx, args, outs):
         else:
             edges.append(None)
             # what next_functions shows: None a float tensor without grad, "num" a number, False an int tensor
-            meta.append(("num" if a.__class__ not in _TENSOR_TYPES else None if a._data.dtype.kind in "fc"
+            meta.append(("num" if a.__class__ not in _TENSOR_TYPES else None if a._data.dtype.kind in "fcV"
                          else False))
     ctx._edges, ctx._in_meta = edges, meta
     if outs.__class__ is tuple:
@@ -265,7 +268,7 @@ def _connect(ctx, args, outs):
 
 def _attach(o, ctx, i):
     """Make ``ctx`` the grad_fn of output ``o`` (unless it is integer-valued or marked non-differentiable)."""
-    if o._data.dtype.kind not in "fc" or any(o is n for n in ctx._non_diff):
+    if o._data.dtype.kind not in "fcV" or any(o is n for n in ctx._non_diff):
         return
     if o.grad_fn is None and o._requires_grad:
         from ..hints import add_hint

@@ -41,7 +41,7 @@ def _write(tensor, values):
 
 def _check_float(tensor, kernel):
     """Random fills exist only for floating dtypes (torch's error class and message otherwise)."""
-    if tensor._data.dtype.kind not in "fc":
+    if tensor._data.dtype.kind not in "fcV":
         names = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
         name = names.get(tensor._data.dtype.name, tensor._data.dtype.name)
         raise NotImplementedError(f'"{kernel}" not implemented for \'{name}\'')

@@ -70,7 +70,7 @@ def _needs_cast(dt, scalar):
 
 def float_result(x):
     """For ops that always give floats (div, sqrt, exp ...): integer/bool arrays become the default dtype."""
-    if x.dtype.kind in "fc":
+    if x.dtype.kind in "fcV":
         return x
     return x.astype(get_default_dtype().np)
 

@@ -295,6 +295,9 @@ class Convolution(Function):
             ctx.cols = cols if ctx.needs_input_grad[1] else None
         if bias is not None:
             y += bias._data.reshape((-1,) + (1,) * (y.ndim - 2))
+        # bfloat16: ``@`` accumulated in float32 (NumPy has no bfloat16 kernels), bias added in float32,
+        # now one rounding as torch's kernels do. Gradients come back float32; the engine rounds them.
+        y = y.astype(X.dtype, copy=False)
         ctx.save_for_backward(x, weight)
         ctx.params = (stride, pads, dilation, groups, transposed)
         ctx.has_bias = bias is not None
@@ -410,7 +413,7 @@ class MaxPoolNd(Function):
         in_sp = X.shape[2:]
         out = [conv_output_size(in_sp[i], kernel[i], stride[i], pads[i][0], pads[i][1], dilation[i])
                for i in range(nd)]
-        fill = -xp.inf if X.dtype.kind == "f" else xp.iinfo(X.dtype).min
+        fill = -xp.inf if X.dtype.kind in "fV" else xp.iinfo(X.dtype).min
         xpad = _pad_array(X, pads, fill)
         offsets = list(itertools.product(*[range(k) for k in kernel]))
         N = X.shape[0]
@@ -424,7 +427,7 @@ class MaxPoolNd(Function):
             b[...] = views[0]
             for v in views[1:]:
                 xp.maximum(b, v, out=b)
-            has_nan = X.dtype.kind == "f" and bool(xp.isnan(b).any())
+            has_nan = X.dtype.kind in "fV" and bool(xp.isnan(b).any())
             # 2. where it was: the first offset (scan order, like torch) whose value equals the max
             found = None
             for v, m in zip(views, masks):

@@ -27,7 +27,7 @@ def check_matrix(A, name, square=True, floating=True):
     x = A._data
     if x.ndim < 2:
         raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
-    if floating and x.dtype.kind not in "fc":
+    if floating and x.dtype.kind not in "fcV":
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got {A.dtype.scalar_name}")
     if square and x.shape[-1] != x.shape[-2]:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are {x.shape[-2]} by "

@@ -47,6 +47,12 @@ def _dtypes(a, b):
         raise RuntimeError(f"expected scalar type {a.dtype.scalar_name} but found {b.dtype.scalar_name}")
 
 
+def _round_to(out, like):
+    """NumPy has no bfloat16 matrix kernels: ``@`` on ml_dtypes bfloat16 arrays accumulates in float32
+    and returns float32. torch's CPU kernels do the same and round once to bfloat16; so do we."""
+    return out.astype(like.dtype) if out.dtype != like.dtype else out
+
+
 class MatMul(Function):
     """a @ b:  da = g @ bᵀ,  db = aᵀ @ g   (1-D operands get a temporary size-1 axis)"""
     _grad_fn_name = "MmBackward0"
@@ -56,7 +62,7 @@ class MatMul(Function):
         _mm_check(a._data, b._data, "matmul")
         _dtypes(a, b)
         ctx.save_for_backward(a, b)
-        return a._data @ b._data
+        return _round_to(a._data @ b._data, a._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -142,12 +148,12 @@ class Addmm(Function):
             out *= alpha
         cd = c._data
         if beta == 0:
-            return out
+            return _round_to(out, a._data)
         if beta != 1:
             cd = cd * beta
         if cd.shape == out.shape or np.broadcast_shapes(cd.shape, out.shape) == out.shape:
             out += cd
-            return out
+            return _round_to(out, a._data)
         raise RuntimeError(f"The expanded size of the tensor ({out.shape[-1]}) must match the existing size "
                            f"({cd.shape[-1]}) at non-singleton dimension 1.  Target sizes: {list(out.shape)}.  "
                            f"Tensor sizes: {list(cd.shape)}")
@@ -196,7 +202,8 @@ class Einsum(Function):
         arrs = [o._data for o in ops]
         dt = result_type(*ops).np
         arrs = [x.astype(dt, copy=False) for x in arrs]
-        return array_module(arrs[0]).einsum(f"{','.join(ins)}->{rhs}", *arrs, optimize=len(arrs) > 2)
+        return _round_to(array_module(arrs[0]).einsum(f"{','.join(ins)}->{rhs}", *arrs, optimize=len(arrs) > 2),
+                         arrs[0])
 
     @staticmethod
     def backward(ctx, g):

@@ -194,6 +194,12 @@ def _rowdot(a, b, dim):
     return (a * b).sum(axis=dim, keepdims=True)
 
 
+def _upcast(a):
+    """bfloat16 arrays as float32: ops that reduce (softmax, norms) compute in float32 and round their
+    result once, as torch's CPU kernels do for reduced-precision inputs."""
+    return a.astype(np.float32) if a.dtype.kind == "V" else a
+
+
 class Softmax(Function):
     """y = exp(x - max x) / sum(exp(x - max x)) along ``dim``.
 
@@ -203,7 +209,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        xa = x._data
+        xa = _upcast(x._data)
         x2 = _rows(xa, dim)
         if x2 is None:
             xp = array_module(xa)
@@ -222,6 +228,7 @@ class Softmax(Function):
                     yb /= yb.sum(axis=1, keepdims=True)
             _over_rows(*x2.shape, kernel)
             y = y2.reshape(xa.shape)
+        y = y.astype(x._data.dtype, copy=False)
         ctx.dim, ctx.y = dim, y
         ctx.save_for_backward(x)
         return y
@@ -234,6 +241,8 @@ class Softmax(Function):
             y = Softmax.apply(x, dim)
             return y * (g - (g * y).sum(dim, keepdim=True)), None
         y, ga = ctx.y, g._data
+        if ga.dtype.kind == "V":                        # bfloat16: compute in float32, round once
+            return _wrap((_upcast(ga) - _rowdot(_upcast(ga), _upcast(y), dim)) * _upcast(y)).to(g.dtype), None
         g2 = _rows(ga, dim)
         if g2 is None:
             out = ga - _rowdot(ga, y, dim)
@@ -260,11 +269,11 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         xp = _xp(x)
-        p, z, s = _softmax_arrays(x._data, dim, normalize=ctx.needs_input_grad[0])
+        p, z, s = _softmax_arrays(_upcast(x._data), dim, normalize=ctx.needs_input_grad[0])
         z -= xp.log(s)
         ctx.dim, ctx.p = dim, p
         ctx.save_for_backward(x)
-        return z
+        return z.astype(x._data.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
@@ -273,6 +282,9 @@ class LogSoftmax(Function):
             x, = ctx.saved_tensors
             return g - Softmax.apply(x, dim) * g.sum(dim, keepdim=True), None
         ga = g._data
+        if ga.dtype.kind == "V":                        # bfloat16: compute in float32, round once
+            g32 = _upcast(ga)
+            return _wrap(g32 - ctx.p * g32.sum(axis=dim, keepdims=True)).to(g.dtype), None
         g2 = _rows(ga, dim)
         if g2 is None:
             out = ctx.p * ga.sum(axis=dim, keepdims=True)
@@ -333,7 +345,7 @@ class CrossEntropy(Function):
         ctx.c, ctx.C, ctx.reduction, ctx.eps, ctx.p, ctx.w = c, C, reduction, eps, p, w
         ctx.save_for_backward(x, target)
         ta = target._data
-        if ta.dtype.kind == "f":                           # class probabilities
+        if ta.dtype.kind in "fV":                           # class probabilities
             ctx.prob = True
             q = ta if eps == 0 else ta * (1 - eps) + eps / C
             wq = q if w is None else q * w
@@ -531,6 +543,9 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, nd, eps):
+        if x._data.dtype.kind == "V":   # bfloat16: normalise in float32 and round once; the engine casts
+            up = [None if t is None else _wrap(_upcast(t._data)) for t in (x, weight, bias)]   # grads back
+            return LayerNorm.forward(ctx, *up, nd, eps).astype(x._data.dtype)
         xa = x._data
         D = 1
         for s in xa.shape[xa.ndim - nd:]:

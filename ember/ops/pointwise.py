@@ -340,7 +340,10 @@ def _unary(name, torch_name, fwd, bwd, save="input", doc=""):
     def forward(ctx, a):
         x = float_result(a._data)
         with np.errstate(all="ignore"):  # log(0) = -inf, sqrt(-1) = nan, silently, as in torch
-            out = fwd(array_module(x), x)
+            if x.dtype.kind == "V":      # bfloat16: a formula of several steps runs in float32, rounded once
+                out = fwd(array_module(x), x.astype(np.float32)).astype(x.dtype)
+            else:
+                out = fwd(array_module(x), x)
         if save == "input":
             ctx.save_for_backward(a)
         elif save == "output":
@@ -469,11 +472,11 @@ def _piecewise(name, torch_name, fn):
 
 
 Sign = _piecewise("Sign", "SignBackward0", lambda xp, x: xp.sign(x) if x.dtype.kind != "b" else x.copy())
-Floor = _piecewise("Floor", "FloorBackward0", lambda xp, x: xp.floor(x) if x.dtype.kind in "fc" else x.copy())
-Ceil = _piecewise("Ceil", "CeilBackward0", lambda xp, x: xp.ceil(x) if x.dtype.kind in "fc" else x.copy())
-Trunc = _piecewise("Trunc", "TruncBackward0", lambda xp, x: xp.trunc(x) if x.dtype.kind in "fc" else x.copy())
+Floor = _piecewise("Floor", "FloorBackward0", lambda xp, x: xp.floor(x) if x.dtype.kind in "fcV" else x.copy())
+Ceil = _piecewise("Ceil", "CeilBackward0", lambda xp, x: xp.ceil(x) if x.dtype.kind in "fcV" else x.copy())
+Trunc = _piecewise("Trunc", "TruncBackward0", lambda xp, x: xp.trunc(x) if x.dtype.kind in "fcV" else x.copy())
 Round = _piecewise("Round", "RoundBackward0",
-                   lambda xp, x, decimals=0: xp.round(x, decimals) if x.dtype.kind in "fc" else x.copy())
+                   lambda xp, x, decimals=0: xp.round(x, decimals) if x.dtype.kind in "fcV" else x.copy())
 Frac = type("Frac", (Function,), {
     "_grad_fn_name": "FracBackward0", "__doc__": "a - trunc(a): d/da = 1",
     "forward": staticmethod(lambda ctx, a: a._data - array_module(a._data).trunc(a._data)),

@@ -39,6 +39,8 @@ class Sum(Function):
         x = a._data
         dims = norm_dims(dim, x.ndim)
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        if dtype is None and x.dtype.kind == "V":  # bfloat16: accumulate in float32, round once (torch)
+            return x.sum(axis=dims, keepdims=keepdim, dtype=np.float32).astype(x.dtype)
         return x.sum(axis=dims, keepdims=keepdim, dtype=_sum_dtype(x, dtype))
 
     @staticmethod
@@ -57,7 +59,7 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False, dtype=None):
         x = a._data
-        if dtype is None and x.dtype.kind not in "fc":
+        if dtype is None and x.dtype.kind not in "fcV":
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
                                f"or complex dtype. Got: {a.dtype.scalar_name}")
         dims = norm_dims(dim, x.ndim)
@@ -65,7 +67,8 @@ class Mean(Function):
         ctx.n = int(np.prod([x.shape[d] for d in dims])) if dims else 1
         with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # the mean of nothing is nan, silently (torch)
-            out = x.mean(axis=dims, keepdims=keepdim, dtype=None if dtype is None else to_dtype(dtype).np)
+            acc = np.float32 if x.dtype.kind == "V" else None  # bfloat16 accumulates in float32 (torch)
+            out = x.mean(axis=dims, keepdims=keepdim, dtype=acc if dtype is None else to_dtype(dtype).np)
         return out.astype(x.dtype, copy=False) if dtype is None else out
 
     @staticmethod
