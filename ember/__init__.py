@@ -45,16 +45,15 @@ def is_tensor(obj):
 
 
 def compile(model=None, **kwargs):
-    """No compiler here: returns the model (or a decorator that returns the function) unchanged."""
-    if model is None:
-        return lambda m: m
-    return model
+    """torch.compile: returns ``model`` ready to run eagerly (see ``ember/compiler.py``)."""
+    from .compiler import compile as _compile
+    return _compile(model, **kwargs)
 
 
 # Sub-packages load on first use (``ember.nn``, ``from ember import optim``), keeping ``import ember`` fast.
 _LAZY = {"nn", "optim", "utils", "datasets", "transforms", "compat", "serialization", "linalg", "fft", "testing", "func",
          "backends", "distributions", "special", "jit", "amp", "multiprocessing", "hub", "onnx", "overrides",
-         "accelerator", "cpu"}
+         "accelerator", "cpu", "compiler"}
 
 _LAZY |= {"distributed", "viz"}
 

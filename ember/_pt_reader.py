@@ -33,6 +33,7 @@ import zipfile
 import zlib
 from collections import Counter, OrderedDict, defaultdict
 
+import ml_dtypes
 import numpy as np
 
 __all__ = ["CheckpointError", "UnsafeCheckpointError", "read_torch_zip"]
@@ -89,7 +90,7 @@ def _describe(x):
 # ----------------------------------------------------------------------------------------------
 # allowlisted globals: each GLOBAL resolves to one of these inert objects
 # ----------------------------------------------------------------------------------------------
-_BF16 = "bfloat16"  # marker: storage holds bfloat16 bits, widened to float32 on load
+_BF16 = "bfloat16"  # marker: storage holds bfloat16 bits, viewed as ml_dtypes.bfloat16 on load
 
 
 class Passthrough(Exception):
@@ -256,13 +257,10 @@ def _window(flat, offset, size, stride, writeable=False):
 
 
 def _to_native(arr, elem):
-    """Storage elements -> an array ember can use: native byte order, bfloat16 widened to float32,
+    """Storage elements -> an array ember can use: native byte order, bfloat16 as ml_dtypes.bfloat16,
     bool bytes normalised to 0/1, aligned. Returns ``arr`` itself when nothing needs changing."""
-    if elem is _BF16:  # widen in one 4-byte buffer (no 2-byte or 8-byte temporaries)
-        out = np.empty(arr.shape, np.uint32)
-        np.copyto(out, arr, casting="unsafe")
-        out <<= 16
-        return out.view(np.float32)
+    if elem is _BF16:  # native-order, aligned 16-bit words, viewed as bfloat16
+        return arr.astype(np.uint16).view(ml_dtypes.bfloat16)
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
     if arr.dtype.kind == "b":

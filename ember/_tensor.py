@@ -326,6 +326,8 @@ class Tensor:
                 raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to "
                                 "copy the tensor to host memory first.")
             return self._data.get()
+        if self._data.dtype.kind == "V":  # NumPy has no bfloat16 (torch refuses too; use .float())
+            raise TypeError("Got unsupported ScalarType BFloat16")
         return self._data
 
     def item(self):

@@ -44,6 +44,7 @@ import struct
 import types
 from collections import OrderedDict, defaultdict
 
+import ml_dtypes
 import numpy as np
 
 from ._pt_reader import CheckpointError, Passthrough, UnsafeCheckpointError, _describe, read_torch_zip
@@ -60,7 +61,7 @@ _CODE_TO_NP = {
     "I64": np.int64, "F16": np.float16, "F32": np.float32, "F64": np.float64, "C64": np.complex64,
 }
 _NP_TO_NAME = {np.dtype(v): np.dtype(v).name for v in _CODE_TO_NP.values()}  # storable NumPy dtypes
-_BF16_CODE = "BF16"  # read as float32 (NumPy has no bfloat16)
+_BF16_CODE = "BF16"  # read as ml_dtypes.bfloat16 (NumPy itself has no bfloat16)
 _UNSUPPORTED_CODES = {"U16", "U32", "U64", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2",
                       "C32"}  # real safetensors dtypes ember has no dtype for
 _MAX_DIMS = 64  # NumPy's (and torch's) limit on the number of dimensions
@@ -584,10 +585,10 @@ def _load_safetensors(fh, restore, mmap_path, objects=False):
     def array(key):
         code, shape, b, e = table[key]
         if e == b:
-            return np.empty(shape, dtype=np.float32 if code == _BF16_CODE else _CODE_TO_NP[code])
-        if code == _BF16_CODE:
+            return np.empty(shape, dtype=ml_dtypes.bfloat16 if code == _BF16_CODE else _CODE_TO_NP[code])
+        if code == _BF16_CODE:  # the same 16 bits: little-endian words, viewed as bfloat16
             bits = np.frombuffer(buf, dtype="<u2", count=e - b >> 1, offset=b)
-            return (bits.astype(np.uint32) << 16).view(np.float32).reshape(shape)
+            return bits.astype(np.uint16).view(ml_dtypes.bfloat16).reshape(shape)
         dt = _LE_DTYPES[code]
         arr = np.frombuffer(buf, dtype=dt, count=(e - b) // dt.itemsize, offset=b).reshape(shape)
         if not dt.isnative:

@@ -352,15 +352,15 @@ def test_plain_safetensors_file_loads_as_flat_dict(tmp_path):
         np.testing.assert_array_equal(out[k].numpy(), a)
 
 
-def test_bfloat16_safetensors_widened_to_float32(tmp_path):
+def test_bfloat16_safetensors_loads_as_bfloat16(tmp_path):
     vals = np.array([1.0, -2.5, 3.140625], np.float32)
     bits = (vals.view(np.uint32) >> 16).astype("<u2")
     header = json.dumps({"x": {"dtype": "BF16", "shape": [3], "data_offsets": [0, 6]}}).encode()
     path = tmp_path / "bf.safetensors"
     path.write_bytes(struct.pack("<Q", len(header)) + header + bits.tobytes())
     out = ember.load(path)
-    assert out["x"].dtype == ember.float32
-    np.testing.assert_array_equal(out["x"].numpy(), vals)
+    assert out["x"].dtype == ember.bfloat16
+    np.testing.assert_array_equal(out["x"].float().numpy(), vals)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -59,6 +59,11 @@ class ScaledDotProductAttention(Function):
 
     @staticmethod
     def forward(ctx, q, k, v, attn_mask, dropout_p, is_causal, scale, rng):
+        if q._data.dtype.kind == "V":  # bfloat16: attend in float32, round the output once (as torch's
+            up = [t if t is None or t._data.dtype.kind != "V" else wrap(t._data.astype(np.float32))  # kernel)
+                  for t in (q, k, v, attn_mask)]
+            out = ScaledDotProductAttention.forward(ctx, *up, dropout_p, is_causal, scale, rng)
+            return out.astype(q._data.dtype)
         Q, K, V = q._data, k._data, v._data
         xp = array_module(Q)
         L, S = Q.shape[-2], K.shape[-2]
