@@ -370,7 +370,7 @@ def triu_indices(row, col, offset=0, dtype=None, device=None, layout=None):
 # so the same seed gives PyTorch's numbers.
 def _float_draw(kind, size, generator, dtype):
     dt = np.dtype(_np_dtype(dtype))
-    if dt.kind != "f":
+    if dt.kind not in "fV":  # bfloat16 (ml_dtypes) has kind "V"
         name = "check_uniform_bounds" if kind == "u" else "normal_kernel_cpu"
         raise NotImplementedError(f"\"{name}\" not implemented for '{to_dtype(dtype).scalar_name}'")
     n = int(np.prod(size, dtype=np.int64))

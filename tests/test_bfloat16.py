@@ -123,3 +123,9 @@ def test_bfloat16_module_and_state_dict():
     assert all(p.dtype is ember.bfloat16 for p in m.parameters())
     assert m.weight.requires_grad and m(ember.ones(1, 3, dtype=ember.bfloat16)).dtype is ember.bfloat16
     assert m.float().weight.dtype is ember.float32
+
+
+def test_random_bfloat16_tensors_match_torch_for_the_same_seed():
+    t, e = _both(lambda lib: (lib.manual_seed(3), lib.rand(4, dtype=lib.bfloat16), lib.randn(4, dtype=lib.bfloat16),
+                              lib.empty(3, dtype=lib.bfloat16).uniform_(-1, 1))[1:])
+    assert [repr(a) for a in e] == [repr(a) for a in t]

@@ -59,6 +59,10 @@ EXPECT = {
     "24_whole_model_checkpoint.py": ["weights_only=True refuses: Weights only load failed.", "SmallNet 16 3 3",
                                      "optimizer holds the loaded parameters: True", "same outputs: True True",
                                      "resumed run identical: True"],
+    "27_lbfgs_curve_fit.py": ["fitted: {'amp': 1.501, 'decay': 0.3, 'freq': 2.0, 'phase': 0.502}",
+                              "final loss below 1e-3: True"],
+    "28_bfloat16_autocast_step.py": ["inside autocast: torch.bfloat16 torch.bfloat16 torch.float32 True",
+                                     "step 3 loss", "outside autocast: torch.float32 False"],
 }
 
 # Ember bugs these ordinary programs hit, while they are open: {file: (text in Ember's stderr, reason)}.
