@@ -11,6 +11,7 @@ its class's import path and attributes, never pickle), and ``load`` rebuilds it 
 class. A function cannot be saved that way (its code is not data), and a real TorchScript archive
 written by PyTorch cannot be read (it holds TorchScript code); both give a clear error.
 """
+import warnings
 import weakref
 
 from .nn.module import Module
@@ -38,6 +39,12 @@ class ScriptFunction(metaclass=_Marked):
     """``isinstance(f, ScriptFunction)`` is True for a function returned by ``script``/``trace``."""
 
 
+def _deprecated(name, instead="`torch.compile` or `torch.export`"):
+    """torch 2.13 deprecates TorchScript's entry points with this DeprecationWarning."""
+    warnings.warn(f"`torch.jit.{name}` is deprecated. Please switch to {instead}.", DeprecationWarning,
+                  stacklevel=3)
+
+
 def _mark(obj):
     try:
         _scripted.add(obj)
@@ -48,6 +55,7 @@ def _mark(obj):
 
 def script(obj, optimize=None, _frames_up=0, _rcb=None, example_inputs=None):
     """Return ``obj`` (an ``nn.Module``, function or class) to be run eagerly; see the module doc."""
+    _deprecated("script")
     if not callable(obj):
         raise RuntimeError(f"Type '{type(obj)}' cannot be compiled since it inherits from nn.Module, pass an "
                            "instance instead" if isinstance(obj, type) else
@@ -59,6 +67,7 @@ def trace(func, example_inputs=None, optimize=None, check_trace=True, check_inpu
           strict=True, _force_outplace=False, _module_class=None, _compilation_unit=None,
           example_kwarg_inputs=None, _store_inputs=True):
     """Return ``func`` (module or function) to be run eagerly; ``example_inputs`` are not run."""
+    _deprecated("trace")
     if example_inputs is None and example_kwarg_inputs is None:
         raise RuntimeError("example_kwarg_inputs or example_inputs must be provided")
     if not callable(func):
@@ -79,6 +88,7 @@ def trace_module(mod, inputs, optimize=None, check_trace=True, check_inputs=None
 
 def save(m, f, _extra_files=None):
     """Save a scripted/traced module in Ember's whole-object format (no pickle); see the module doc."""
+    _deprecated("save", "`torch.export`")
     if not isinstance(m, Module):
         raise RuntimeError(f"torch.jit.save: Ember can save a scripted or traced nn.Module, not a "
                            f"{type(m).__name__}: a function's code cannot be stored without pickle. Save the "
@@ -89,6 +99,7 @@ def save(m, f, _extra_files=None):
 
 def load(f, map_location=None, _extra_files=None, _restore_shapes=False):
     """Load a module saved by ``ember.jit.save`` (rebuilt by importing its class); see the module doc."""
+    _deprecated("load", "`torch.export`")
     from .serialization import load as _load
     return _mark(_load(f, map_location=map_location, weights_only=False))
 

@@ -75,3 +75,18 @@ def test_freeze_and_optimize_for_inference():
     assert frozen(ember.tensor(X)).shape == (4, 2)
     assert ember.jit.optimize_for_inference(em) is em
     assert ember.jit.fork(lambda a: a + 1, 1).wait() == 2
+
+
+def test_entry_points_warn_deprecation_like_torch(tmp_path):
+    import warnings
+    got = []
+    for lib in (torch, ember):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            m = lib.jit.script(lib.nn.Linear(2, 2))
+            lib.jit.trace(lib.nn.Linear(2, 2), lib.ones(1, 2))
+            lib.jit.save(m, tmp_path / f"{lib.__name__}.pt")
+            lib.jit.load(tmp_path / f"{lib.__name__}.pt")
+        got.append(sorted({str(i.message) for i in w if i.category is DeprecationWarning
+                           and "script_method" not in str(i.message) and "trace_method" not in str(i.message)}))
+    assert got[1] == got[0] and len(got[0]) == 4
