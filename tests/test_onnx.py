@@ -556,3 +556,29 @@ def test_expand_to_the_batch_size(tmp_path):
     sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
     x4 = rng.normal(size=(4, 5, 8)).astype(np.float32)
     np.testing.assert_allclose(sess.run(None, {"x": x4})[0], t(torch.tensor(x4)).detach().numpy(), atol=1e-5)
+
+
+def test_positions_follow_a_dynamic_sequence_length(tmp_path):
+    """``arange(seq_len)`` positions and a causal mask built from ``ones(T, T)`` follow the sequence axis."""
+    def build(m):
+        class Tiny(m.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.tok, self.pos = m.nn.Embedding(30, 8), m.nn.Embedding(16, 8)
+                self.attn = m.nn.MultiheadAttention(8, 2, batch_first=True)
+
+            def forward(self, idx):
+                T = idx.shape[1]
+                h = self.tok(idx) + self.pos(m.arange(T))
+                causal = m.triu(m.ones(T, T), diagonal=1) * -1e9
+                return self.attn(h, h, h, attn_mask=causal, need_weights=False)[0]
+        return Tiny()
+    t, e = _both(build)
+    rng = np.random.default_rng(17)
+    tok = rng.integers(0, 30, size=(2, 5))
+    _, (y,) = _export_and_run(e, (ember.tensor(tok),), tmp_path, input_names=["idx"],
+                              dynamic_axes={"idx": {0: "batch", 1: "T"}})
+    np.testing.assert_allclose(y, t(torch.tensor(tok)).detach().numpy(), atol=1e-5)
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    tok2 = rng.integers(0, 30, size=(3, 9))
+    np.testing.assert_allclose(sess.run(None, {"idx": tok2})[0], t(torch.tensor(tok2)).detach().numpy(), atol=1e-5)

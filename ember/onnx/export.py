@@ -229,12 +229,24 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
             else:
                 param_inputs.append((name, p))
 
+    dim_cache = {}
+
     def dim_of(size, alt_size):
         """A 1-element int64 value holding the size of the dynamic input axis that had ``size`` in the
         first recording and ``alt_size`` in the second (read with Shape at run time); None if none did."""
         for (name, axis), (a, b) in dyn_sizes.items():
             if (a, b) == (size, alt_size):
-                return g.op("Gather", g.op("Shape", name), g.ints([axis]), axis=0)
+                key = (name, axis)
+                if key not in dim_cache:  # one Shape read per input axis, shared by every use
+                    scope, g.scope = g.scope, ""
+                    if opset >= 15:
+                        dim_cache[key] = g.op("Shape", name, start=axis, end=axis + 1)
+                    else:
+                        dim_cache[key] = g.op("Unsqueeze", g.op("Gather", g.op("Shape", name),
+                                                                g.const(np.asarray(axis, np.int64)), axis=0),
+                                              g.ints([0]))
+                    g.scope = scope
+                return dim_cache[key]
         return None
 
     def value_of(t, alt=None, probe=None, view=None):
@@ -252,7 +264,11 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
                     "it changed when the inputs did. Build it with differentiable ops, or pass it as an input.")
             name = None
             if alt is not None and tuple(alt.shape) != tuple(t.shape):
-                name = _sized_fill(g, arr, list(alt.shape), dim_of)
+                name = _sized_fill(g, arr, list(alt.shape), dim_of) or _sized_range(g, arr, alt, dim_of)
+                if name is None:
+                    warnings.warn(f"ONNX export: a constant of shape {list(arr.shape)} made outside the recorded "
+                                  "ops has a size that follows the dynamic axes; it is baked in, so the graph "
+                                  "only works for the example's sizes.", OnnxExporterWarning)
             if name is None:
                 name = g.const(arr, name="onnx::Const")
                 constants.add(name)
@@ -458,6 +474,29 @@ def _sized_fill(g, arr, alt_shape, dim_of):
     shape = g.op("Concat", *parts, axis=0)
     from onnx import numpy_helper
     return g.op("ConstantOfShape", shape, value=numpy_helper.from_array(flat[:1].copy()))
+
+
+def _sized_range(g, arr, alt, dim_of):
+    """``arange(n)``-like constants whose length follows a dynamic axis (positions for an embedding):
+    start + step * (0, 1, ..., n-1) with n read at run time. None if ``arr`` is not such a range."""
+    b = alt.detach().cpu().numpy()
+    if arr.ndim != 1 or b.ndim != 1 or arr.size < 2 or arr.dtype.kind not in "iuf":
+        return None
+    start, step = arr[0], arr[1] - arr[0]
+    if not (np.array_equal(arr, start + step * np.arange(arr.size, dtype=arr.dtype)) and
+            np.array_equal(b, start + step * np.arange(b.size, dtype=arr.dtype))):
+        return None
+    n = dim_of(arr.size, b.size)
+    if n is None:
+        return None
+    # 0, 1, ..., n-1 as a running sum of ones (onnxruntime's optimizer mis-fuses Gather over a Range)
+    from onnx import numpy_helper
+    from .symbolic import onnx_dtype
+    ones = g.op("ConstantOfShape", n, value=numpy_helper.from_array(np.ones(1, np.int64)))
+    idx = g.op("Sub", g.op("CumSum", ones, g.const(np.asarray(0, np.int64))), g.const(np.asarray(1, np.int64)))
+    if arr.dtype != np.int64:
+        idx = g.op("Cast", idx, to=onnx_dtype(arr.dtype))
+    return g.op("Add", g.const(np.asarray(start, arr.dtype)), g.op("Mul", idx, g.const(np.asarray(step, arr.dtype))))
 
 
 class _FnHolder:
