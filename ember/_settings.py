@@ -116,6 +116,18 @@ def get_default_device():
     return _default["device"] if _default["device"] is not None else _device("cpu")
 
 
+_device_stack = []  # the defaults that ``with device(...)`` blocks replaced, innermost last
+
+
+def push_default_device(dev):
+    _device_stack.append(_default["device"])
+    set_default_device(dev)
+
+
+def pop_default_device():
+    _default["device"] = _device_stack.pop() if _device_stack else None
+
+
 def default_device():
     """The device creators use when given none: ``None`` means the CPU (the fast path)."""
     return _default["device"]

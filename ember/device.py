@@ -59,6 +59,17 @@ class device:
     def __hash__(self):
         return hash((self.type, self.index))
 
+    def __enter__(self):
+        """``with torch.device('cuda'):`` -- creators without ``device=`` use this device inside the block."""
+        from . import _settings
+        _settings.push_default_device(self)
+        return self
+
+    def __exit__(self, *exc):
+        from . import _settings
+        _settings.pop_default_device()
+        return False
+
 
 CPU = device("cpu")
 

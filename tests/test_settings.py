@@ -106,3 +106,17 @@ def test_default_device():
             assert ember.tensor([1.0]).device.type == "cuda"
         finally:
             ember.set_default_device(None)
+
+
+def test_device_as_a_context_manager_sets_the_default():
+    with torch.device("cpu"), ember.device("cpu"):
+        assert str(torch.get_default_device()) == str(ember.get_default_device()) == "cpu"
+        assert ember.zeros(1).device == ember.device("cpu")
+    assert str(ember.get_default_device()) == "cpu"
+    if not ember.cuda.is_available():
+        with ember.device("cuda"):
+            assert ember.get_default_device().type == "cuda"
+            with ember.device("cpu"):
+                assert ember.ones(2).device.type == "cpu"
+            assert ember.get_default_device().type == "cuda"
+        assert ember.get_default_device().type == "cpu" and ember.ones(1).device.type == "cpu"
