@@ -295,3 +295,41 @@ def test_lesson_viz_examples(tmp_path, name, expect):
     for picture in ("storage.png", "graph.svg"):
         if f"wrote {picture}" in p.stdout:
             assert (tmp_path / picture).stat().st_size > 1000
+
+
+# --- the run report ------------------------------------------------------------------------------------
+def _report(tmp_path):
+    history = [{"epoch": 1, "train_loss": 1.2, "val_loss": 1.3, "val_accuracy": 0.5},
+               {"epoch": 2, "train_loss": 0.6, "val_loss": 0.8, "val_accuracy": 0.75}]
+    cm = np.array([[5, 1], [2, 7]])
+    images = [(np.arange(64).reshape(8, 8) / 64.0, 0, 1), (np.ones((1, 8, 8)), 1, 0)]
+    path = tmp_path / "report.html"
+    viz.write_report(str(path), title="mlp on digits", command="ember train --epochs 2", config={"model": "mlp"},
+                     summary="Total params: 42", history=history, test_accuracy=0.8125, confusion=cm,
+                     class_names=["zero", "one"], misclassified=images, samples=[(1, "to be <or> not")])
+    return path
+
+
+def test_report_is_one_self_contained_page(tmp_path):
+    text = _report(tmp_path).read_text()
+    assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+    assert "Test accuracy: <b>81.25%</b>" in text and "ember train --epochs 2" in text
+    assert "Total params: 42" in text and text.count("<svg") == 2  # curves + misclassified grid
+    assert "to be &lt;or&gt; not" in text  # text is escaped
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)  # nothing loaded from elsewhere
+
+
+def test_report_renders_in_headless_chromium(tmp_path):
+    import shutil
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if chromium is None:
+        pytest.skip("Chromium is not installed")
+    path = _report(tmp_path)
+    p = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", path.as_uri()],
+                       capture_output=True, text=True, timeout=120)
+    dom = p.stdout
+    assert "<h1>mlp on digits</h1>" in dom
+    assert 'id="confusion"' in dom and "<th>zero</th>" in dom
+    assert 'id="curves"' in dom and "<svg" in dom
