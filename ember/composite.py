@@ -24,7 +24,7 @@ __all__ = ["deg2rad", "rad2deg", "hypot", "logaddexp", "logaddexp2", "copysign",
            "unique_consecutive", "unravel_index", "vander", "trapezoid", "trapz", "cumulative_trapezoid",
            "quantile", "nanquantile", "nanmedian", "renorm", "addbmm", "addr", "select_scatter", "slice_scatter",
            "diagonal_scatter", "typename", "set_warn_always", "is_warn_always_enabled", "histogram",
-           "unsafe_chunk", "unsafe_split", "ravel", "index_reduce", "put", "conv_tbc", "empty_permuted"]
+           "unsafe_chunk", "unsafe_split", "ravel", "index_reduce", "put", "conv_tbc", "empty_permuted", "gradient"]
 
 frexp_type = namedtuple("frexp", ["mantissa", "exponent"])
 histogram_type = namedtuple("histogram", ["hist", "bin_edges"])
@@ -380,6 +380,68 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
         x, dx = None, x
     dim = dim % y.dim()
     return F.cumsum(_segments(_float(y), x, dx, dim), dim)
+
+
+def _gradient_1d(f, dim, h, edge_order):
+    """Central differences along ``dim`` (one-sided at the ends): numpy.gradient's formulas, written with
+    ``narrow`` so that autograd differentiates them. ``h`` is a number (uniform spacing) or a 1-d tensor of
+    coordinates."""
+    n = f.shape[dim]
+
+    def at(start, length=None):
+        return f.narrow(dim, start % n, n - 2 if length is None else length)
+
+    def along(v):  # a 1-d tensor laid along ``dim``
+        shape = [1] * f.dim()
+        shape[dim] = -1
+        return v.reshape(shape)
+
+    if not isinstance(h, Tensor):
+        mid = (at(2) - at(0)) / (2.0 * h)
+        if edge_order == 1:
+            first = (at(1, 1) - at(0, 1)) / h
+            last = (at(-1, 1) - at(-2, 1)) / h
+        else:
+            first = (at(0, 1) * -3.0 + at(1, 1) * 4.0 - at(2, 1)) / (2.0 * h)
+            last = (at(-1, 1) * 3.0 - at(-2, 1) * 4.0 + at(-3, 1)) / (2.0 * h)
+        return F.cat([first, mid, last], dim)
+    dx = F.diff(h.to(f.dtype))
+    hs, hd = along(dx[:-1]), along(dx[1:])
+    mid = (at(0) * (-hd / (hs * (hd + hs))) + at(1) * ((hd - hs) / (hd * hs)) + at(2) * (hs / (hd * (hd + hs))))
+    if edge_order == 1:
+        first = (at(1, 1) - at(0, 1)) / dx[0]
+        last = (at(-1, 1) - at(-2, 1)) / dx[-1]
+    else:
+        a1, a2 = dx[0], dx[1]
+        first = (at(0, 1) * (-(2 * a1 + a2) / (a1 * (a1 + a2))) + at(1, 1) * ((a1 + a2) / (a1 * a2))
+                 + at(2, 1) * (-a1 / (a2 * (a1 + a2))))
+        b1, b2 = dx[-2], dx[-1]
+        last = (at(-3, 1) * (b2 / (b1 * (b1 + b2))) + at(-2, 1) * (-(b2 + b1) / (b1 * b2))
+                + at(-1, 1) * ((2 * b2 + b1) / (b2 * (b1 + b2))))
+    return F.cat([first, mid, last], dim)
+
+
+def gradient(input, *, spacing=1, dim=None, edge_order=1):
+    """The derivative estimated by finite differences along each of ``dim`` (all dims by default): one
+    tensor per dim. ``spacing`` is one number, one number per dim, or one coordinate tensor per dim."""
+    if edge_order not in (1, 2):
+        raise ValueError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    dims = list(range(input.dim())) if dim is None else ([dim] if isinstance(dim, int) else list(dim))
+    dims = [d % input.dim() for d in dims]
+    if isinstance(spacing, (list, tuple)):
+        if len(spacing) != len(dims):
+            raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar or it's spacing and dim "
+                               f"arguments to have the same length, but got a spacing argument of length "
+                               f"{len(spacing)} and a dim argument of length {len(dims)}.")
+        steps = list(spacing)
+    else:
+        steps = [spacing] * len(dims)
+    for d in dims:
+        if input.shape[d] < edge_order + 1:
+            raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
+    f = _float(input)
+    return tuple(_gradient_1d(f, d, (float(h) if not isinstance(h, Tensor) else h), edge_order)
+                 for d, h in zip(dims, steps))
 
 
 # ---- order statistics ---------------------------------------------------------------------------------

@@ -236,3 +236,29 @@ def test_conv_tbc_empty_permuted_bilinear_and_errors():
     assert ember.OutOfMemoryError.__name__ == torch.OutOfMemoryError.__name__
     assert ember.set_flush_denormal(False) is False and ember.init_num_threads() is None
     assert torch.init_num_threads() is None and isinstance(torch.set_flush_denormal(False), bool)
+
+
+def test_gradient_matches_torch():
+    f = (R.standard_normal((4, 6)) ** 2).astype(np.float32)
+    coords = np.cumsum(R.uniform(0.5, 2.0, 6)).astype(np.float32)
+    calls = [lambda lib, x: lib.gradient(x), lambda lib, x: lib.gradient(x, spacing=2.0, dim=1),
+             lambda lib, x: lib.gradient(x, spacing=[3.0, 0.5]), lambda lib, x: lib.gradient(x, edge_order=2),
+             lambda lib, x: lib.gradient(x, spacing=(lib.tensor(coords),), dim=1),
+             lambda lib, x: lib.gradient(x, spacing=(lib.tensor(coords),), dim=-1, edge_order=2),
+             lambda lib, x: lib.gradient(lib.tensor([1, 4, 9, 16, 25]))]
+    for call in calls:
+        res = []
+        for lib in (torch, ember):
+            x = lib.tensor(f, requires_grad=True)
+            out = call(lib, x)
+            sum(o.sum() for o in out).backward() if out[0].requires_grad else None
+            res.append(([o.detach().numpy() for o in out], None if x.grad is None else x.grad.numpy()))
+        for a, b in zip(res[1][0], res[0][0]):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        if res[0][1] is not None:
+            np.testing.assert_allclose(res[1][1], res[0][1], rtol=1e-4, atol=1e-5)
+    with pytest.raises(RuntimeError) as te:
+        torch.gradient(torch.ones(2), edge_order=2)
+    with pytest.raises(RuntimeError) as ee:
+        ember.gradient(ember.ones(2), edge_order=2)
+    assert str(ee.value) == str(te.value)
