@@ -141,3 +141,42 @@ def check_index_range(i, size, dim, kind="gather", wrap_negative=False):
     if kind == "embedding_bag":
         raise RuntimeError(f"Index {pos} of input takes value {v} which is not in the valid range [0, {size})")
     raise RuntimeError(f"index {v} is out of bounds for dimension {dim} with size {size}")
+
+
+def float32_inside(forward):
+    """Decorate a ``forward`` so bfloat16 inputs are computed in float32 and the result rounded once.
+
+    torch's CPU kernels for reductions and fused formulas (softmax, norms, losses, attention) load
+    bfloat16, compute in float32 and store bfloat16; NumPy would round after every step. When every
+    floating tensor argument is bfloat16, the decorated forward sees float32 copies and its float32
+    outputs become bfloat16. Its backward then works in float32 too, and the engine rounds the
+    gradients to the inputs' bfloat16 -- once, as torch does."""
+    import functools
+
+    @functools.wraps(forward)
+    def wrapped(ctx, *args, **kwargs):
+        kinds = [a._data.dtype.kind for a in args if isinstance(a, Tensor) and a._data.dtype.kind in "fcV"]
+        if not kinds or any(k != "V" for k in kinds):
+            return forward(ctx, *args, **kwargs)
+        low = next(a._data.dtype for a in args if isinstance(a, Tensor) and a._data.dtype.kind == "V")
+        up = [wrap(a._data.astype(np.float32)) if isinstance(a, Tensor) and a._data.dtype.kind == "V" else a
+              for a in args]
+        ctx._float32_inside = low    # backward (decorated too) takes its bfloat16 grads as float32
+        out = forward(ctx, *up, **kwargs)
+
+        def down(o):
+            return o.astype(low) if getattr(o, "dtype", None) == np.float32 else o
+        return tuple(down(o) for o in out) if isinstance(out, tuple) else down(out)
+    return wrapped
+
+
+def float32_inside_backward(backward):
+    """The backward of a ``float32_inside`` forward: its incoming bfloat16 gradients become float32."""
+    import functools
+
+    @functools.wraps(backward)
+    def wrapped(ctx, *grads):
+        if getattr(ctx, "_float32_inside", False):
+            grads = [g.float() if isinstance(g, Tensor) and g._data.dtype.kind == "V" else g for g in grads]
+        return backward(ctx, *grads)
+    return wrapped

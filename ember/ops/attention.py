@@ -20,6 +20,7 @@ import numpy as np
 from ..autograd import Function
 from ..device import array_module
 from .._tensor import wrap
+from ._util import float32_inside, float32_inside_backward
 from .conv import for_batch_slabs
 
 __all__ = ["ScaledDotProductAttention", "attention_bias"]
@@ -58,12 +59,8 @@ class ScaledDotProductAttention(Function):
     _grad_fn_name = "ScaledDotProductFlashAttentionForCpuBackward0"
 
     @staticmethod
+    @float32_inside
     def forward(ctx, q, k, v, attn_mask, dropout_p, is_causal, scale, rng):
-        if q._data.dtype.kind == "V":  # bfloat16: attend in float32, round the output once (as torch's
-            up = [t if t is None or t._data.dtype.kind != "V" else wrap(t._data.astype(np.float32))  # kernel)
-                  for t in (q, k, v, attn_mask)]
-            out = ScaledDotProductAttention.forward(ctx, *up, dropout_p, is_causal, scale, rng)
-            return out.astype(q._data.dtype)
         Q, K, V = q._data, k._data, v._data
         xp = array_module(Q)
         L, S = Q.shape[-2], K.shape[-2]
@@ -118,6 +115,7 @@ class ScaledDotProductAttention(Function):
         return out
 
     @staticmethod
+    @float32_inside_backward
     def backward(ctx, dO):
         q, k, v = ctx.saved_tensors
         P = wrap(ctx.P)

@@ -26,6 +26,7 @@ import numpy as np
 from ..autograd import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..device import array_module
+from ._util import float32_inside, float32_inside_backward
 
 __all__ = [
     "erf", "Softmax", "LogSoftmax", "CrossEntropy", "CrossEntropy2d", "NllLoss", "NllLoss2d",
@@ -194,12 +195,6 @@ def _rowdot(a, b, dim):
     return (a * b).sum(axis=dim, keepdims=True)
 
 
-def _upcast(a):
-    """bfloat16 arrays as float32: ops that reduce (softmax, norms) compute in float32 and round their
-    result once, as torch's CPU kernels do for reduced-precision inputs."""
-    return a.astype(np.float32) if a.dtype.kind == "V" else a
-
-
 class Softmax(Function):
     """y = exp(x - max x) / sum(exp(x - max x)) along ``dim``.
 
@@ -208,8 +203,9 @@ class Softmax(Function):
     _grad_fn_name = "SoftmaxBackward0"
 
     @staticmethod
+    @float32_inside
     def forward(ctx, x, dim):
-        xa = _upcast(x._data)
+        xa = x._data
         x2 = _rows(xa, dim)
         if x2 is None:
             xp = array_module(xa)
@@ -228,12 +224,13 @@ class Softmax(Function):
                     yb /= yb.sum(axis=1, keepdims=True)
             _over_rows(*x2.shape, kernel)
             y = y2.reshape(xa.shape)
-        y = y.astype(x._data.dtype, copy=False)
-        ctx.dim, ctx.y = dim, y
+        low = getattr(ctx, "_float32_inside", None)       # torch's backward reads the bfloat16 output
+        ctx.dim, ctx.y = dim, (y if low is None else y.astype(low).astype(y.dtype))
         ctx.save_for_backward(x)
         return y
 
     @staticmethod
+    @float32_inside_backward
     def backward(ctx, g):
         dim = ctx.dim
         if is_grad_enabled():
@@ -241,8 +238,6 @@ class Softmax(Function):
             y = Softmax.apply(x, dim)
             return y * (g - (g * y).sum(dim, keepdim=True)), None
         y, ga = ctx.y, g._data
-        if ga.dtype.kind == "V":                        # bfloat16: compute in float32, round once
-            return _wrap((_upcast(ga) - _rowdot(_upcast(ga), _upcast(y), dim)) * _upcast(y)).to(g.dtype), None
         g2 = _rows(ga, dim)
         if g2 is None:
             out = ga - _rowdot(ga, y, dim)
@@ -267,24 +262,23 @@ class LogSoftmax(Function):
     _grad_fn_name = "LogSoftmaxBackward0"
 
     @staticmethod
+    @float32_inside
     def forward(ctx, x, dim):
         xp = _xp(x)
-        p, z, s = _softmax_arrays(_upcast(x._data), dim, normalize=ctx.needs_input_grad[0])
+        p, z, s = _softmax_arrays(x._data, dim, normalize=ctx.needs_input_grad[0])
         z -= xp.log(s)
         ctx.dim, ctx.p = dim, p
         ctx.save_for_backward(x)
-        return z.astype(x._data.dtype, copy=False)
+        return z
 
     @staticmethod
+    @float32_inside_backward
     def backward(ctx, g):
         dim = ctx.dim
         if is_grad_enabled():
             x, = ctx.saved_tensors
             return g - Softmax.apply(x, dim) * g.sum(dim, keepdim=True), None
         ga = g._data
-        if ga.dtype.kind == "V":                        # bfloat16: compute in float32, round once
-            g32 = _upcast(ga)
-            return _wrap(g32 - ctx.p * g32.sum(axis=dim, keepdims=True)).to(g.dtype), None
         g2 = _rows(ga, dim)
         if g2 is None:
             out = ctx.p * ga.sum(axis=dim, keepdims=True)
@@ -333,6 +327,7 @@ class CrossEntropy(Function):
     _grad_fn_name = "NllLossBackward0"
 
     @staticmethod
+    @float32_inside
     def forward(ctx, x, target, weight, ignore_index, reduction, label_smoothing):
         xa = x._data
         xp = array_module(xa)
@@ -389,6 +384,7 @@ class CrossEntropy(Function):
             return tot / denom
 
     @staticmethod
+    @float32_inside_backward
     def backward(ctx, g):
         c, C, red = ctx.c, ctx.C, ctx.reduction
         x, target = ctx.saved_tensors
@@ -454,6 +450,7 @@ class NllLoss(Function):
     _grad_fn_name = "NllLossBackward0"
 
     @staticmethod
+    @float32_inside
     def forward(ctx, x, target, weight, ignore_index, reduction):
         xa = x._data
         xp = array_module(xa)
@@ -474,6 +471,7 @@ class NllLoss(Function):
             return tot / ctx.denom
 
     @staticmethod
+    @float32_inside_backward
     def backward(ctx, g):
         c = ctx.c
         gv = g.unsqueeze(c) if ctx.reduction == "none" else (
@@ -542,10 +540,8 @@ class LayerNorm(Function):
     _grad_fn_name = "NativeLayerNormBackward0"
 
     @staticmethod
+    @float32_inside
     def forward(ctx, x, weight, bias, nd, eps):
-        if x._data.dtype.kind == "V":   # bfloat16: normalise in float32 and round once; the engine casts
-            up = [None if t is None else _wrap(_upcast(t._data)) for t in (x, weight, bias)]   # grads back
-            return LayerNorm.forward(ctx, *up, nd, eps).astype(x._data.dtype)
         xa = x._data
         D = 1
         for s in xa.shape[xa.ndim - nd:]:
@@ -582,6 +578,7 @@ class LayerNorm(Function):
         return y.reshape(xa.shape)
 
     @staticmethod
+    @float32_inside_backward
     def backward(ctx, g):
         x, weight, bias = ctx.saved_tensors
         nd, D = ctx.nd, ctx.D
@@ -648,6 +645,7 @@ class GroupNorm(Function):
     _grad_fn_name = "NativeGroupNormBackward0"
 
     @staticmethod
+    @float32_inside
     def forward(ctx, x, weight, bias, G, eps):
         xa = x._data
         N, C = xa.shape[0], xa.shape[1]
@@ -665,6 +663,7 @@ class GroupNorm(Function):
         return y.reshape(xa.shape)
 
     @staticmethod
+    @float32_inside_backward
     def backward(ctx, g):
         x, weight, bias = ctx.saved_tensors
         N, C, G = x.shape[0], x.shape[1], ctx.G
@@ -774,6 +773,7 @@ class RmsNorm(Function):
     _grad_fn_name = "MulBackward0"
 
     @staticmethod
+    @float32_inside
     def forward(ctx, x, weight, nd, eps):
         xa = x._data
         xp = array_module(xa)
@@ -789,6 +789,7 @@ class RmsNorm(Function):
         return y.reshape(xa.shape)
 
     @staticmethod
+    @float32_inside_backward
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
         nd, D = ctx.nd, ctx.D
@@ -1055,6 +1056,7 @@ class BinaryCrossEntropy(Function):
     _grad_fn_name = "BinaryCrossEntropyBackward0"
 
     @staticmethod
+    @float32_inside
     def forward(ctx, p, y, weight, reduction):
         pa, ya = p._data, y._data
         xp = array_module(pa)
@@ -1074,6 +1076,7 @@ class BinaryCrossEntropy(Function):
         return _reduce(loss.astype(pa.dtype, copy=False), reduction)
 
     @staticmethod
+    @float32_inside_backward
     def backward(ctx, g):
         p, y, weight = ctx.saved_tensors
         gs = _scale_grad(g, ctx.reduction, ctx.n)
@@ -1098,6 +1101,7 @@ class BinaryCrossEntropyWithLogits(Function):
     _grad_fn_name = "BinaryCrossEntropyWithLogitsBackward0"
 
     @staticmethod
+    @float32_inside
     def forward(ctx, x, y, weight, pos_weight, reduction):
         xa, ya = x._data, y._data
         xp = array_module(xa)
@@ -1117,6 +1121,7 @@ class BinaryCrossEntropyWithLogits(Function):
         return _reduce(loss.astype(xa.dtype, copy=False), reduction)
 
     @staticmethod
+    @float32_inside_backward
     def backward(ctx, g):
         x, y, weight, pw = ctx.saved_tensors
         gs = _scale_grad(g, ctx.reduction, ctx.n)
@@ -1144,6 +1149,7 @@ class MseLoss(Function):
     _grad_fn_name = "MseLossBackward0"
 
     @staticmethod
+    @float32_inside
     def forward(ctx, x, y, reduction):
         d = x._data - y._data
         d *= d
@@ -1152,6 +1158,7 @@ class MseLoss(Function):
         return _reduce(d, reduction)
 
     @staticmethod
+    @float32_inside_backward
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         gx = 2 * (x - y) * _scale_grad(g, ctx.reduction, ctx.n)
@@ -1164,6 +1171,7 @@ class SmoothL1Loss(Function):
     _grad_fn_name = "SmoothL1LossBackward0"
 
     @staticmethod
+    @float32_inside
     def forward(ctx, x, y, reduction, beta):
         xp = _xp(x)
         d = x._data - y._data
@@ -1174,6 +1182,7 @@ class SmoothL1Loss(Function):
         return _reduce(loss.astype(d.dtype, copy=False), reduction)
 
     @staticmethod
+    @float32_inside_backward
     def backward(ctx, g):
         from .. import where
         x, y = ctx.saved_tensors
@@ -1189,6 +1198,7 @@ class HuberLoss(Function):
     _grad_fn_name = "HuberLossBackward0"
 
     @staticmethod
+    @float32_inside
     def forward(ctx, x, y, reduction, delta):
         xp = _xp(x)
         d = x._data - y._data
@@ -1199,6 +1209,7 @@ class HuberLoss(Function):
         return _reduce(loss.astype(d.dtype, copy=False), reduction)
 
     @staticmethod
+    @float32_inside_backward
     def backward(ctx, g):
         from .. import where
         x, y = ctx.saved_tensors
