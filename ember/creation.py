@@ -370,6 +370,11 @@ def triu_indices(row, col, offset=0, dtype=None, device=None, layout=None):
 # so the same seed gives PyTorch's numbers.
 def _float_draw(kind, size, generator, dtype):
     dt = np.dtype(_np_dtype(dtype))
+    if dt.kind == "c":  # complex: torch fills the (…, 2) real view; a complex normal has variance 1 in all
+        real = np.float32 if dt == np.complex64 else np.float64
+        pairs = _float_draw(kind, tuple(size) + (2,), generator, real)
+        out = np.ascontiguousarray(pairs).view(dt)[..., 0]
+        return out * real(np.sqrt(0.5)) if kind == "n" else out
     if dt.kind not in "fV":  # bfloat16 (ml_dtypes) has kind "V"
         name = "check_uniform_bounds" if kind == "u" else "normal_kernel_cpu"
         raise NotImplementedError(f"\"{name}\" not implemented for '{to_dtype(dtype).scalar_name}'")

@@ -307,3 +307,59 @@ def test_stft_errors_and_warnings():
                 lib.stft(lib.ones(64), 16, return_complex=True)
         r = lib.stft(lib.ones(64), 16, window=lib.ones(16), return_complex=False)
         assert tuple(r.shape) == (9, 17, 2)
+
+
+COMPLEX_GRAD_CASES = {
+    "pow2": lambda lib, x: (x ** 2).abs().sum(),
+    "pow_neg": lambda lib, x: (x ** -1.5).real.sum(),
+    "rdiv": lambda lib, x: (1 / x).imag.sum(),
+    "rsub": lambda lib, x: (2 - x).abs().sum(),
+    "cumsum": lambda lib, x: x.cumsum(0).abs().sum(),
+    "prod": lambda lib, x: x.prod().abs(),
+    "mean": lambda lib, x: (x.mean() * x).abs().sum(),
+    "square": lambda lib, x: x.square().real.sum(),
+    "index": lambda lib, x: x.reshape(2, 2)[:, 1].abs().sum(),
+    "cat_stack": lambda lib, x: lib.cat([x, x * 2]).abs().sum() + lib.stack([x, x]).real.sum(),
+    "mm": lambda lib, x: (x.reshape(2, 2) @ x.reshape(2, 2).T).abs().sum(),
+    "bmm": lambda lib, x: lib.bmm(x.reshape(1, 2, 2), x.reshape(1, 2, 2)).abs().sum(),
+    "einsum": lambda lib, x: lib.einsum("ij,jk->ik", x.reshape(2, 2), x.reshape(2, 2).exp()).abs().sum(),
+    "where": lambda lib, x: lib.where(x.real > 0, x, x * 2).abs().sum(),
+    "log": lambda lib, x: x.log().imag.sum() + x.log().real.sum(),
+    "tanh_sigmoid": lambda lib, x: (x.tanh() + x.sigmoid()).abs().sum(),
+    "sin_cos": lambda lib, x: (x.sin() * x.cos()).real.sum(),
+    "linear": lambda lib, x: lib.nn.functional.linear(x.reshape(1, 4), x.reshape(1, 4).repeat(3, 1)).abs().sum(),
+    "div": lambda lib, x: (x / (x.conj() + 2)).abs().sum(),
+    "addcmul": lambda lib, x: lib.addcmul(x, x, x, value=0.5).abs().sum(),
+}
+
+
+@pytest.mark.parametrize("name", list(COMPLEX_GRAD_CASES))
+def test_complex_gradients_through_ordinary_ops(name):
+    z = np.array([0.3 + 1.1j, -0.7 + 0.2j, 1.4 - 0.5j, -0.2 - 0.9j])
+    res = []
+    for lib in (ember, torch):
+        x = lib.tensor(z, requires_grad=True)
+        out = COMPLEX_GRAD_CASES[name](lib, x)
+        out.backward()
+        res.append((out, x.grad))
+    for e, t in zip(*res):
+        same(e, t)
+
+
+def test_fourier_layer_with_complex_weights():
+    """A Fourier-neural-operator layer: rfft, complex einsum on the low modes written into a zero spectrum,
+    irfft; complex parameters from torch.randn(dtype=cfloat) with the same seed."""
+    x0 = arr(2, 3, 16, dtype=np.float32)
+    res = []
+    for lib in (ember, torch):
+        lib.manual_seed(0)
+        w = lib.nn.Parameter(lib.randn(3, 4, 5, dtype=lib.cfloat) * 0.5)
+        x = lib.tensor(x0, requires_grad=True)
+        x_ft = lib.fft.rfft(x)
+        out_ft = lib.zeros(2, 4, 9, dtype=lib.cfloat)
+        out_ft[:, :, :5] = lib.einsum("bix,iox->box", x_ft[:, :, :5], w)
+        y = lib.fft.irfft(out_ft, n=16)
+        (y ** 2).mean().backward()
+        res.append((y, x.grad, w.grad))
+    for e, t in zip(*res):
+        same(e, t, 2e-5)

@@ -191,7 +191,7 @@ def _parse_einsum(eq, n):
 
 
 class Einsum(Function):
-    """einsum(eq, *ops):  d/d(op_i) = einsum of g with the other operands, into op_i's subscripts"""
+    """einsum(eq, *ops):  d/d(op_i) = einsum of g with the (conjugated) other operands, into op_i's subscripts"""
     _grad_fn_name = "EinsumBackward0"  # torch decomposes einsum; one node keeps it readable here
 
     @staticmethod
@@ -214,6 +214,9 @@ class Einsum(Function):
                 grads.append(None)
                 continue
             others = [o for j, o in enumerate(ops) if j != i]
+            if any(o.is_complex() for o in others):  # complex operands: g times conj of the others
+                from .complex import conj
+                others = [conj(o) for o in others]
             subs = [ctx.rhs] + [s for j, s in enumerate(ctx.ins) if j != i]
             target = ctx.ins[i]
             # letters of op_i that appear nowhere else were summed away: broadcast them back

@@ -258,8 +258,8 @@ class Pow(Function):
         if e == 0:
             return g * 0, None
         if e == 2:
-            return g * a * 2, None
-        return g * (a ** (e - 1)) * e, None
+            return g * _cj(a) * 2, None
+        return g * _cj(a ** (e - 1)) * e, None
 
 
 class PowTensor(Function):
@@ -278,13 +278,13 @@ class PowTensor(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         out = saved_output(ctx, lambda ab: PowTensor.apply(*ab)) if a is not None else None
-        ga = g * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
+        ga = g * _cj(b * a ** (b - 1)) if ctx.needs_input_grad[0] else None
         gb = None
         if ctx.needs_input_grad[1]:
             if a is None:
                 gb = g * (ctx.a ** b) * math.log(ctx.a) if ctx.a > 0 else g * 0
             else:
-                gb = g * out * where_(a > 0, a, 1).log()
+                gb = g * _cj(out * a.log()) if a.is_complex() else g * out * where_(a > 0, a, 1).log()
         return ga, gb
 
 
@@ -408,6 +408,8 @@ def _sigmoid(xp, x):
 
     Never overflows, and keeps full relative precision in the left tail (sigmoid(-30) = 9.36e-14, where
     0.5*tanh(x/2)+0.5 would cancel to 0)."""
+    if x.dtype.kind == "c":
+        return 1 / (1 + xp.exp(-x))
     e = xp.exp(-xp.abs(x))
     return xp.where(x < 0, e, xp.ones((), x.dtype)) / (e + 1)
 

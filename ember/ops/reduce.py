@@ -108,7 +108,8 @@ class Prod(Function):
         before = cat([ones, flat.narrow(d, 0, flat.shape[d] - 1)], d).cumprod(d)
         after = flat.flip(d).narrow(d, 0, flat.shape[d] - 1)
         after = cat([ones, after], d).cumprod(d).flip(d)
-        grad = gk * before * after
+        from .pointwise import _cj
+        grad = gk * _cj(before * after)
         return grad.reshape(ctx.shape), None, None, None
 
 
