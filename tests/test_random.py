@@ -386,3 +386,24 @@ def test_poisson_bitwise(seed):
         a = torch.poisson(torch.from_numpy(lam.astype(dt)))
         b = ember.poisson(ember.from_numpy(lam.astype(dt)))
         assert torch_bits(a) == ember_bits(b) and same_state()
+
+
+def test_fma_emulation_matches_hardware_fma_on_a_million_values():
+    """NumPy's error-free fma32/fma64 agree bit for bit with the CPU's fused multiply-add (through Numba)."""
+    pytest.importorskip("numba")
+    import numba
+    from ember._exact_math import fma32, fma64
+    from ember._sampling_kernels import _fma
+
+    @numba.njit
+    def hw(a, b, c, out):
+        for i in range(a.size):
+            out[i] = _fma(a[i], b[i], c[i])
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((2, 10 ** 6))
+    c = rng.standard_normal(10 ** 6) * 10.0 ** rng.integers(-12, 4, 10 ** 6)
+    for dt, emulated in ((np.float32, fma32), (np.float64, fma64)):
+        x, y, z = a.astype(dt), b.astype(dt), c.astype(dt)
+        out = np.empty_like(x)
+        hw(x, y, z, out)
+        assert np.array_equal(emulated(x, y, z).view(np.uint8), out.view(np.uint8))
