@@ -278,7 +278,7 @@ def _flatten(obj):
     return flat.arrays, metadata
 
 
-_NP_TO_CODE = {np.dtype(v): k for k, v in _CODE_TO_NP.items()}
+_NP_TO_CODE = {np.dtype(v): k for k, v in _CODE_TO_NP.items()} | {np.dtype(ml_dtypes.bfloat16): _BF16_CODE}
 
 
 def _write_safetensors(fh, arrays, metadata):

@@ -155,3 +155,17 @@ def test_unimportable_classes_cannot_be_saved(tmp_path):
         ember.save({"m": Inner()}, tmp_path / "x.st")
     with pytest.raises(TypeError, match="cannot store an object of type"):
         ember.save({"f": lambda x: x}, tmp_path / "x.st")
+
+
+def test_bfloat16_model_round_trips_and_reads_in_torch(tmp_path):
+    ember.manual_seed(0)
+    m = ember.nn.Linear(3, 2).to(ember.bfloat16)
+    ember.save(m, tmp_path / "bf16.st")
+    r = ember.load(tmp_path / "bf16.st", weights_only=False)
+    assert r.weight.dtype == ember.bfloat16
+    np.testing.assert_array_equal(r.weight.float().detach().numpy(), m.weight.float().detach().numpy())
+    ember.save(m.state_dict(), tmp_path / "sd.st")
+    from safetensors.torch import load_file
+    sd = load_file(str(tmp_path / "sd.st"))
+    assert sd["weight"].dtype == torch.bfloat16
+    np.testing.assert_array_equal(sd["weight"].float().numpy(), m.weight.float().detach().numpy())
