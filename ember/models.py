@@ -9,7 +9,8 @@
 import ember
 from ember import nn
 
-__all__ = ["MLP", "SmallCNN", "TransformerBlock", "TransformerClassifier", "CharTransformer", "build_model"]
+__all__ = ["MLP", "SmallCNN", "TransformerBlock", "TransformerClassifier", "CharTransformer", "build_model",
+           "TEXT_MODEL"]
 
 
 class MLP(nn.Module):
@@ -127,12 +128,18 @@ class CharTransformer(nn.Module):
         return idx
 
 
+# The character model ember train builds for --data text: small enough to learn a useful amount in about a
+# minute on two CPU cores (it underfits rather than overfits there, so no dropout).
+TEXT_MODEL = dict(d_model=64, n_head=4, depth=2, drop=0.0)
+
+
 def build_model(name, *, image_size=8, in_channels=1, num_classes=10, vocab_size=None, block_size=64):
-    """The model ``ember train --model name`` uses for this data."""
+    """The model ``ember train --model name`` uses for this data (``vocab_size`` given: text)."""
     if vocab_size is not None:
         if name != "transformer":
-            raise ValueError(f"--data text needs --model transformer (got --model {name})")
-        return CharTransformer(vocab_size, block_size)
+            raise ValueError(f"--data text trains a character-level Transformer: use --model transformer "
+                             f"(or leave --model out), not --model {name}")
+        return CharTransformer(vocab_size, block_size, **TEXT_MODEL)
     if name == "mlp":
         return MLP(in_channels * image_size * image_size, 512, num_classes)
     if name == "cnn":

@@ -121,14 +121,21 @@ class MNIST(VisionDataset):
         return None
 
     def _not_found_message(self, names, download):
-        files = ", ".join(f"{n}[.gz]" for n in names)
-        where = " or ".join(repr(d) for d in self._search_dirs()[:2])
-        msg = (f"Dataset not found: {self.__class__.__name__}(train={self.train}) needs the IDX files "
-               f"{files} in {where}.")
+        """Which files are missing (from the folder that has the most of them), where we looked, and
+        where to get them."""
+        dirs = self._search_dirs()
+
+        def present(d):
+            return [n for n in names if any(os.path.isfile(os.path.join(d, n + ext)) for ext in ("", ".gz"))]
+        best = max(dirs, key=lambda d: len(present(d)))  # the first folder wins a tie: root itself
+        missing = [n for n in names if n not in present(best)]
+        others = " or ".join(repr(d) for d in dirs[:2] if d != best)
+        msg = (f"Dataset not found: {self.__class__.__name__}(train={self.train}) needs "
+               f"{', '.join(f'{n}[.gz]' for n in missing)} in {best!r} (also looked in {others}); "
+               f"get the files from {self.resources_url}.")
         if download:
             msg += (f" Ember has no network download (download=True only reads files that are "
-                    f"already there): fetch them yourself, e.g. from {self.resources_url}, and put "
-                    f"them in {self.raw_folder!r}.")
+                    f"already there): fetch them yourself and put them in {self.raw_folder!r}.")
         return msg
 
     @property

@@ -21,9 +21,11 @@ class TextFile(Dataset):
     Args:
         path: the text file.
         block_size: the context length (characters per item).
-        split: ``None`` (the whole text), ``"train"`` (its first ``1 - val_fraction``) or ``"val"``
-            (the rest). The vocabulary always comes from the whole text, so ids agree across splits.
+        split: ``None`` (the whole text), ``"train"`` (its first ``1 - val_fraction - test_fraction``),
+            ``"val"`` (the next ``val_fraction``) or ``"test"`` (the last ``test_fraction``). The
+            vocabulary always comes from the whole text, so ids agree across splits.
         val_fraction: the share of the text kept for ``"val"``.
+        test_fraction: the share kept for ``"test"`` (default 0: no test part, ``"val"`` is the rest).
 
     >>> ds = TextFile("input.txt", block_size=64)
     >>> x, y = ds[0]
@@ -31,14 +33,18 @@ class TextFile(Dataset):
     True
     """
 
-    def __init__(self, path, block_size, split=None, val_fraction=0.1):
+    def __init__(self, path, block_size, split=None, val_fraction=0.1, test_fraction=0.0):
         if not isinstance(block_size, int) or isinstance(block_size, bool) or block_size <= 0:
             raise ValueError(f"block_size should be a positive integer value, but got "
                              f"block_size={block_size}")
-        if split not in (None, "train", "val"):
-            raise ValueError(f"split should be None, 'train' or 'val', but got split={split!r}")
-        if not 0 <= val_fraction < 1:
-            raise ValueError(f"val_fraction should be in [0, 1), but got val_fraction={val_fraction}")
+        if split not in (None, "train", "val", "test"):
+            raise ValueError(f"split should be None, 'train', 'val' or 'test', but got split={split!r}")
+        for name, frac in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+            if not 0 <= frac < 1:
+                raise ValueError(f"{name} should be in [0, 1), but got {name}={frac}")
+        if val_fraction + test_fraction >= 1:
+            raise ValueError(f"val_fraction={val_fraction} and test_fraction={test_fraction} leave no text "
+                             f"for training")
         with open(path, encoding="utf-8") as f:
             text = f.read()
         self.path = path
@@ -49,11 +55,14 @@ class TextFile(Dataset):
         self.stoi = {c: i for i, c in enumerate(self.chars)}
         self.itos = dict(enumerate(self.chars))
         ids = self._encode_array(text)
-        n_train = int(round(len(ids) * (1 - val_fraction)))
+        n_train = int(round(len(ids) * (1 - val_fraction - test_fraction)))
+        n_val = len(ids) - n_train if test_fraction == 0 else int(round(len(ids) * val_fraction))
         if split == "train":
             ids = ids[:n_train]
         elif split == "val":
-            ids = ids[n_train:]
+            ids = ids[n_train:n_train + n_val]
+        elif split == "test":
+            ids = ids[n_train + n_val:]
         if len(ids) < block_size + 1:
             part = "" if split is None else f" ({split} split: {len(ids)} characters)"
             raise ValueError(f"{path}: the text{part} is too short for block_size={block_size}; "
