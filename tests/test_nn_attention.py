@@ -552,3 +552,18 @@ def test_sdpa_grads_only_for_inputs_that_need_them():
                                     torch.tensor(rand(2, 5, 4, seed=2))).sum().backward()
     close(q.grad, qt.grad)
     assert k.grad is None and v.grad is None
+
+
+def test_attention_with_overflowing_scores_is_silent_as_in_torch():
+    """Scores beyond float32 make nan/inf outputs without a NumPy RuntimeWarning, as in torch."""
+    import warnings
+    torch = pytest.importorskip("torch")
+    q = np.full((1, 2, 3, 4), 1e30, dtype=np.float32)
+    k = np.full((1, 2, 3, 4), 1e30, dtype=np.float32)
+    k[..., 0, :] = -1e30
+    v = np.ones((1, 2, 3, 4), dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        got = ember.nn.functional.scaled_dot_product_attention(ember.tensor(q), ember.tensor(k), ember.tensor(v))
+    want = torch.nn.functional.scaled_dot_product_attention(torch.tensor(q), torch.tensor(k), torch.tensor(v))
+    np.testing.assert_array_equal(np.isnan(got.numpy()), np.isnan(want.numpy()))

@@ -165,3 +165,20 @@ def test_every_linalg_function_is_gradchecked():
     from ember.autograd import Function
     names = {n for n, v in vars(L).items() if isinstance(v, type) and issubclass(v, Function) and v is not Function}
     assert names <= {g[0].split("_")[0] for g in GRADCHECK}, names
+
+
+def test_matmul_and_addmm_overflow_silently_as_torch():
+    """Products too big for float32 give inf without a NumPy RuntimeWarning, as in torch."""
+    import warnings
+    pytest.importorskip("torch")
+    a = np.array([[1e30, 1e30], [1.0, 2.0]], dtype=np.float32)
+    b = np.array([[1e30, 1.0], [1e30, 3.0]], dtype=np.float32)
+    c = np.ones(2, dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        got = [ember.matmul(ember.tensor(a), ember.tensor(b)), ember.addmm(ember.tensor(c), ember.tensor(a),
+                                                                        ember.tensor(b))]
+    want = [torch.matmul(torch.tensor(a), torch.tensor(b)), torch.addmm(torch.tensor(c), torch.tensor(a),
+                                                                       torch.tensor(b))]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g.numpy(), w.numpy())

@@ -786,3 +786,19 @@ def test_new_optimizers_train_a_model_like_torch():
                 opt.step()
             res.append(model)
         _assert_params_close([res[0].weight, res[0].bias], [res[1].weight, res[1].bias], rtol=1e-5)
+
+
+def test_sgd_overflow_is_silent_as_in_torch():
+    """A diverging SGD step (grad * lr beyond float32) gives inf without a NumPy RuntimeWarning, as torch does."""
+    import warnings
+    torch = pytest.importorskip("torch")
+    res = []
+    for lib in (ember, torch):
+        p = lib.nn.Parameter(lib.tensor([1.0, -2.0]))
+        p.grad = lib.tensor([1e30, -1e30])
+        opt = lib.optim.SGD([p], lr=1e20, momentum=0.9)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            opt.step()
+        res.append(p.detach().numpy().copy())
+    np.testing.assert_array_equal(res[0], res[1])

@@ -119,7 +119,7 @@ def _resolve_settings(args, saved):
     kind = s["data"][0]
     text = kind == "text"
     if kind != "digits" and "data" in given:
-        s["data"] = [kind, os.path.abspath(s["data"][1])]
+        s["data"] = [kind, os.path.abspath(os.path.expanduser(s["data"][1]))]
     if text and s.get("model", "transformer") != "transformer":
         raise UsageError(f"--data text trains a character-level Transformer: use --model transformer "
                          f"(or leave --model out), not --model {s['model']}")
@@ -452,7 +452,7 @@ def train(args):
                 if stop.requested and epoch + 1 < epochs:
                     raise Interrupted(f"the end of epoch {epoch + 1}")
                 if patience and epoch + 1 - best["epoch"] >= patience and epoch + 1 < epochs:
-                    progress.print(f"early stopping: no better validation loss for {patience} epochs "
+                    progress.print(f"early stopping: no better validation loss for {patience} epoch{'s' * (patience != 1)} "
                                    f"(best: epoch {best['epoch']})")
                     stopped_early = True
                     break

@@ -47,10 +47,11 @@ def _softmax_rows(s):
     xp = array_module(s)
     m = s.max(axis=-1, keepdims=True)
     m = xp.where(xp.isfinite(m), m, xp.zeros((), s.dtype))
-    e = xp.exp(s - m)
-    z = e.sum(axis=-1, keepdims=True)
-    z = xp.where(z == 0, xp.ones((), s.dtype), z)
-    e /= z
+    with np.errstate(over="ignore", invalid="ignore"):  # inf/nan scores give nan, silently, as in torch
+        e = xp.exp(s - m)
+        z = e.sum(axis=-1, keepdims=True)
+        z = xp.where(z == 0, xp.ones((), s.dtype), z)
+        e /= z
     return e
 
 
@@ -79,13 +80,14 @@ class ScaledDotProductAttention(Function):
             out = xp.empty((B, L, V.shape[-1]), dtype=Q.dtype) if dropout_p == 0.0 else None
 
             def work(lo, hi):
-                s = Qf[lo:hi] @ xp.swapaxes(Kf[lo:hi], -1, -2)
-                s *= s.dtype.type(scale)
-                if bf is not None:
-                    s += bf[lo:hi] if per_sample else bf.reshape(bf.shape[-2:])
-                p[lo:hi] = _softmax_rows(s)
-                if out is not None:
-                    xp.matmul(p[lo:hi], Vf[lo:hi], out=out[lo:hi])
+                with np.errstate(over="ignore", invalid="ignore"):  # inf/nan scores, silently, as in torch
+                    s = Qf[lo:hi] @ xp.swapaxes(Kf[lo:hi], -1, -2)
+                    s *= s.dtype.type(scale)
+                    if bf is not None:
+                        s += bf[lo:hi] if per_sample else bf.reshape(bf.shape[-2:])
+                    p[lo:hi] = _softmax_rows(s)
+                    if out is not None:
+                        xp.matmul(p[lo:hi], Vf[lo:hi], out=out[lo:hi])
 
             for_batch_slabs(B, work, B * L * S, xp)
             p = p.reshape(lead + (L, S))

@@ -62,7 +62,8 @@ class MatMul(Function):
         _mm_check(a._data, b._data, "matmul")
         _dtypes(a, b)
         ctx.save_for_backward(a, b)
-        return _round_to(a._data @ b._data, a._data)
+        with np.errstate(over="ignore", invalid="ignore"):  # inf/nan results, silently, as in torch
+            return _round_to(a._data @ b._data, a._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -143,16 +144,18 @@ class Addmm(Function):
         _dtypes(a, b)
         ctx.save_for_backward(a, b)
         ctx.beta, ctx.alpha = beta, alpha
-        out = a._data @ b._data
-        if alpha != 1:
-            out *= alpha
+        with np.errstate(over="ignore", invalid="ignore"):  # inf/nan results, silently, as in torch
+            out = a._data @ b._data
+            if alpha != 1:
+                out *= alpha
         cd = c._data
         if beta == 0:
             return _round_to(out, a._data)
         if beta != 1:
             cd = cd * beta
         if cd.shape == out.shape or np.broadcast_shapes(cd.shape, out.shape) == out.shape:
-            out += cd
+            with np.errstate(over="ignore", invalid="ignore"):
+                out += cd
             return _round_to(out, a._data)
         raise RuntimeError(f"The expanded size of the tensor ({out.shape[-1]}) must match the existing size "
                            f"({cd.shape[-1]}) at non-singleton dimension 1.  Target sizes: {list(out.shape)}.  "

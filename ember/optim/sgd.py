@@ -1,4 +1,6 @@
 """Stochastic gradient descent, optionally with (Nesterov) momentum (torch.optim.SGD)."""
+import numpy as np
+
 from .optimizer import Optimizer, _check_tensor_lr, _grad_in, _scalar, _state_like
 
 __all__ = ["SGD"]
@@ -29,8 +31,9 @@ def _sgd_kernel(xp, p, g, buf, S, lr, momentum, dampening, nesterov, maximize, w
             g = S[0]
         else:
             g = buf
-    xp.multiply(g, -lr, out=S[1])   # param.add_(grad, alpha=-lr)
-    p += S[1]
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run gives inf/nan silently, as in torch
+        xp.multiply(g, -lr, out=S[1])   # param.add_(grad, alpha=-lr)
+        p += S[1]
 
 
 class SGD(Optimizer):
