@@ -14,7 +14,7 @@ from .ops import special as S
 __all__ = ["erf", "erfc", "erfcx", "erfinv", "expit", "logit", "gammaln", "digamma", "psi", "polygamma",
            "multigammaln", "xlogy", "xlog1py", "i0", "i0e", "i1", "i1e", "ndtr", "ndtri", "log_ndtr", "sinc", "entr",
            "logsumexp", "softmax", "log_softmax", "zeta", "round", "exp2", "expm1", "log1p", "gammainc", "gammaincc",
-           "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0", "modified_bessel_i1",
+           "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0", "modified_bessel_i1",
            "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
            "spherical_bessel_j0", "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
            "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
@@ -215,6 +215,11 @@ def scaled_modified_bessel_k0(input, *, out=None):
 
 def scaled_modified_bessel_k1(input, *, out=None):
     return S.nondiff(lambda x: S.bessel_k_scaled_array(1, x), input)
+
+
+def airy_ai(input, *, out=None):
+    """The Airy function Ai(x), a solution of y'' = x y that decays for x → +∞."""
+    return S.nondiff(S.airy_ai_array, input)
 
 
 def spherical_bessel_j0(input, *, out=None):

@@ -9,6 +9,7 @@ the error is bounded (the methods Cephes and Numerical Recipes use):
 * lgamma, digamma: shift x up by 10 with Γ(x+1) = xΓ(x), then Stirling's / the asymptotic series;
   reflection formulas for x < ½. zeta (Hurwitz) and polygamma: Euler–Maclaurin summation.
 * gammainc: the power series below x = a + 1, the continued fraction for Q above (Numerical Recipes).
+* Airy Ai: its power series near 0, Bessel K_{1/3} / J_{±1/3} of (2/3)|x|^{3/2} beyond.
 * Bessel I: the power series Σ (x²/4)ᵏ/(k!(k+ν)!) below |x| = 20, Hankel's asymptotic series above.
   Bessel J, Y, K: Gauss–Legendre quadrature of their integral representations (J, Y: x < 25), asymptotic
   series beyond.
@@ -705,3 +706,69 @@ class Xlog1py(Function):
 def nondiff(kernel, x, *args):
     """A special function torch does not differentiate (Bessel J/Y/K, polynomials): a plain result."""
     return wrap(_kernel_f64(kernel, x._data, *args))
+
+
+def _bessel_j_frac(nu, z):
+    """J_ν(z), z > 0, any real ν: (1/π)∫_0^π cos(νθ - z sin θ)dθ - (sin νπ/π)∫_0^∞ e^{-z sinh t - νt} dt
+    (Gauss–Legendre on both; the second split where z sinh t ~ 1); Hankel's series for z ≥ 25."""
+    xp = array_module(z)
+    small = z < 25
+    zs = xp.where(small, z, 1.0)
+    t, w = (xp.asarray(v) for v in _gauss(0.0, math.pi))
+    first = (xp.cos(nu * t - zs[..., None] * xp.sin(t)) * w).sum(-1) / math.pi
+    gx, gw = xp.asarray(_GL_X), xp.asarray(_GL_W)
+    with np.errstate(all="ignore"):
+        T = xp.arcsinh(60 / zs)
+        mid = xp.minimum(xp.arcsinh(1 / zs), T)
+        second = 0
+        for lo, hi in ((0 * T, mid), (mid, T)):
+            half = (hi - lo) / 2
+            tt = half[..., None] * gx + (hi + lo)[..., None] / 2
+            second = second + (xp.exp(-zs[..., None] * xp.sinh(tt) - nu * tt) * gw).sum(-1) * half
+        quad = first - math.sin(nu * math.pi) / math.pi * second
+        asym = _bessel_jy_asym(nu, xp.where(small, 25.0, z), "j")
+    return xp.where(small, quad, asym)
+
+
+_AI0, _AIP0 = 0.355028053887817239260, 0.258819403792806798405  # Ai(0), -Ai'(0)
+
+
+@_blocked
+def _airy_blocks(_, x):
+    xp = array_module(x)
+    out = xp.empty_like(x)
+    small = xp.abs(x) <= 2
+    # power series near 0: Ai = c1 f - c2 g,  f = Σ 3^k (1/3)_k x^{3k}/(3k)!,  g = Σ 3^k (2/3)_k x^{3k+1}/(3k+1)!
+    xs = x[small]
+    x3 = xs ** 3
+    f = xp.ones_like(xs)
+    g = xs.copy()
+    tf, tg = xp.ones_like(xs), xs.copy()
+    for k in range(1, 40):
+        tf = tf * x3 / ((3 * k - 1) * (3 * k))
+        tg = tg * x3 / ((3 * k) * (3 * k + 1))
+        f = f + tf
+        g = g + tg
+    out[small] = _AI0 * f - _AIP0 * g
+    pos = (~small) & (x > 0)
+    xp_ = x[pos]
+    zeta = 2 / 3 * xp_ ** 1.5
+    with np.errstate(all="ignore"):
+        out[pos] = xp.sqrt(xp_ / 3) / math.pi * _k_scaled_any(1 / 3, zeta) * xp.exp(-zeta)
+    neg = (~small) & (x < 0)
+    xn = -x[neg]
+    zeta = 2 / 3 * xn ** 1.5
+    out[neg] = xp.sqrt(xn) / 3 * (_bessel_j_frac(1 / 3, zeta) + _bessel_j_frac(-1 / 3, zeta))
+    out = xp.where(xp.isinf(x) & (x > 0), 0.0, out)
+    return xp.where(xp.isnan(x) | (xp.isinf(x) & (x < 0)), np.nan, out)
+
+
+def _k_scaled_any(nu, x):
+    """e^x K_ν(x) for x > 0 and any real ν (bessel_k_scaled_array's quadrature holds for every order)."""
+    return bessel_k_scaled_array(nu, x)
+
+
+def airy_ai_array(x):
+    """The Airy function Ai(x): its power series for |x| ≤ 2; beyond, Ai(x) = √(x/3)/π K_{1/3}(ζ) and
+    Ai(-x) = √x/3 (J_{1/3}(ζ) + J_{-1/3}(ζ)), ζ = (2/3)|x|^{3/2}."""
+    return _airy_blocks(0, x)
