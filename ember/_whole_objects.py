@@ -21,11 +21,52 @@ from collections import OrderedDict, defaultdict
 from ._pt_reader import UnsafeCheckpointError
 
 __all__ = ["WeightsOnlyError", "class_path", "import_path", "new_instance", "get_state", "set_state",
-           "weights_only_error", "PtObjects", "PtWeightsOnly", "SAFE_GLOBALS"]
+           "weights_only_error", "PtObjects", "PtWeightsOnly", "add_safe_globals", "clear_safe_globals",
+           "get_safe_globals", "safe_globals", "is_safe", "SAFE_GLOBALS"]
 
 # classes that may appear as values (a defaultdict's factory) even with weights_only=True
 SAFE_GLOBALS = {"builtins:dict", "builtins:list", "builtins:set", "builtins:tuple", "builtins:int",
                 "builtins:float", "builtins:str", "builtins:bool", "collections:OrderedDict"}
+
+
+# classes/functions the user allowed for weights_only=True loads (torch.serialization.add_safe_globals)
+_SAFE = []
+
+
+def add_safe_globals(safe_globals):
+    """Allow these classes (or functions) in ``load(weights_only=True)``: objects of them are rebuilt like
+    with ``weights_only=False``, everything else stays refused. Entries may be ``(obj, "module.name")``."""
+    for g in safe_globals:
+        obj = g[0] if isinstance(g, tuple) else g
+        if obj not in _SAFE:
+            _SAFE.append(obj)
+
+
+def clear_safe_globals():
+    _SAFE.clear()
+
+
+def get_safe_globals():
+    return list(_SAFE)
+
+
+class safe_globals:
+    """``with safe_globals([Cls]):`` -- :func:`add_safe_globals` for the duration of the block."""
+
+    def __init__(self, safe_globals):
+        self.globals = list(safe_globals)
+
+    def __enter__(self):
+        self.saved = list(_SAFE)
+        add_safe_globals(self.globals)
+
+    def __exit__(self, *exc):
+        _SAFE[:] = self.saved
+        return False
+
+
+def is_safe(obj):
+    return any(obj is g for g in _SAFE)
 
 
 class WeightsOnlyError(UnsafeCheckpointError, pickle.UnpicklingError):
@@ -197,7 +238,17 @@ class PtWeightsOnly:
     class from torch or the running program) is refused with torch's words; other globals keep the
     reader's own refusal."""
 
+    def __init__(self):
+        self.allowed = PtObjects() if _SAFE else None  # the user's safe globals are rebuilt as objects
+
     def resolve(self, module, name):
+        if self.allowed is not None:
+            try:
+                obj = import_path(f"{module}:{name}")
+            except (AttributeError, ImportError):
+                obj = None
+            if obj is not None and is_safe(obj):
+                return self.allowed.resolve(module, name)
         if not (module.startswith("torch.") or module == "__main__"):
             return None
         try:
@@ -211,13 +262,19 @@ class PtWeightsOnly:
         return None
 
     def is_global(self, x):
-        return False
+        return self.allowed is not None and self.allowed.is_global(x)
+
+    def call(self, func, args, newobj):
+        return self.allowed.call(func, args, newobj)
 
     def owns(self, inst):
-        return False
+        return self.allowed is not None and self.allowed.owns(inst)
+
+    def build(self, inst, state):
+        self.allowed.build(inst, state)
 
     def finish(self, obj):
-        return obj
+        return obj if self.allowed is None else self.allowed.finish(obj)
 
 
 def _reconstructor(cls, base, state):

@@ -49,8 +49,10 @@ import numpy as np
 
 from ._pt_reader import CheckpointError, Passthrough, UnsafeCheckpointError, _describe, read_torch_zip
 from . import _whole_objects as _whole
+from ._whole_objects import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals  # noqa: E402
 
-__all__ = ["save", "load", "CheckpointError", "UnsafeCheckpointError"]
+__all__ = ["save", "load", "CheckpointError", "UnsafeCheckpointError", "add_safe_globals", "clear_safe_globals",
+           "get_safe_globals", "safe_globals"]
 
 FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 100_000_000  # the limit safetensors itself enforces
@@ -716,12 +718,17 @@ class _Decoder:
             return self.made[val]
         if type(val) is not str or ":" not in val:
             _bad(f"a {tag} needs a 'module:qualname' import path, got {val!r:.60}")
-        if not self.objects and not (tag == "global" and val in _whole.SAFE_GLOBALS):
+        safe = self.objects or (tag == "global" and val in _whole.SAFE_GLOBALS)
+        if not safe and not _whole.get_safe_globals():
             raise _whole.weights_only_error(val.replace(":", "."))
         try:
             found = _whole.import_path(val)
         except AttributeError as e:
+            if not safe:
+                raise _whole.weights_only_error(val.replace(":", ".")) from None
             raise CheckpointError(f"cannot load this checkpoint: {e}") from None
+        if not safe and not _whole.is_safe(found):  # not among the user's add_safe_globals
+            raise _whole.weights_only_error(val.replace(":", "."))
         if tag == "global":
             return found
         inst = _whole.new_instance(found)

@@ -169,3 +169,30 @@ def test_bfloat16_model_round_trips_and_reads_in_torch(tmp_path):
     sd = load_file(str(tmp_path / "sd.st"))
     assert sd["weight"].dtype == torch.bfloat16
     np.testing.assert_array_equal(sd["weight"].float().numpy(), m.weight.float().detach().numpy())
+
+
+def test_safe_globals_allow_listed_classes_with_weights_only(tmp_path):
+    import argparse
+    ns = argparse.Namespace(lr=0.1, name="run", sizes=[1, 2])
+    torch.save({"args": ns, "w": torch.ones(2)}, tmp_path / "t.pt")
+    ember.save({"args": ns, "w": ember.ones(2)}, tmp_path / "e.st")
+    for lib, path in ((torch, "t.pt"), (ember, "e.st"), (ember, "t.pt")):
+        with pytest.raises(pickle.UnpicklingError if lib is torch or path == "e.st" else
+                           ember.serialization.UnsafeCheckpointError):
+            lib.load(tmp_path / path)
+        with lib.serialization.safe_globals([argparse.Namespace]):
+            assert argparse.Namespace in lib.serialization.get_safe_globals()
+            d = lib.load(tmp_path / path)
+        assert vars(d["args"]) == vars(ns) and d["w"].tolist() == [1.0, 1.0]
+        assert argparse.Namespace not in lib.serialization.get_safe_globals()
+    try:
+        torch.serialization.add_safe_globals([argparse.Namespace])
+        ember.serialization.add_safe_globals([argparse.Namespace])
+        assert vars(torch.load(tmp_path / "t.pt")["args"]) == vars(ember.load(tmp_path / "t.pt")["args"])
+        assert vars(ember.load(tmp_path / "e.st")["args"]) == vars(ns)
+        with pytest.raises(pickle.UnpicklingError):  # other classes stay refused
+            ember.save(ember.nn.Linear(2, 2), tmp_path / "m.st")
+            ember.load(tmp_path / "m.st")
+    finally:
+        torch.serialization.clear_safe_globals()
+        ember.serialization.clear_safe_globals()
