@@ -121,9 +121,17 @@ def uniform_f32(words, lo, span, hi, out):
 
 @numba.njit(nogil=True, cache=True)
 def randint_u32(words, rng, low, out):
-    """out = words % rng + low (32-bit words, rng < 2**28)."""
+    """out = words % rng + low (32-bit words, rng < 2**28). The remainder goes through a float64 quotient
+    (exact to within one, then corrected), which vectorises where an integer division would not."""
+    d = np.float64(rng)
+    inv = 1.0 / d
+    di = np.int64(rng)
     for i in range(words.size):
-        out[i] = np.int64(words[i] % rng) + low
+        w = np.float64(words[i])
+        r = np.int64(w - math.floor(w * inv) * d)
+        r = r + di if r < 0 else r
+        r = r - di if r >= di else r
+        out[i] = r + low
 
 
 @numba.njit(nogil=True, cache=True)
