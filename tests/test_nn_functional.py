@@ -756,12 +756,36 @@ def test_grid_sample_matches_torch(mode, padding_mode, align_corners):
 
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 def test_grid_sample_gradcheck(padding_mode):
-    from ember.ops.grid_sample import GridSample2d
+    from ember.ops.grid_sample import GridSampler2d, GridSampler3d
     rng = np.random.default_rng(1)
     x = ember.tensor(rng.normal(size=(1, 2, 4, 5)), requires_grad=True)
     g = ember.tensor(rng.uniform(-1.1, 1.1, size=(1, 3, 3, 2)), requires_grad=True)
-    assert gradcheck(lambda a, b: GridSample2d.apply(a, b, "bilinear", padding_mode, False), (x, g))
-    assert gradcheck(lambda a: GridSample2d.apply(a, g.detach(), "nearest", padding_mode, True), (x,))
+    assert gradcheck(lambda a, b: GridSampler2d.apply(a, b, "bilinear", padding_mode, False), (x, g))
+    assert gradcheck(lambda a: GridSampler2d.apply(a, g.detach(), "nearest", padding_mode, True), (x,))
+    x3 = ember.tensor(rng.normal(size=(1, 2, 3, 4, 3)), requires_grad=True)
+    g3 = ember.tensor(rng.uniform(-1.1, 1.1, size=(1, 2, 2, 2, 3)), requires_grad=True)
+    assert gradcheck(lambda a, b: GridSampler3d.apply(a, b, "bilinear", padding_mode, True), (x3, g3))
+    assert gradcheck(lambda a: GridSampler3d.apply(a, g3.detach(), "nearest", padding_mode, False), (x3,))
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_grid_sample_3d_matches_torch(mode, padding_mode, align_corners):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    x, g = rng.normal(size=(2, 2, 3, 4, 5)), rng.uniform(-1.3, 1.3, size=(2, 2, 3, 4, 3))
+    w = rng.normal(size=(2, 2, 2, 3, 4))
+    xe, ge = ember.tensor(x, requires_grad=True), ember.tensor(g, requires_grad=True)
+    xt, gt = torch.tensor(x, requires_grad=True), torch.tensor(g, requires_grad=True)
+    ye = F.grid_sample(xe, ge, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    yt = torch.nn.functional.grid_sample(xt, gt, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    np.testing.assert_allclose(ye.detach().numpy(), yt.detach().numpy(), atol=1e-12)
+    assert type(ye.grad_fn).__name__ == type(yt.grad_fn).__name__ == "GridSampler3DBackward0"
+    (ye * ember.tensor(w)).sum().backward()
+    (yt * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(xe.grad.numpy(), xt.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(ge.grad.numpy(), gt.grad.numpy(), atol=1e-11)
 
 
 def test_affine_grid_matches_torch_and_errors():

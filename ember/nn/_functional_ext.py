@@ -12,7 +12,7 @@ from ..device import array_module
 from ..ops import conv as _C
 from ..creation import zeros as _zeros
 from ..ops.attention import ScaledDotProductAttention
-from ..ops.grid_sample import GridSample2d
+from ..ops.grid_sample import GridSampler2d, GridSampler3d
 
 __all__ = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -1121,9 +1121,10 @@ def affine_grid(theta, size, align_corners=None):
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
-    """Read ``input`` (N, C, H, W) at the locations ``grid`` (N, H_out, W_out, 2) holds, x then y in [-1, 1].
+    """Read ``input`` (N, C, H, W) at the locations ``grid`` (N, H_out, W_out, 2) holds, x then y in [-1, 1]
+    (5-d: (N, C, D, H, W) input, (N, D_out, H_out, W_out, 3) grid of x, y, z).
 
-    Bilinear or nearest interpolation; outside the image ``padding_mode`` reads zeros, the border pixel, or
+    Bilinear (trilinear) or nearest interpolation; outside the image ``padding_mode`` reads zeros, the border pixel, or
     the mirror image. Differentiable in the input and (bilinear) in the grid: the sampler of a spatial
     transformer network. The op and its derivatives: ``ember/ops/grid_sample.py``."""
     import warnings
@@ -1146,10 +1147,14 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if grid.shape[-1] != input.dim() - 2:
         raise RuntimeError(f"grid_sampler(): expected grid to have size {input.dim() - 2} in last dimension, but "
                            f"got grid with sizes {sizes(grid)}")
-    if input.dim() != 4 or mode == "bicubic":
-        raise NotImplementedError("ember's grid_sample handles 4-D input with mode 'bilinear' or 'nearest'; "
-                                  f"got {input.dim()}-D input with mode '{mode}'")
-    return GridSample2d.apply(input, grid, mode, padding_mode, bool(align_corners))
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, but "
+                           f"got input with sizes {sizes(input)} and grid with sizes {sizes(grid)}")
+    if mode == "bicubic":
+        raise NotImplementedError("ember's grid_sample has modes 'bilinear' and 'nearest' ('bicubic' is not "
+                                  "implemented yet)")
+    op = GridSampler2d if input.dim() == 4 else GridSampler3d
+    return op.apply(input, grid, mode, padding_mode, bool(align_corners))
 
 
 # ----------------------------------------------------------------------------- fractional max pooling

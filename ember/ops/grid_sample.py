@@ -6,12 +6,17 @@ location is mapped to pixel coordinates, folded back in by the padding mode, and
     unnormalise   align_corners: x = (g + 1)/2 (W - 1)      else: x = ((g + 1) W - 1)/2
     padding       zeros: taps outside read 0;  border: clip x to [0, W-1];  reflection: mirror at the edges
     bilinear      out = sum over the 4 neighbours of  v(y_i, x_j) * (1 - |y - y_i|)(1 - |x - x_j|)
+                  (5-d input: trilinear, over the 8 corners of the cell)
     nearest       out = v(round(y), round(x))   (round half to even, as torch)
 
     d out / d v   the same weights, scattered back to the taps (an add.at)
     d out / d x   sum_taps v * d weight / d x, times dx/dg (the unnormalise scale, and -1 where mirrored,
                   0 where clipped)
 """
+import functools
+import itertools
+import operator
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -50,60 +55,85 @@ def _source(xp, g, size, padding_mode, align_corners):
     return c, dc
 
 
-def _taps(xp, ix, iy, W, H, mode):
-    """The neighbour pixels read for each location: list of (x index, y index, weight, dw/dx, dw/dy)."""
+def _taps(xp, coords, mode):
+    """The pixels read for each location: (indices per axis, weight, d weight / d coordinate per axis).
+
+    ``coords``: one array of source coordinates per spatial axis. Bilinear/trilinear reads the 2^nd corners
+    of the cell around the point with weights prod_d (t_d or 1 - t_d); nearest reads the rounded point."""
     if mode == "nearest":
-        x, y = xp.rint(ix).astype(np.int64), xp.rint(iy).astype(np.int64)
-        one, zero = xp.ones_like(ix), xp.zeros_like(ix)
-        return [(x, y, one, zero, zero)]
-    x0, y0 = xp.floor(ix), xp.floor(iy)
-    tx, ty = ix - x0, iy - y0
-    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
-    return [(x0, y0, (1 - tx) * (1 - ty), -(1 - ty), -(1 - tx)),
-            (x0 + 1, y0, tx * (1 - ty), (1 - ty), -tx),
-            (x0, y0 + 1, (1 - tx) * ty, -ty, (1 - tx)),
-            (x0 + 1, y0 + 1, tx * ty, ty, tx)]
+        idx = [xp.rint(c).astype(np.int64) for c in coords]
+        return [(idx, xp.ones_like(coords[0]), [xp.zeros_like(coords[0])] * len(coords))]
+    lo = [xp.floor(c) for c in coords]
+    t = [c - f for c, f in zip(coords, lo)]
+    lo = [f.astype(np.int64) for f in lo]
+    taps = []
+    for corner in itertools.product((0, 1), repeat=len(coords)):
+        factors = [td if k else 1 - td for td, k in zip(t, corner)]
+        w = functools.reduce(operator.mul, factors)
+        dw = []
+        for d, k in enumerate(corner):
+            others = [f for e, f in enumerate(factors) if e != d]
+            rest = functools.reduce(operator.mul, others) if others else xp.ones_like(w)
+            dw.append(rest if k else -rest)
+        taps.append(([f + k for f, k in zip(lo, corner)], w, dw))
+    return taps
 
 
-class GridSample2d(Function):
-    """out[n, c, i, j] = input[n, c] read at grid[n, i, j] (bilinear or nearest; see the module docstring)"""
-    _grad_fn_name = "GridSampler2DBackward0"
+class GridSampler(Function):
+    """out[n, c, o] = input[n, c] read at grid[n, o] (bi/trilinear or nearest; see the module docstring)"""
 
     @staticmethod
     def forward(ctx, input, grid, mode, padding_mode, align_corners):
         x, g = input._data, grid._data
         xp = array_module(x)
-        N, C, H, W = x.shape
-        ix, dix = _source(xp, g[..., 0].astype(x.dtype), W, padding_mode, align_corners)
-        iy, diy = _source(xp, g[..., 1].astype(x.dtype), H, padding_mode, align_corners)
-        n = xp.arange(N).reshape(N, 1, 1)
-        xl = xp.moveaxis(x, 1, -1)                             # (N, H, W, C): gather whole channel vectors
-        out = xp.zeros(g.shape[:3] + (C,), dtype=x.dtype)
+        N, C = x.shape[:2]
+        spatial = x.shape[2:]
+        nd = len(spatial)
+        coords, dcoords = [], []
+        for axis in range(nd):                        # grid's last dim is (x, y[, z]): the axes reversed
+            c, dc = _source(xp, g[..., nd - 1 - axis].astype(x.dtype), spatial[axis], padding_mode, align_corners)
+            coords.append(c)
+            dcoords.append(dc)
+        n = xp.arange(N).reshape((N,) + (1,) * nd)
+        xl = xp.moveaxis(x, 1, -1)                    # (N, *S, C): gather whole channel vectors
+        out = xp.zeros(g.shape[:-1] + (C,), dtype=x.dtype)
         taps = []
-        for tx, ty, w, dwx, dwy in _taps(xp, ix, iy, W, H, mode):
-            valid = (tx >= 0) & (tx < W) & (ty >= 0) & (ty < H)
-            cx, cy = xp.clip(tx, 0, W - 1), xp.clip(ty, 0, H - 1)
-            v = xl[n, cy, cx] * valid[..., None]               # (N, Ho, Wo, C), 0 outside the image
+        for idx, w, dw in _taps(xp, coords, mode):
+            valid = functools.reduce(operator.and_, [(i >= 0) & (i < size) for i, size in zip(idx, spatial)])
+            clipped = tuple(xp.clip(i, 0, size - 1) for i, size in zip(idx, spatial))
+            v = xl[(n,) + clipped] * valid[..., None]  # (N, *O, C), 0 outside the input
             out += v * w[..., None].astype(x.dtype)
-            taps.append((cx, cy, valid, w, dwx, dwy, v))
-        ctx.taps, ctx.dix, ctx.diy, ctx.shape, ctx.mode = taps, dix, diy, x.shape, mode
+            taps.append((clipped, valid, w, dw, v))
+        ctx.taps, ctx.dcoords, ctx.shape, ctx.mode = taps, dcoords, x.shape, mode
         return xp.ascontiguousarray(xp.moveaxis(out, -1, 1))
 
     @staticmethod
     def backward(ctx, gout):
         g = gout._data
         xp = array_module(g)
-        N, C, H, W = ctx.shape
-        gl = xp.moveaxis(g, 1, -1)                             # (N, Ho, Wo, C)
-        n = xp.broadcast_to(xp.arange(N).reshape(N, 1, 1), gl.shape[:3])
-        ginput = xp.zeros((N, H, W, C), dtype=g.dtype)
-        gx = xp.zeros(gl.shape[:3], dtype=g.dtype)
-        gy = xp.zeros(gl.shape[:3], dtype=g.dtype)
-        for cx, cy, valid, w, dwx, dwy, v in ctx.taps:
-            xp.add.at(ginput, (n, cy, cx), gl * (w * valid)[..., None].astype(g.dtype))
+        N, C = ctx.shape[:2]
+        spatial = ctx.shape[2:]
+        nd = len(spatial)
+        gl = xp.moveaxis(g, 1, -1)                    # (N, *O, C)
+        n = xp.broadcast_to(xp.arange(N).reshape((N,) + (1,) * nd), gl.shape[:-1])
+        ginput = xp.zeros((N,) + tuple(spatial) + (C,), dtype=g.dtype)
+        gcoord = [xp.zeros(gl.shape[:-1], dtype=g.dtype) for _ in range(nd)]
+        for clipped, valid, w, dw, v in ctx.taps:
+            xp.add.at(ginput, (n,) + clipped, gl * (w * valid)[..., None].astype(g.dtype))
             if ctx.mode != "nearest":
                 gv = (gl * v).sum(-1)
-                gx += gv * dwx
-                gy += gv * dwy
-        ggrid = xp.stack([gx * ctx.dix, gy * ctx.diy], axis=-1)
-        return wrap(xp.ascontiguousarray(xp.moveaxis(ginput, -1, 1))), wrap(ggrid.astype(g.dtype)), None, None, None
+                for d in range(nd):
+                    gcoord[d] += gv * dw[d]
+        ggrid = xp.stack([gcoord[nd - 1 - k] * ctx.dcoords[nd - 1 - k] for k in range(nd)], axis=-1)
+        return (wrap(xp.ascontiguousarray(xp.moveaxis(ginput, -1, 1))), wrap(ggrid.astype(g.dtype)),
+                None, None, None)
+
+
+class GridSampler2d(GridSampler):
+    """grid_sample of (N, C, H, W) input at (N, H_out, W_out, 2) locations"""
+    _grad_fn_name = "GridSampler2DBackward0"
+
+
+class GridSampler3d(GridSampler):
+    """grid_sample of (N, C, D, H, W) input at (N, D_out, H_out, W_out, 3) locations"""
+    _grad_fn_name = "GridSampler3DBackward0"
