@@ -115,18 +115,19 @@ def _table(names, marks, width=100):
     return "\n".join("    " + r.rstrip() for r in rows)
 
 
-def format_report(cov, missing_only=False, summary_only=False):
+def format_report(cov, missing_only=False, summary_only=False, label="provided"):
+    """The report as text; ``label`` names what counts ('provided', or 'tested' in the user-facing view)."""
     lines = []
     if not summary_only:
         for ns, (have, missing) in cov.items():
-            lines.append(f"{ns}: {len(have)}/{len(have) + len(missing)} provided ({_percent(have, missing):.1f}%)")
+            lines.append(f"{ns}: {len(have)}/{len(have) + len(missing)} {label} ({_percent(have, missing):.1f}%)")
             names = missing if missing_only else sorted(have + missing)
             marks = {n: "[x]" for n in have}
             marks.update({n: "[ ]" for n in missing})
             lines.append(_table(names, marks))
             lines.append("")
     w = max([22] + [len(ns) + 2 for ns in cov])  # the name column fits the longest namespace
-    lines.append(f"{'namespace':<{w}}{'provided':>10}{'total':>8}{'coverage':>10}")
+    lines.append(f"{'namespace':<{w}}{label:>10}{'total':>8}{'coverage':>10}")
     lines.append("-" * (w + 28))
     all_have = all_total = 0
     for ns, (have, missing) in cov.items():
@@ -312,7 +313,8 @@ def main(argv=None):
               "from the real torch.", file=sys.stderr)
         return 2
     cov = user_facing_coverage(torch) if args.user_facing else coverage(torch)
-    print(format_report(cov, missing_only=args.missing, summary_only=args.summary))
+    print(format_report(cov, missing_only=args.missing, summary_only=args.summary,
+                        label="tested" if args.user_facing else "provided"))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({ns: {"provided": h, "missing": m, "coverage": round(_percent(h, m), 2)}
