@@ -41,6 +41,10 @@ def main():
          lambda: torch.randn(n, dtype=torch.float64), None),
         ("randperm", lambda: ember.randperm(n), lambda: torch.randperm(n), None),
     ]
+    for _, fe, ft, _ in cases:      # warm up everything first (Numba loads its cached loops on first use)
+        fe()
+        if torch is not None:
+            ft()
     print(f"{'op':18s} {'ember ms':>9s} {'torch ms':>9s} {'ratio':>6s}  target")
     for name, fe, ft, target in cases:
         te = best_ms(fe, args.repeat)
