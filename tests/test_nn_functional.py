@@ -734,7 +734,7 @@ def test_triplet_margin_with_distance_loss_parity():
 
 
 # ---- grid_sample / affine_grid -------------------------------------------------------------------------------
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
 @pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("align_corners", [False, True])
 def test_grid_sample_matches_torch(mode, padding_mode, align_corners):
@@ -762,6 +762,7 @@ def test_grid_sample_gradcheck(padding_mode):
     g = ember.tensor(rng.uniform(-1.1, 1.1, size=(1, 3, 3, 2)), requires_grad=True)
     assert gradcheck(lambda a, b: GridSampler2d.apply(a, b, "bilinear", padding_mode, False), (x, g))
     assert gradcheck(lambda a: GridSampler2d.apply(a, g.detach(), "nearest", padding_mode, True), (x,))
+    assert gradcheck(lambda a, b: GridSampler2d.apply(a, b, "bicubic", padding_mode, False), (x, g))
     x3 = ember.tensor(rng.normal(size=(1, 2, 3, 4, 3)), requires_grad=True)
     g3 = ember.tensor(rng.uniform(-1.1, 1.1, size=(1, 2, 2, 2, 3)), requires_grad=True)
     assert gradcheck(lambda a, b: GridSampler3d.apply(a, b, "bilinear", padding_mode, True), (x3, g3))
@@ -816,7 +817,9 @@ def test_affine_grid_matches_torch_and_errors():
                      lambda: fn.affine_grid(lib.zeros(1, 2, 3, dtype=lib.int64), (1, 1, 4, 4), align_corners=False),
                      lambda: fn.grid_sample(lib.zeros(1, 1, 2, 2), lib.zeros(2, 2, 2, 2), align_corners=False),
                      lambda: fn.grid_sample(lib.zeros(1, 1, 2, 2), lib.zeros(1, 2, 2, 3), align_corners=False),
-                     lambda: fn.grid_sample(lib.zeros(1, 1, 2, 2), lib.zeros(1, 2, 2, 2), mode="cubic")):
+                     lambda: fn.grid_sample(lib.zeros(1, 1, 2, 2), lib.zeros(1, 2, 2, 2), mode="cubic"),
+                     lambda: fn.grid_sample(lib.zeros(1, 1, 2, 2, 2), lib.zeros(1, 2, 2, 2, 3), mode="bicubic",
+                                            align_corners=False)):
             with pytest.raises((ValueError, RuntimeError)) as ei:
                 call()
             msgs.append((type(ei.value), str(ei.value)))

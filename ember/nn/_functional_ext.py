@@ -1124,7 +1124,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     """Read ``input`` (N, C, H, W) at the locations ``grid`` (N, H_out, W_out, 2) holds, x then y in [-1, 1]
     (5-d: (N, C, D, H, W) input, (N, D_out, H_out, W_out, 3) grid of x, y, z).
 
-    Bilinear (trilinear) or nearest interpolation; outside the image ``padding_mode`` reads zeros, the border pixel, or
+    Bilinear (trilinear), nearest or (4-d) bicubic interpolation; outside the image ``padding_mode`` reads zeros, the border pixel, or
     the mirror image. Differentiable in the input and (bilinear) in the grid: the sampler of a spatial
     transformer network. The op and its derivatives: ``ember/ops/grid_sample.py``."""
     import warnings
@@ -1150,9 +1150,8 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if input.dim() not in (4, 5):
         raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, but "
                            f"got input with sizes {sizes(input)} and grid with sizes {sizes(grid)}")
-    if mode == "bicubic":
-        raise NotImplementedError("ember's grid_sample has modes 'bilinear' and 'nearest' ('bicubic' is not "
-                                  "implemented yet)")
+    if mode == "bicubic" and input.dim() != 4:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     op = GridSampler2d if input.dim() == 4 else GridSampler3d
     return op.apply(input, grid, mode, padding_mode, bool(align_corners))
 

@@ -8,6 +8,8 @@ location is mapped to pixel coordinates, folded back in by the padding mode, and
     bilinear      out = sum over the 4 neighbours of  v(y_i, x_j) * (1 - |y - y_i|)(1 - |x - x_j|)
                   (5-d input: trilinear, over the 8 corners of the cell)
     nearest       out = v(round(y), round(x))   (round half to even, as torch)
+    bicubic       out = sum over the 4 x 4 neighbours of v * w(y - y_i) w(x - x_j), w Keys' cubic kernel
+                  (a = -0.75); each neighbour's index is folded in by the padding mode on its own
 
     d out / d v   the same weights, scattered back to the taps (an add.at)
     d out / d x   sum_taps v * d weight / d x, times dx/dg (the unnormalise scale, and -1 where mirrored,
@@ -37,22 +39,62 @@ def _reflect(xp, c, twice_low, twice_high):
     return xp.where(even, extra + lo, span - extra + lo), sign * xp.where(even, 1.0, -1.0)
 
 
+def _unnormalize(xp, g, size, align_corners):
+    """Pixel coordinate of normalised grid values along an axis of ``size``, and d coordinate / d g."""
+    if align_corners:
+        return (g + 1) / 2 * (size - 1), xp.full_like(g, (size - 1) / 2)
+    return ((g + 1) * size - 1) / 2, xp.full_like(g, size / 2)
+
+
+def _pad(xp, c, size, padding_mode, align_corners):
+    """Fold a pixel coordinate back in as ``padding_mode`` says; returns it and its derivative factor."""
+    one = xp.ones_like(c)
+    if padding_mode == "border":
+        return xp.clip(c, 0, size - 1), one * ((c > 0) & (c < size - 1))
+    if padding_mode == "reflection":
+        c, dr = (_reflect(xp, c, 0, 2 * (size - 1)) if align_corners else _reflect(xp, c, -1, 2 * size - 1))
+        return xp.clip(c, 0, size - 1), dr * ((c > 0) & (c < size - 1))
+    return c, one
+
+
 def _source(xp, g, size, padding_mode, align_corners):
     """Pixel coordinate for normalised grid values ``g`` along an axis of ``size``, and its derivative."""
-    if align_corners:
-        c, dc = (g + 1) / 2 * (size - 1), (size - 1) / 2
-    else:
-        c, dc = ((g + 1) * size - 1) / 2, size / 2
-    dc = xp.full_like(c, dc)
-    if padding_mode == "border":
-        inside = (c > 0) & (c < size - 1)
-        c, dc = xp.clip(c, 0, size - 1), dc * inside
-    elif padding_mode == "reflection":
-        c, dr = (_reflect(xp, c, 0, 2 * (size - 1)) if align_corners else _reflect(xp, c, -1, 2 * size - 1))
-        dc = dc * dr
-        inside = (c > 0) & (c < size - 1)
-        c, dc = xp.clip(c, 0, size - 1), dc * inside
-    return c, dc
+    c, dc = _unnormalize(xp, g, size, align_corners)
+    c, dp = _pad(xp, c, size, padding_mode, align_corners)
+    return c, dc * dp
+
+
+_A = -0.75  # the cubic convolution constant torch (and OpenCV) use
+
+
+def _cubic_weights(xp, t):
+    """Keys' cubic convolution weights of the taps at -1, 0, 1, 2 for fractional offset t, and d/dt."""
+    def near(x):   # |x| <= 1
+        return ((_A + 2) * x - (_A + 3)) * x * x + 1, (3 * (_A + 2) * x - 2 * (_A + 3)) * x
+
+    def far(x):    # 1 < |x| < 2
+        return ((_A * x - 5 * _A) * x + 8 * _A) * x - 4 * _A, (3 * _A * x - 10 * _A) * x + 8 * _A
+
+    w0, d0 = far(t + 1)
+    w1, d1 = near(t)
+    w2, d2 = near(1 - t)
+    w3, d3 = far(2 - t)
+    return [w0, w1, w2, w3], [d0, d1, -d2, -d3]
+
+
+def _bicubic_taps(xp, coords, sizes, padding_mode, align_corners):
+    """The 4 x 4 taps of bicubic sampling: each tap index is folded in by the padding mode on its own."""
+    lo = [xp.floor(c) for c in coords]
+    ws, ds = zip(*[_cubic_weights(xp, c - f) for c, f in zip(coords, lo)])
+    taps = []
+    for ky, kx in itertools.product(range(4), repeat=2):
+        idx = []
+        for axis, k in ((0, ky), (1, kx)):
+            i, _ = _pad(xp, lo[axis] - 1 + k, sizes[axis], padding_mode, align_corners)
+            idx.append(xp.rint(i).astype(np.int64))
+        w = ws[0][ky] * ws[1][kx]
+        taps.append((idx, w, [ds[0][ky] * ws[1][kx], ws[0][ky] * ds[1][kx]]))
+    return taps
 
 
 def _taps(xp, coords, mode):
@@ -91,14 +133,20 @@ class GridSampler(Function):
         nd = len(spatial)
         coords, dcoords = [], []
         for axis in range(nd):                        # grid's last dim is (x, y[, z]): the axes reversed
-            c, dc = _source(xp, g[..., nd - 1 - axis].astype(x.dtype), spatial[axis], padding_mode, align_corners)
+            ga = g[..., nd - 1 - axis].astype(x.dtype)
+            if mode == "bicubic":                     # padding applies to each tap, not to the point
+                c, dc = _unnormalize(xp, ga, spatial[axis], align_corners)
+            else:
+                c, dc = _source(xp, ga, spatial[axis], padding_mode, align_corners)
             coords.append(c)
             dcoords.append(dc)
         n = xp.arange(N).reshape((N,) + (1,) * nd)
         xl = xp.moveaxis(x, 1, -1)                    # (N, *S, C): gather whole channel vectors
         out = xp.zeros(g.shape[:-1] + (C,), dtype=x.dtype)
         taps = []
-        for idx, w, dw in _taps(xp, coords, mode):
+        taps_of = (_bicubic_taps(xp, coords, spatial, padding_mode, align_corners) if mode == "bicubic"
+                   else _taps(xp, coords, mode))
+        for idx, w, dw in taps_of:
             valid = functools.reduce(operator.and_, [(i >= 0) & (i < size) for i, size in zip(idx, spatial)])
             clipped = tuple(xp.clip(i, 0, size - 1) for i, size in zip(idx, spatial))
             v = xl[(n,) + clipped] * valid[..., None]  # (N, *O, C), 0 outside the input
