@@ -247,3 +247,37 @@ def test_lambda_state_dict_keeps_callable_object_state():
     ls.LambdaLR(optim.SGD([ember.zeros(1, requires_grad=True)], lr=1.0), fn2).load_state_dict(sd)
     assert fn2.rate == 0.5
     assert math.isclose(ls.LambdaLR(opt, lambda e: 2.0).get_last_lr()[0], 2.0)
+
+
+def test_named_schedulers_match_torch():
+    """ChainedScheduler, ConstantLR, CyclicLR, MultiplicativeLR and a custom LRScheduler, spelled out."""
+    torch = pytest.importorskip("torch")
+
+    def build(lib, opt):
+        class HalfEveryTwo(lib.optim.lr_scheduler.LRScheduler):
+            def get_lr(self):
+                return [g["lr"] * (0.5 if self.last_epoch and self.last_epoch % 2 == 0 else 1.0)
+                        for g in self.optimizer.param_groups]
+        return [lib.optim.lr_scheduler.ChainedScheduler([lib.optim.lr_scheduler.ConstantLR(opt, factor=0.5,
+                                                                                            total_iters=3),
+                                                         lib.optim.lr_scheduler.MultiplicativeLR(
+                                                             opt, lr_lambda=lambda e: 0.9)]),
+                HalfEveryTwo(opt)]
+
+    seqs = []
+    for lib, opt_mod in ((torch, torch.optim), (ember, optim)):
+        opt = opt_mod.SGD([lib.zeros(2, requires_grad=True)], lr=0.1, momentum=0.9)
+        scheds = build(lib, opt)
+        cyc_opt = opt_mod.SGD([lib.zeros(2, requires_grad=True)], lr=0.1, momentum=0.9)
+        cyc = lib.optim.lr_scheduler.CyclicLR(cyc_opt, base_lr=0.01, max_lr=0.1, step_size_up=3, mode="triangular2")
+        seq = []
+        for _ in range(10):
+            opt.step()
+            cyc_opt.step()
+            for s in scheds:
+                s.step()
+            cyc.step()
+            seq.append([scheds[0].get_last_lr()[0], scheds[1].get_last_lr()[0], cyc.get_last_lr()[0],
+                        cyc_opt.param_groups[0]["momentum"]])
+        seqs.append(seq)
+    _eq(seqs[1], seqs[0])

@@ -802,3 +802,26 @@ def test_sgd_overflow_is_silent_as_in_torch():
             opt.step()
         res.append(p.detach().numpy().copy())
     np.testing.assert_array_equal(res[0], res[1])
+
+
+def test_named_new_optimizers_step_like_torch():
+    """The new optimizers spelled out (torch.optim.ASGD ... / ember.optim.ASGD ...), one model, 20 steps."""
+    torch = pytest.importorskip("torch")
+    pairs = [(torch.optim.ASGD, ember.optim.ASGD, dict(lr=0.05, t0=5)),
+             (torch.optim.Rprop, ember.optim.Rprop, dict(lr=0.02)),
+             (torch.optim.Adadelta, ember.optim.Adadelta, dict(lr=0.5)),
+             (torch.optim.RAdam, ember.optim.RAdam, dict(lr=0.05, decoupled_weight_decay=True, weight_decay=0.1)),
+             (torch.optim.Adamax, ember.optim.Adamax, dict(lr=0.05, maximize=False)),
+             (torch.optim.NAdam, ember.optim.NAdam, dict(lr=0.05))]
+    x = np.cos(np.arange(12, dtype=np.float32)).reshape(4, 3)
+    for tcls, ecls, kwargs in pairs:
+        w0 = _arrays(seed=11, shapes=[(3,)])[0]
+        tw, ew = torch.tensor(w0.copy(), requires_grad=True), ember.tensor(w0.copy(), requires_grad=True)
+        topt, eopt = tcls([tw], **kwargs), ecls([ew], **kwargs)
+        for _ in range(20):
+            for lib, w, opt in ((torch, tw, topt), (ember, ew, eopt)):
+                opt.zero_grad()
+                (lib.tanh(lib.tensor(x) @ w) ** 2).sum().backward()
+                opt.step()
+        _assert_params_close([tw], [ew], rtol=1e-5)
+        assert list(eopt.state_dict()["state"][0]) == list(topt.state_dict()["state"][0])
