@@ -825,3 +825,65 @@ def test_named_new_optimizers_step_like_torch():
                 opt.step()
         _assert_params_close([tw], [ew], rtol=1e-5)
         assert list(eopt.state_dict()["state"][0]) == list(topt.state_dict()["state"][0])
+
+
+def _matrix_params(lib):
+    return [lib.tensor(np.sin(np.arange(12, dtype=np.float32)).reshape(3, 4), requires_grad=True),
+            lib.tensor(np.cos(np.arange(30, dtype=np.float32)).reshape(6, 5), requires_grad=True),
+            lib.tensor(np.sin(np.arange(24, dtype=np.float32)).reshape(2, 3, 4), requires_grad=True),
+            lib.tensor(np.cos(np.arange(5, dtype=np.float32)), requires_grad=True)]
+
+
+def _train_20(lib, make_opt, params):
+    opt = make_opt(lib, params)
+    for _ in range(20):
+        opt.zero_grad()
+        sum((lib.tanh(p) ** 2).sum() for p in params).backward()
+        opt.step()
+    return opt
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(lr=0.05, weight_decay=0.1, maximize=True, d=1.5, eps=(1e-20, 1e-3)),
+                                    dict(beta2_decay=-0.5, eps=(None, 1e-2))])
+def test_adafactor_matches_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    tp, ep = _matrix_params(torch), _matrix_params(ember)
+    topt = _train_20(torch, lambda lib, ps: lib.optim.Adafactor(ps, **kwargs), tp)
+    eopt = _train_20(ember, lambda lib, ps: lib.optim.Adafactor(ps, **kwargs), ep)
+    _assert_params_close(tp, ep, rtol=1e-6)
+    _assert_state_dicts_match(topt.state_dict(), eopt.state_dict())
+    with pytest.raises(ValueError, match="beta2_decay should be <= 0 but is: 0.5"):
+        ember.optim.Adafactor(ep, beta2_decay=0.5)
+    with pytest.raises(ValueError, match="Clipping threshold d should be >= 1 but is: 0.5"):
+        torch.optim.Adafactor(tp, d=0.5)
+
+
+def test_muon_newton_schulz_is_torch_bit_for_bit_in_bfloat16():
+    torch = pytest.importorskip("torch")
+    from torch.optim._muon import _zeropower_via_newtonschulz as torch_ns
+
+    from ember.optim.muon import _zeropower_via_newtonschulz as ember_ns
+    for shape in [(6, 5), (4, 7)]:
+        g = np.sin(np.arange(np.prod(shape), dtype=np.float32) * 1.3).reshape(shape)
+        t = torch_ns(torch.tensor(g), (3.4445, -4.775, 2.0315), 5, 1e-7)
+        e = ember_ns(ember.tensor(g), (3.4445, -4.775, 2.0315), 5, 1e-7)
+        assert e.dtype is ember.bfloat16
+        np.testing.assert_array_equal(e.float().numpy(), t.float().numpy())
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(lr=0.02, nesterov=False, adjust_lr_fn="match_rms_adamw",
+                                                 weight_decay=0.0)])
+def test_muon_matches_torch(kwargs):
+    """20 steps: the bfloat16 orthogonalisation turns float32 ulps of the momentum into bfloat16 ulps of the
+    update now and then, so parameters agree to a few bfloat16 ulps of the total movement."""
+    torch = pytest.importorskip("torch")
+    tp, ep = _matrix_params(torch)[:2], _matrix_params(ember)[:2]
+    topt = _train_20(torch, lambda lib, ps: lib.optim.Muon(ps, **kwargs), tp)
+    eopt = _train_20(ember, lambda lib, ps: lib.optim.Muon(ps, **kwargs), ep)
+    for t, e in zip(tp, ep):
+        np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), atol=3e-3)
+    _assert_state_dicts_match(topt.state_dict(), eopt.state_dict(), values=False)
+    with pytest.raises(ValueError, match="Muon only supports 2D parameters"):
+        ember.optim.Muon([ember.zeros(3, requires_grad=True)])
+    with pytest.raises(ValueError, match="Adjust learning rate function x is not supported"):
+        ember.optim.Muon(ep, adjust_lr_fn="x")

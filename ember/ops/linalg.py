@@ -149,6 +149,8 @@ class Addmm(Function):
             if alpha != 1:
                 out *= alpha
         cd = c._data
+        if cd.dtype.kind == "V":  # bfloat16: beta * c joins the float32 product, one rounding at the end
+            cd = cd.astype(out.dtype)
         if beta == 0:
             return _round_to(out, a._data)
         if beta != 1:

@@ -6,12 +6,14 @@ change the groups' ``lr`` between steps.
 """
 from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam
 from .adamax import Adamax
 from .adamw import AdamW
 from .asgd import ASGD
 from .lbfgs import LBFGS
+from .muon import Muon
 from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
@@ -21,4 +23,4 @@ from .sgd import SGD
 from .sparse_adam import SparseAdam
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "Adadelta", "RAdam",
-           "Rprop", "ASGD", "SparseAdam", "LBFGS", "lr_scheduler", "swa_utils"]
+           "Rprop", "ASGD", "SparseAdam", "LBFGS", "Adafactor", "Muon", "lr_scheduler", "swa_utils"]
