@@ -260,3 +260,16 @@ def test_small_helpers():
         # top-level alias: torch.vmap is torch.func.vmap
         same(lib.vmap(lambda a: a * a)(lib.tensor(x.reshape(3, 2))), lib.func.vmap(lambda a: a * a)(
             lib.tensor(x.reshape(3, 2))))
+
+
+def test_vmap_randomness_modes():
+    msg = "vmap: called random operation while in randomness error mode"
+    for lib in (ember, torch):
+        x = lib.ones(3, 2)
+        with pytest.raises(RuntimeError, match=msg):
+            lib.func.vmap(lambda a: lib.nn.functional.dropout(a, 0.5))(x)
+        assert lib.func.vmap(lambda a: lib.nn.functional.dropout(a, 0.5, training=False))(x).shape == (3, 2)
+        same_rows = lib.func.vmap(lambda a: a + lib.rand(2), randomness="same")(x)
+        assert lib.equal(same_rows[0], same_rows[1])
+        diff_rows = lib.func.vmap(lambda a: a + lib.rand(2), randomness="different")(x)
+        assert not lib.equal(diff_rows[0], diff_rows[1])

@@ -5,7 +5,8 @@ indexed away — and stacks the results along ``out_dims``. That is always corre
 other transform inside: ``vmap(grad(f))`` gives per-sample gradients), at the price of one call per
 sample; torch instead rewrites each op into a batched one. ``chunk_size`` is accepted (results are the
 same); with ``randomness='same'`` every sample sees the same random numbers (the generator state is
-restored before each call), with ``'different'`` or ``'error'`` each call draws its own.
+restored before each call), with ``'different'`` each call draws its own, and with ``'error'`` (the default)
+a function that moves the random generator raises torch's error.
 """
 import functools
 
@@ -77,16 +78,21 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                              f"{sizes} for the mapped dimension")
         B = sizes[0]
         from ..random import get_rng_state, set_rng_state
-        state = get_rng_state() if randomness == "same" else None
+        state = get_rng_state() if randomness in ("same", "error") else None
         results = []
         for i in range(B):
             call_args = []
             for lv, sp, ds in zip(flat, specs, dims):
                 picked = [x.select(d, i) if d is not None else x for x, d in zip(lv, ds)]
                 call_args.append(tree_unflatten(picked, sp))
-            if state is not None:
+            if randomness == "same":
                 set_rng_state(state)
             results.append(func(*call_args, **kwargs))
+            if randomness == "error" and i == 0 and not bool((get_rng_state() == state).all()):
+                set_rng_state(state)  # the generator has moved: a random op ran inside the function
+                raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use "
+                                   "the 'same' or 'different' randomness flags on vmap or perform the randomness "
+                                   "operation out of vmap")
         return _stack_results(results, out_dims)
     return wrapper
 
