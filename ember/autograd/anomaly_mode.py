@@ -40,9 +40,9 @@ def _install(on):
     if on and not hasattr(function._connect, "_anomaly"):
         orig = function._connect
 
-        def connect(ctx, args, outs):
+        def connect(ctx, args, outs, flags):
             ctx._anomaly_trace = "".join(traceback.format_stack(limit=12)[:-2])
-            return orig(ctx, args, outs)
+            return orig(ctx, args, outs, flags)
         connect._anomaly = orig
         function._connect = connect
     elif not on and hasattr(function._connect, "_anomaly"):

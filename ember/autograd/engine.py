@@ -242,13 +242,15 @@ def _stashes_data(fn):
         return False
     data = _data_types()
     for k, v in fn.__dict__.items():
-        if k[0] == "_":
+        if k[0] == "_" or v.__class__ in _PLAIN:
             continue
-        if isinstance(v, data) or (v.__class__ in (tuple, list) and any(isinstance(e, data) for e in v)):
+        if isinstance(v, data) or (v.__class__ in (tuple, list) and k != "needs_input_grad"
+                                   and any(isinstance(e, data) for e in v)):
             return True
     return False
 
 
+_PLAIN = (bool, int, float, complex, str, type(None))  # ctx attributes that are never saved data (skipped fast)
 _OURS = {}      # Function class -> defined inside ember (cached: this runs once per node per backward)
 _DATA = []
 

@@ -58,7 +58,7 @@ class Node:
     # --- the ctx API used inside forward/backward ---------------------------------------------
     def save_for_backward(self, *tensors):
         """Keep tensors for backward; their versions are checked when ``saved_tensors`` is read."""
-        self._saved = tuple((t, t._vc[0]) if t is not None else (None, 0) for t in tensors)
+        self._saved = tuple([(t, t._vc[0]) if t is not None else (None, 0) for t in tensors])
 
     @property
     def saved_tensors(self):
@@ -163,6 +163,13 @@ class _FunctionMeta(type):
         super().__init__(name, bases, ns)
         node_name = ns.get("_grad_fn_name") or getattr(cls, "_grad_fn_name", None) or name + "Backward"
         cls._node_cls = type(node_name, (Node,), {"_fn": cls, "__module__": cls.__module__})
+        # torch-2 style (forward without ctx + setup_context)? decided once here, not on every apply
+        cls._has_setup = "Function" in globals() and cls.setup_context is not Function.setup_context
+
+    def __setattr__(cls, key, value):
+        super().__setattr__(key, value)
+        if key == "setup_context":  # assigned after the class was made
+            super().__setattr__("_has_setup", cls.setup_context is not Function.setup_context)
 
 
 class Function(metaclass=_FunctionMeta):
@@ -192,18 +199,16 @@ class Function(metaclass=_FunctionMeta):
         ctx = cls._node_cls()
         record = False
         if STATE.enabled:
-            for a in args:
-                if a.__class__ in _TENSOR_TYPES and a._requires_grad:
-                    record = True
-                    break
+            flags = [a.__class__ in _TENSOR_TYPES and a._requires_grad for a in args]
+            record = True in flags
         if record:
-            ctx.needs_input_grad = tuple(a.__class__ in _TENSOR_TYPES and a._requires_grad for a in args)
+            ctx.needs_input_grad = tuple(flags)
         else:
             ctx.needs_input_grad = (False,) * len(args)
         prev = STATE.enabled
         STATE.enabled = False
         try:
-            if cls.setup_context is not Function.setup_context:
+            if cls._has_setup:
                 out = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, out)
             else:
@@ -217,13 +222,15 @@ class Function(metaclass=_FunctionMeta):
         for t in ctx._dirty:
             t._vc[0] += 1
         if record:
-            _connect(ctx, args, outs)
+            _connect(ctx, args, outs, flags)
         return outs
 
 
 def _as_output(o, args, ctx):
     """Wrap an ndarray result; an input returned unchanged (and not marked dirty) becomes a fresh alias."""
     cls = o.__class__
+    if cls is _np.ndarray:  # the common case: a fresh NumPy result
+        return _wrap(o)
     if cls in _TENSOR_TYPES:
         if any(o is a for a in args) and not any(o is d for d in ctx._dirty):
             return _alias(o)
@@ -233,11 +240,12 @@ def _as_output(o, args, ctx):
     return o
 
 
-def _connect(ctx, args, outs):
-    """Record ``ctx`` as the grad_fn of the outputs and link it to the nodes that made the inputs."""
+def _connect(ctx, args, outs, flags):
+    """Record ``ctx`` as the grad_fn of the outputs and link it to the nodes that made the inputs
+    (``flags``: per argument, whether it is a tensor that requires grad)."""
     edges, meta = [], []
-    for a in args:
-        if a.__class__ in _TENSOR_TYPES and a._requires_grad:
+    for a, f in zip(args, flags):
+        if f:
             if a._base is not None:
                 fresh_view(a)
             fn = a.grad_fn
@@ -248,7 +256,8 @@ def _connect(ctx, args, outs):
                 edges.append((fn, 0))
             else:
                 edges.append((fn, a._output_nr))
-            meta.append((a._data.shape, a._data.dtype))
+            d = a._data
+            meta.append((d.shape, d.dtype))
         else:
             edges.append(None)
             # what next_functions shows: None a float tensor without grad, "num" a number, False an int tensor
@@ -268,7 +277,7 @@ def _connect(ctx, args, outs):
 
 def _attach(o, ctx, i):
     """Make ``ctx`` the grad_fn of output ``o`` (unless it is integer-valued or marked non-differentiable)."""
-    if o._data.dtype.kind not in "fcV" or any(o is n for n in ctx._non_diff):
+    if o._data.dtype.kind not in "fcV" or (ctx._non_diff and any(o is n for n in ctx._non_diff)):
         return
     if o.grad_fn is None and o._requires_grad:
         from ..hints import add_hint

@@ -96,6 +96,9 @@ class Mul(Function):
         a, b = ctx.saved_tensors
         if b is None:
             b = ctx.b
+            if a is None and not STATE.enabled and b.__class__ in (float, int) and g._data.dtype.kind in "fc":
+                # ``x * 2.0`` and no double backward: the gradient is one ufunc, no Function needed
+                return wrap(parallel_ufunc(np.multiply, g._data, b)), None
         return (g * _cj(b) if ctx.needs_input_grad[0] else None,
                 g * _cj(a) if ctx.needs_input_grad[1] else None)
 
