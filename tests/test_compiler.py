@@ -60,3 +60,14 @@ def test_compile_errors_like_torch():
             lib.compile()(None)
     with pytest.raises(RuntimeError, match="Unrecognized mode=fastest"):
         ember.compile(lambda x: x, mode="fastest")
+
+
+def test_module_compile_in_place_like_torch():
+    tm, em = _pair()
+    x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3)
+    expected = tm(torch.tensor(x)).detach().numpy()             # torch compiles lazily, at the next call
+    assert tm.compile(mode="max-autotune") is None and em.compile(mode="max-autotune") is None
+    np.testing.assert_allclose(em(ember.tensor(x)).detach().numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert list(em.state_dict()) == list(tm.state_dict())          # in place: no _orig_mod prefix
+    with pytest.raises(RuntimeError, match="Either mode or options can be specified"):
+        em.compile(mode="default", options={})

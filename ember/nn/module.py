@@ -556,6 +556,12 @@ class Module:
                                                 remove_duplicate)
 
     # ------------------------------------------------------------------ modes and grads
+    def compile(self, *args, **kwargs):
+        """``torch.compile`` this module in place: the arguments are checked as torch checks them; the
+        module keeps running its Python eagerly (Ember has no compiler, see ``ember/compiler.py``)."""
+        from ..compiler import compile as _compile
+        _compile(self.forward, *args, **kwargs)
+
     def train(self, mode=True):
         """Set training mode (``True``) or evaluation mode on this module and all its children."""
         if not isinstance(mode, bool):
