@@ -210,6 +210,18 @@ def test_missing_api_names_the_torch_path(hook):
     assert not isinstance(info.value, MissingTorchAPI)
 
 
+def test_torch_nn_modules_paths_name_the_classes(hook):
+    """``torch.nn.modules.<file>.<Class>`` paths (written out in allowlists for torch.load) give Ember's
+    classes even where Ember keeps the class in another file; a missing name raises, never a module."""
+    torch = hook
+    assert torch.nn.modules.activation.MultiheadAttention is ember.nn.MultiheadAttention
+    assert torch.nn.modules.linear.NonDynamicallyQuantizableLinear is ember.nn.linear.NonDynamicallyQuantizableLinear
+    assert type(torch.nn.MultiheadAttention(4, 2).out_proj) is torch.nn.modules.linear.NonDynamicallyQuantizableLinear
+    assert torch.nn.modules.rnn.GRU is ember.nn.GRU and torch.nn.modules.sparse.Embedding is ember.nn.Embedding
+    with pytest.raises(MissingTorchAPI, match=r"^ember does not implement torch\.nn\.modules\.linear\.NoSuch yet$"):
+        torch.nn.modules.linear.NoSuch
+
+
 def test_missing_tensor_method_names_torch_tensor(hook):
     torch = hook
     x = torch.ones(3)

@@ -866,3 +866,77 @@ def test_fuzz_pt_archive_bytes(tmp_path, data):
             i = data.draw(st.integers(0, len(blob) - 1))
             blob[i] ^= 1 << data.draw(st.integers(0, 7))
     _load_bytes(bytes(blob), ".pt", tmp_path)
+
+
+# ----------------------------------------------------------------------------------------------
+# the weights_only allowlist: add_safe_globals / safe_globals (as torch.serialization)
+# ----------------------------------------------------------------------------------------------
+def test_safe_globals_allow_whole_model_with_weights_only(tmp_path):
+    torch = _torch()
+    path = tmp_path / "whole.emb"
+    em = _ember_model()
+    ember.save(em, path)
+    tpath = tmp_path / "whole.pt"
+    torch.save(_torch_model(torch), tpath)
+    ember_classes = [ember.nn.Sequential, ember.nn.Linear, ember.nn.BatchNorm1d, ember.nn.ReLU]
+    torch_classes = [torch.nn.Sequential, torch.nn.Linear, torch.nn.BatchNorm1d, torch.nn.ReLU]
+    with pytest.raises(UnsafeCheckpointError, match="Weights only load failed"):
+        ember.load(path)
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        torch.load(tpath)
+    # inside the block both load the whole model; what is allowed is the same list in both
+    with ember.serialization.safe_globals(ember_classes), torch.serialization.safe_globals(torch_classes):
+        assert {c.__name__ for c in ember.serialization.get_safe_globals()} == \
+            {c.__name__ for c in torch.serialization.get_safe_globals() if c in torch_classes}
+        back = ember.load(path)
+        from_pt = ember.load(tpath)
+        tback = torch.load(tpath)
+    assert isinstance(back, ember.nn.Sequential) and isinstance(tback, torch.nn.Sequential)
+    for (k, v), (k2, v2) in zip(em.state_dict().items(), back.state_dict().items()):
+        assert k == k2 and np.array_equal(v.numpy(), v2.numpy())
+    for (k, v), (k2, v2) in zip(tback.state_dict().items(), from_pt.state_dict().items()):
+        assert k == k2 and np.array_equal(v.numpy(), v2.numpy())
+    # after the block the allowlist is as before: refused again, in both
+    assert ember.serialization.get_safe_globals() == []
+    with pytest.raises(UnsafeCheckpointError, match="Weights only load failed"):
+        ember.load(path)
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        torch.load(tpath)
+
+
+def test_safe_globals_every_nested_class_must_be_allowed(tmp_path):
+    torch = _torch()
+    path, tpath = tmp_path / "whole.emb", tmp_path / "whole.pt"
+    ember.save(_ember_model(), path)
+    torch.save(_torch_model(torch), tpath)
+    with ember.serialization.safe_globals([ember.nn.Sequential]):
+        with pytest.raises(UnsafeCheckpointError, match=r"GLOBAL ember\.nn\.linear\.Linear was not an allowed"):
+            ember.load(path)
+        with pytest.raises(UnsafeCheckpointError, match=r"torch\.nn\.modules\.linear\.Linear was not an allowed"):
+            ember.load(tpath)
+    with torch.serialization.safe_globals([torch.nn.Sequential]):
+        with pytest.raises(pickle.UnpicklingError, match=r"torch\.nn\.modules\.linear\.Linear was not an allowed"):
+            torch.load(tpath)
+
+
+def test_add_get_clear_safe_globals():
+    torch = _torch()
+    saved = torch.serialization.get_safe_globals()
+    try:
+        for ns, lin in ((ember.serialization, ember.nn.Linear), (torch.serialization, torch.nn.Linear)):
+            ns.clear_safe_globals()
+            ns.add_safe_globals([lin, ns.safe_globals])
+            assert set(ns.get_safe_globals()) == {lin, ns.safe_globals}
+            ns.clear_safe_globals()
+            assert ns.get_safe_globals() == []
+    finally:
+        torch.serialization.add_safe_globals(saved)
+    assert ember.serialization.get_safe_globals() == []
+
+
+def test_safe_globals_tuple_names_the_object(tmp_path):
+    """``(obj, "module.Name")``: the file's name maps to ``obj`` without importing anything."""
+    path = tmp_path / "lin.emb"
+    ember.save(ember.nn.Linear(2, 3), path)
+    with ember.serialization.safe_globals([(ember.nn.Linear, "ember.nn.linear.Linear")]):
+        assert isinstance(ember.load(path), ember.nn.Linear)

@@ -81,7 +81,8 @@ def ember_module_names(torch_name):
             names = ["ember" + torch_name[len("torch"):]]
         else:
             names = []
-    if torch_name.startswith("torch.nn.modules."):  # every layer class lives in ember.nn
+    if torch_name.startswith("torch.nn.modules.") and torch_name.count(".") == 3:  # torch.nn.modules.X:
+        # every layer class lives in ember.nn (deeper names are attributes, never modules)
         names.append("ember.nn")
     return names
 
@@ -120,6 +121,11 @@ class TorchModule(types.ModuleType):
                 if isinstance(value, types.ModuleType) and value.__name__.split(".")[0] == "ember":
                     return _proxy(full, value)
                 return value
+        if target is not None and not name.startswith("_"):  # a class ember keeps in another file of the
+            for other in ember_module_names(d["__name__"])[1:]:  # same package (torch.nn.modules.activation
+                mod = _import_ember(other)                         # .MultiheadAttention is in ember.nn)
+                if mod is not None and mod is not target and isinstance(getattr(mod, name, None), type):
+                    return getattr(mod, name)
         if name == "__all__":
             return [] if target is None else sorted(n for n in vars(target) if not n.startswith("_"))
         if _is_dunder(name):

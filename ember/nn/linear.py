@@ -7,7 +7,7 @@ from . import init
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["Identity", "Linear", "Bilinear", "LazyLinear", "Flatten", "Unflatten"]
+__all__ = ["Identity", "Linear", "Bilinear", "LazyLinear", "Flatten", "Unflatten", "NonDynamicallyQuantizableLinear"]
 
 
 class Identity(Module):
@@ -89,6 +89,11 @@ class LazyLinear(Linear):
             Linear.reset_parameters(self)
             self.__class__ = self.cls_to_become
         return F.linear(input, self.weight, self.bias)
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """A Linear under another name -- what torch uses for ``MultiheadAttention.out_proj`` (the name
+    tells torch's quantization tools to leave it alone; here it is exactly a Linear)."""
 
 
 class Bilinear(Module):

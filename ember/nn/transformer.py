@@ -13,7 +13,7 @@ import copy
 import ember
 from .module import Module
 from .parameter import Parameter
-from .linear import Linear
+from .linear import Linear, NonDynamicallyQuantizableLinear
 from .normalization import LayerNorm
 from .dropout import Dropout
 from .containers import ModuleList
@@ -23,10 +23,6 @@ from ._functional_ext import _canonical_mask, multi_head_attention_forward
 
 __all__ = ["NonDynamicallyQuantizableLinear", "MultiheadAttention", "TransformerEncoderLayer",
            "TransformerEncoder", "TransformerDecoderLayer", "TransformerDecoder", "Transformer"]
-
-
-class NonDynamicallyQuantizableLinear(Linear):
-    """A Linear under another name — what torch uses for ``MultiheadAttention.out_proj``."""
 
 
 class MultiheadAttention(Module):
