@@ -1,94 +1,55 @@
-"""Ported from torch/distributions/cauchy.py (BSD-3-Clause); math in Ember Tensor ops."""
-from __future__ import annotations
+"""Cauchy(loc, scale): the Lorentz distribution -- no mean, no variance, sampled by the inverse CDF."""
 import math
 
 import ember as torch
-from math import inf, nan
-from ember import Tensor
-from ember.distributions import constraints
-from ember.distributions.distribution import Distribution
-from ember.distributions.utils import broadcast_all
-from numbers import Number as _Number
-Number = _Number
-_size = tuple
-
+from . import constraints
+from .distribution import Distribution
+from .utils import broadcast_all
 
 __all__ = ["Cauchy"]
 
 
 class Cauchy(Distribution):
-    r"""
-    Samples from a Cauchy (Lorentz) distribution. The distribution of the ratio of
-    independent normally distributed random variables with means `0` follows a
-    Cauchy distribution.
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Cauchy(torch.tensor([0.0]), torch.tensor([1.0]))
-        >>> m.sample()  # sample from a Cauchy distribution with loc=0 and scale=1
-        tensor([ 2.3214])
-
-    Args:
-        loc (float or Tensor): mode or median of the distribution.
-        scale (float or Tensor): half width at half maximum.
-    """
-
+    """p(x) = 1 / (pi scale (1 + ((x - loc) / scale)^2)); F(x) = 1/2 + atan((x - loc) / scale) / pi.
+    The mean and variance do not exist: mean is nan, variance inf."""
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
 
-    def __init__(
-        self,
-        loc: Tensor | float,
-        scale: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = broadcast_all(loc, scale)
-        if isinstance(loc, _Number) and isinstance(scale, _Number):
-            batch_shape = torch.Size()
-        else:
-            batch_shape = self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        super().__init__(self.loc.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Cauchy, _instance)
         batch_shape = torch.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
+        new.loc, new.scale = self.loc.expand(batch_shape), self.scale.expand(batch_shape)
         super(Cauchy, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
     @property
-    def mean(self) -> Tensor:
-        return torch.full(
-            self._extended_shape(), nan, dtype=self.loc.dtype, device=self.loc.device
-        )
+    def mean(self):
+        return torch.full(self._extended_shape(), math.nan, dtype=self.loc.dtype, device=self.loc.device)
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return self.loc
 
     @property
-    def variance(self) -> Tensor:
-        return torch.full(
-            self._extended_shape(), inf, dtype=self.loc.dtype, device=self.loc.device
-        )
+    def variance(self):
+        return torch.full(self._extended_shape(), math.inf, dtype=self.loc.dtype, device=self.loc.device)
 
-    def rsample(self, sample_shape: _size = torch.Size()) -> Tensor:
+    def rsample(self, sample_shape=torch.Size()):
         shape = self._extended_shape(sample_shape)
-        eps = self.loc.new(shape).cauchy_()
+        eps = torch.empty(shape, dtype=self.loc.dtype, device=self.loc.device).cauchy_()
         return self.loc + eps * self.scale
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        return (
-            -math.log(math.pi)
-            - self.scale.log()
-            - (((value - self.loc) / self.scale) ** 2).log1p()
-        )
+        z = (value - self.loc) / self.scale
+        return -math.log(math.pi) - self.scale.log() - torch.log1p(z.pow(2))
 
     def cdf(self, value):
         if self._validate_args:
@@ -99,4 +60,5 @@ class Cauchy(Distribution):
         return torch.tan(math.pi * (value - 0.5)) * self.scale + self.loc
 
     def entropy(self):
+        """log(4 pi scale)."""
         return math.log(4 * math.pi) + self.scale.log()

@@ -1,43 +1,23 @@
-"""Ported from torch/distributions/chi2.py (BSD-3-Clause); math in Ember Tensor ops."""
-from __future__ import annotations
-
-from ember import Tensor
-from ember.distributions import constraints
-from ember.distributions.gamma import Gamma
-
+"""Chi2(df): the sum of df squared standard normals, i.e. Gamma(df / 2, rate=1/2)."""
+import ember as torch
+from . import constraints
+from .gamma import Gamma
 
 __all__ = ["Chi2"]
 
 
 class Chi2(Gamma):
-    r"""
-    Creates a Chi-squared distribution parameterized by shape parameter :attr:`df`.
-    This is exactly equivalent to ``Gamma(alpha=0.5*df, beta=0.5)``
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Chi2(torch.tensor([1.0]))
-        >>> m.sample()  # Chi2 distributed with shape df=1
-        tensor([ 0.1046])
-
-    Args:
-        df (float or Tensor): shape parameter of the distribution
-    """
-
+    """Chi-squared with df degrees of freedom: p(x) = x^(df/2 - 1) e^(-x/2) / (2^(df/2) Gamma(df/2)).
+    Everything (log_prob, moments, entropy, reparameterised samples) is the Gamma's."""
     arg_constraints = {"df": constraints.positive}
 
-    def __init__(
-        self,
-        df: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, df, validate_args=None):
+        df = df if isinstance(df, torch.Tensor) else torch.tensor(df, dtype=torch.get_default_dtype())
         super().__init__(0.5 * df, 0.5, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Chi2, _instance)
-        return super().expand(batch_shape, new)
+        return super().expand(batch_shape, self._get_checked_instance(Chi2, _instance))
 
     @property
-    def df(self) -> Tensor:
+    def df(self):
         return self.concentration * 2

@@ -1,92 +1,60 @@
-"""Ported from torch/distributions/gumbel.py (BSD-3-Clause); math in Ember Tensor ops."""
-from __future__ import annotations
+"""Gumbel(loc, scale): the law of maxima, X = loc - scale log(-log U) with U uniform on (0, 1)."""
 import math
 
 import ember as torch
-from ember import Tensor
-from ember.distributions import constraints
-from ember.distributions.transformed_distribution import TransformedDistribution
-from ember.distributions.transforms import AffineTransform, ExpTransform
-from ember.distributions.uniform import Uniform
-from ember.distributions.utils import broadcast_all, euler_constant
-from numbers import Number as _Number
-Number = _Number
-
+from . import constraints
+from .transformed_distribution import TransformedDistribution
+from .transforms import AffineTransform, ExpTransform
+from .uniform import Uniform
+from .utils import broadcast_all, euler_constant
 
 __all__ = ["Gumbel"]
 
 
 class Gumbel(TransformedDistribution):
-    r"""
-    Samples from a Gumbel Distribution.
+    """With z = (x - loc) / scale: p(x) = exp(-z - exp(-z)) / scale, F(x) = exp(-exp(-z)).
 
-    Examples::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Gumbel(torch.tensor([1.0]), torch.tensor([2.0]))
-        >>> m.sample()  # sample from Gumbel distribution with loc=1, scale=2
-        tensor([ 1.0124])
-
-    Args:
-        loc (float or Tensor): Location parameter of the distribution
-        scale (float or Tensor): Scale parameter of the distribution
-    """
-
+    Built as Uniform(tiny, 1 - eps) pushed through log, negation, log and x -> loc - scale x."""
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
 
-    def __init__(
-        self,
-        loc: Tensor | float,
-        scale: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, loc, scale, validate_args=None):
         self.loc, self.scale = broadcast_all(loc, scale)
         finfo = torch.finfo(self.loc.dtype)
-        if isinstance(loc, _Number) and isinstance(scale, _Number):
-            base_dist = Uniform(finfo.tiny, 1 - finfo.eps, validate_args=validate_args)
-        else:
-            base_dist = Uniform(
-                torch.full_like(self.loc, finfo.tiny),
-                torch.full_like(self.loc, 1 - finfo.eps),
-                validate_args=validate_args,
-            )
-        transforms = [
-            ExpTransform().inv,
-            AffineTransform(loc=0, scale=-torch.ones_like(self.scale)),
-            ExpTransform().inv,
-            AffineTransform(loc=loc, scale=-self.scale),
-        ]
-        super().__init__(base_dist, transforms, validate_args=validate_args)
+        base = Uniform(torch.full_like(self.loc, finfo.tiny), torch.full_like(self.loc, 1 - finfo.eps),
+                       validate_args=validate_args)
+        log = ExpTransform().inv
+        transforms = [log, AffineTransform(loc=0, scale=-torch.ones_like(self.scale)), log,
+                      AffineTransform(loc=self.loc, scale=-self.scale)]
+        super().__init__(base, transforms, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Gumbel, _instance)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
+        new.loc, new.scale = self.loc.expand(batch_shape), self.scale.expand(batch_shape)
         return super().expand(batch_shape, _instance=new)
 
-    # Explicitly defining the log probability function for Gumbel due to precision issues
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        y = (self.loc - value) / self.scale
-        return (y - y.exp()) - self.scale.log()
+        z = (self.loc - value) / self.scale
+        return (z - z.exp()) - self.scale.log()
 
     @property
-    def mean(self) -> Tensor:
+    def mean(self):
         return self.loc + self.scale * euler_constant
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return self.loc
 
     @property
-    def stddev(self) -> Tensor:
+    def stddev(self):
         return (math.pi / math.sqrt(6)) * self.scale
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return self.stddev.pow(2)
 
     def entropy(self):
+        """log(scale) + 1 + Euler's gamma."""
         return self.scale.log() + (1 + euler_constant)

@@ -1,84 +1,49 @@
-"""Ported from torch/distributions/half_cauchy.py (BSD-3-Clause); math in Ember Tensor ops."""
-from __future__ import annotations
+"""HalfCauchy(scale): |X| for X ~ Cauchy(0, scale) -- a TransformedDistribution through AbsTransform."""
 import math
 
 import ember as torch
-from math import inf
-from ember import Tensor
-from ember.distributions import constraints
-from ember.distributions.cauchy import Cauchy
-from ember.distributions.transformed_distribution import TransformedDistribution
-from ember.distributions.transforms import AbsTransform
-
+from . import constraints
+from .cauchy import Cauchy
+from .transformed_distribution import TransformedDistribution
+from .transforms import AbsTransform
 
 __all__ = ["HalfCauchy"]
 
 
 class HalfCauchy(TransformedDistribution):
-    r"""
-    Creates a half-Cauchy distribution parameterized by `scale` where::
-
-        X ~ Cauchy(0, scale)
-        Y = |X| ~ HalfCauchy(scale)
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = HalfCauchy(torch.tensor([1.0]))
-        >>> m.sample()  # half-cauchy distributed with scale=1
-        tensor([ 2.3214])
-
-    Args:
-        scale (float or Tensor): scale of the full Cauchy distribution
-    """
-
+    """p(x) = 2 / (pi scale (1 + (x / scale)^2)) for x >= 0. Its mean and variance are infinite."""
     arg_constraints = {"scale": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
-    base_dist: Cauchy
 
-    def __init__(
-        self,
-        scale: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
-        base_dist = Cauchy(0, scale, validate_args=False)
-        super().__init__(base_dist, AbsTransform(), validate_args=validate_args)
+    def __init__(self, scale, validate_args=None):
+        super().__init__(Cauchy(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(HalfCauchy, _instance)
-        return super().expand(batch_shape, _instance=new)
+        return super().expand(batch_shape, _instance=self._get_checked_instance(HalfCauchy, _instance))
 
     @property
-    def scale(self) -> Tensor:
+    def scale(self):
         return self.base_dist.scale
 
     @property
-    def mean(self) -> Tensor:
-        return torch.full(
-            self._extended_shape(),
-            math.inf,
-            dtype=self.scale.dtype,
-            device=self.scale.device,
-        )
+    def mean(self):
+        return torch.full(self._extended_shape(), math.inf, dtype=self.scale.dtype, device=self.scale.device)
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return torch.zeros_like(self.scale)
 
     @property
-    def variance(self) -> Tensor:
+    def variance(self):
         return self.base_dist.variance
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        value = torch.as_tensor(
-            value, dtype=self.base_dist.scale.dtype, device=self.base_dist.scale.device
-        )
-        log_prob = self.base_dist.log_prob(value) + math.log(2)
-        log_prob = torch.where(value >= 0, log_prob, -inf)
-        return log_prob
+        value = torch.as_tensor(value, dtype=self.scale.dtype, device=self.scale.device)
+        lp = self.base_dist.log_prob(value) + math.log(2)
+        return torch.where(value >= 0, lp, -math.inf)
 
     def cdf(self, value):
         if self._validate_args:

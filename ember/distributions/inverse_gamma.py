@@ -1,91 +1,51 @@
-"""Ported from torch/distributions/inverse_gamma.py (BSD-3-Clause); math in Ember Tensor ops."""
-from __future__ import annotations
-
+"""InverseGamma(concentration, rate): 1 / Y for Y ~ Gamma(concentration, rate)."""
 import ember as torch
-from ember import Tensor
-from ember.distributions import constraints
-from ember.distributions.gamma import Gamma
-from ember.distributions.transformed_distribution import TransformedDistribution
-from ember.distributions.transforms import PowerTransform
-
+from . import constraints
+from .gamma import Gamma
+from .transformed_distribution import TransformedDistribution
+from .transforms import PowerTransform
 
 __all__ = ["InverseGamma"]
 
 
 class InverseGamma(TransformedDistribution):
-    r"""
-    Creates an inverse gamma distribution parameterized by :attr:`concentration` and :attr:`rate`
-    where::
-
-        X ~ Gamma(concentration, rate)
-        Y = 1 / X ~ InverseGamma(concentration, rate)
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterinistic")
-        >>> m = InverseGamma(torch.tensor([2.0]), torch.tensor([3.0]))
-        >>> m.sample()
-        tensor([ 1.2953])
-
-    Args:
-        concentration (float or Tensor): shape parameter of the distribution
-            (often referred to as alpha)
-        rate (float or Tensor): rate = 1 / scale of the distribution
-            (often referred to as beta)
-    """
-
-    arg_constraints = {
-        "concentration": constraints.positive,
-        "rate": constraints.positive,
-    }
+    """With a = concentration, b = rate: p(x) = b^a / Gamma(a) x^(-a - 1) exp(-b / x).
+    The mean b / (a - 1) needs a > 1 and the variance needs a > 2 (inf otherwise)."""
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.positive
     has_rsample = True
-    base_dist: Gamma
 
-    def __init__(
-        self,
-        concentration: Tensor | float,
-        rate: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
-        base_dist = Gamma(concentration, rate, validate_args=validate_args)
-        neg_one = -base_dist.rate.new_ones(())
-        super().__init__(
-            base_dist, PowerTransform(neg_one), validate_args=validate_args
-        )
+    def __init__(self, concentration, rate, validate_args=None):
+        base = Gamma(concentration, rate, validate_args=validate_args)
+        neg_one = -base.rate.new_ones(())
+        super().__init__(base, PowerTransform(neg_one), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(InverseGamma, _instance)
-        return super().expand(batch_shape, _instance=new)
+        return super().expand(batch_shape, _instance=self._get_checked_instance(InverseGamma, _instance))
 
     @property
-    def concentration(self) -> Tensor:
+    def concentration(self):
         return self.base_dist.concentration
 
     @property
-    def rate(self) -> Tensor:
+    def rate(self):
         return self.base_dist.rate
 
     @property
-    def mean(self) -> Tensor:
-        result = self.rate / (self.concentration - 1)
-        return torch.where(self.concentration > 1, result, torch.inf)
+    def mean(self):
+        a = self.concentration
+        return torch.where(a > 1, self.rate / (a - 1), torch.inf)
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return self.rate / (self.concentration + 1)
 
     @property
-    def variance(self) -> Tensor:
-        result = self.rate.square() / (
-            (self.concentration - 1).square() * (self.concentration - 2)
-        )
-        return torch.where(self.concentration > 2, result, torch.inf)
+    def variance(self):
+        a = self.concentration
+        return torch.where(a > 2, self.rate.pow(2) / ((a - 1).pow(2) * (a - 2)), torch.inf)
 
     def entropy(self):
-        return (
-            self.concentration
-            + self.rate.log()
-            + torch.lgamma(self.concentration)
-            - (1 + self.concentration) * torch.digamma(self.concentration)
-        )
+        """a + log(b) + lgamma(a) - (1 + a) digamma(a)."""
+        a = self.concentration
+        return a + self.rate.log() + torch.lgamma(a) - (1 + a) * torch.digamma(a)

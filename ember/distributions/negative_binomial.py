@@ -1,150 +1,82 @@
-"""Ported from torch/distributions/negative_binomial.py (BSD-3-Clause); math in Ember Tensor ops."""
-from __future__ import annotations
-
+"""NegativeBinomial(total_count, probs= or logits=): successes seen before ``total_count`` failures."""
 import ember as torch
-import ember.nn.functional as F
-from ember import Tensor
-from ember.distributions import constraints
-from ember.distributions.distribution import Distribution
-from ember.distributions.gamma import Gamma
-from ember.distributions.utils import (
-    broadcast_all,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
-)
-
+from ember.nn import functional as F
+from . import constraints
+from .distribution import Distribution
+from .gamma import Gamma
+from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["NegativeBinomial"]
 
 
 class NegativeBinomial(Distribution):
-    r"""
-    Creates a Negative Binomial distribution, i.e. distribution
-    of the number of successful independent and identical Bernoulli trials
-    before :attr:`total_count` failures are achieved. The probability
-    of success of each Bernoulli trial is :attr:`probs`.
+    """With r = total_count and success probability p (logits l = log(p / (1 - p))):
 
-    Args:
-        total_count (float or Tensor): non-negative number of negative Bernoulli
-            trials to stop, although the distribution is still valid for real
-            valued count
-        probs (Tensor): Event probabilities of success in the half open interval [0, 1)
-        logits (Tensor): Event log-odds for probabilities of success
-    """
+        P(k) = Gamma(k + r) / (k! Gamma(r)) p^k (1 - p)^r,   mean r p / (1 - p),  variance mean / (1 - p).
 
-    arg_constraints = {
-        "total_count": constraints.greater_than_eq(0),
-        "probs": constraints.half_open_interval(0.0, 1.0),
-        "logits": constraints.real,
-    }
+    It is a Gamma-Poisson mixture: sample lambda ~ Gamma(r, rate=(1 - p) / p), then k ~ Poisson(lambda)."""
+    arg_constraints = {"total_count": constraints.greater_than_eq(0),
+                       "probs": constraints.half_open_interval(0.0, 1.0), "logits": constraints.real}
     support = constraints.nonnegative_integer
 
-    def __init__(
-        self,
-        total_count: Tensor | float,
-        probs: Tensor | None = None,
-        logits: Tensor | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, total_count, probs=None, logits=None, validate_args=None):
         if (probs is None) == (logits is None):
-            raise ValueError(
-                "Either `probs` or `logits` must be specified, but not both."
-            )
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
-            (
-                self.total_count,
-                # pyrefly: ignore [read-only]
-                self.probs,
-            ) = broadcast_all(total_count, probs)
+            self.total_count, self.probs = broadcast_all(total_count, probs)
             self.total_count = self.total_count.type_as(self.probs)
+            param = self.probs
         else:
-            if logits is None:
-                raise AssertionError("logits is unexpectedly None")
-            (
-                self.total_count,
-                # pyrefly: ignore [read-only]
-                self.logits,
-            ) = broadcast_all(total_count, logits)
+            self.total_count, self.logits = broadcast_all(total_count, logits)
             self.total_count = self.total_count.type_as(self.logits)
-
-        self._param = self.probs if probs is not None else self.logits
-        batch_shape = self._param.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+            param = self.logits
+        super().__init__(param.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(NegativeBinomial, _instance)
         batch_shape = torch.Size(batch_shape)
         new.total_count = self.total_count.expand(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                setattr(new, name, getattr(self, name).expand(batch_shape))
         super(NegativeBinomial, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
-    def _new(self, *args, **kwargs):
-        return self._param.new(*args, **kwargs)
-
-    @property
-    def mean(self) -> Tensor:
-        return self.total_count * torch.exp(self.logits)
-
-    @property
-    def mode(self) -> Tensor:
-        return ((self.total_count - 1) * self.logits.exp()).floor().clamp(min=0.0)
-
-    @property
-    def variance(self) -> Tensor:
-        return self.mean / torch.sigmoid(-self.logits)
-
     @lazy_property
-    def logits(self) -> Tensor:
+    def logits(self):
         return probs_to_logits(self.probs, is_binary=True)
 
     @lazy_property
-    def probs(self) -> Tensor:
+    def probs(self):
         return logits_to_probs(self.logits, is_binary=True)
 
     @property
-    def param_shape(self) -> torch.Size:
-        return self._param.size()
+    def mean(self):
+        return self.total_count * self.logits.exp()
+
+    @property
+    def mode(self):
+        return ((self.total_count - 1) * self.logits.exp()).floor().clamp(min=0.0)
+
+    @property
+    def variance(self):
+        return self.mean / torch.sigmoid(-self.logits)
 
     @lazy_property
-    def _gamma(self) -> Gamma:
-        # Note we avoid validating because self.total_count can be zero.
-        return Gamma(
-            concentration=self.total_count,
-            rate=torch.exp(-self.logits),
-            validate_args=False,
-        )
+    def _gamma(self):
+        """The mixing Gamma(r, rate=exp(-logits)) (built lazily, with grad as lazy_property does)."""
+        return Gamma(self.total_count, torch.exp(-self.logits), validate_args=False)
 
     def sample(self, sample_shape=torch.Size()):
         with torch.no_grad():
-            rate = self._gamma.sample(sample_shape=sample_shape)
-            return torch.poisson(rate)
+            return torch.poisson(self._gamma.sample(sample_shape))
 
     def log_prob(self, value):
+        """r log(1 - p) + k log p - log B-like normaliser; the normaliser is 0 when r + k = 0."""
         if self._validate_args:
             self._validate_sample(value)
-
-        log_unnormalized_prob = self.total_count * F.logsigmoid(
-            -self.logits
-        ) + value * F.logsigmoid(self.logits)
-
-        log_normalization = (
-            -torch.lgamma(self.total_count + value)
-            + torch.lgamma(1.0 + value)
-            + torch.lgamma(self.total_count)
-        )
-        # The case self.total_count == 0 and value == 0 has probability 1 but
-        # lgamma(0) is infinite. Handle this case separately using a function
-        # that does not modify tensors in place to allow Jit compilation.
-        log_normalization = log_normalization.masked_fill(
-            self.total_count + value == 0.0, 0.0
-        )
-
-        return log_unnormalized_prob - log_normalization
+        unnormalised = self.total_count * F.logsigmoid(-self.logits) + value * F.logsigmoid(self.logits)
+        log_norm = torch.lgamma(1.0 + value) + torch.lgamma(self.total_count) - torch.lgamma(self.total_count + value)
+        log_norm = torch.where(self.total_count + value == 0.0, 0.0, log_norm)
+        return unnormalised - log_norm

@@ -1,76 +1,47 @@
-"""Ported from torch/distributions/pareto.py (BSD-3-Clause); math in Ember Tensor ops."""
-from __future__ import annotations
-from typing import Optional
-
-from ember import Tensor
-from ember.distributions import constraints
-from ember.distributions.exponential import Exponential
-from ember.distributions.transformed_distribution import TransformedDistribution
-from ember.distributions.transforms import AffineTransform, ExpTransform
-from ember.distributions.utils import broadcast_all
-_size = tuple
-
+"""Pareto(scale, alpha): the power-law tail, X = scale exp(E) with E ~ Exponential(alpha)."""
+import ember as torch
+from . import constraints
+from .exponential import Exponential
+from .transformed_distribution import TransformedDistribution
+from .transforms import AffineTransform, ExpTransform
+from .utils import broadcast_all
 
 __all__ = ["Pareto"]
 
 
 class Pareto(TransformedDistribution):
-    r"""
-    Samples from a Pareto Type 1 distribution.
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Pareto(torch.tensor([1.0]), torch.tensor([1.0]))
-        >>> m.sample()  # sample from a Pareto distribution with scale=1 and alpha=1
-        tensor([ 1.5623])
-
-    Args:
-        scale (float or Tensor): Scale parameter of the distribution
-        alpha (float or Tensor): Shape parameter of the distribution
-    """
-
+    """p(x) = alpha scale^alpha / x^(alpha + 1) for x >= scale. The mean exists (is finite) only for
+    alpha > 1 and the variance only for alpha > 2; otherwise they are inf."""
     arg_constraints = {"alpha": constraints.positive, "scale": constraints.positive}
 
-    def __init__(
-        self,
-        scale: Tensor | float,
-        alpha: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, scale, alpha, validate_args=None):
         self.scale, self.alpha = broadcast_all(scale, alpha)
-        base_dist = Exponential(self.alpha, validate_args=validate_args)
         transforms = [ExpTransform(), AffineTransform(loc=0, scale=self.scale)]
-        # pyrefly: ignore [bad-argument-type]
-        super().__init__(base_dist, transforms, validate_args=validate_args)
+        super().__init__(Exponential(self.alpha), transforms, validate_args=validate_args)
 
-    def expand(
-        self, batch_shape: _size, _instance: Optional["Pareto"] = None
-    ) -> "Pareto":
+    def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Pareto, _instance)
-        new.scale = self.scale.expand(batch_shape)
-        new.alpha = self.alpha.expand(batch_shape)
+        new.scale, new.alpha = self.scale.expand(batch_shape), self.alpha.expand(batch_shape)
         return super().expand(batch_shape, _instance=new)
 
     @property
-    def mean(self) -> Tensor:
-        # mean is inf for alpha <= 1
-        a = self.alpha.clamp(min=1)
+    def mean(self):
+        a = self.alpha.clamp(min=1)  # alpha <= 1: a / 0 = inf
         return a * self.scale / (a - 1)
 
     @property
-    def mode(self) -> Tensor:
+    def mode(self):
         return self.scale
 
     @property
-    def variance(self) -> Tensor:
-        # var is inf for alpha <= 2
-        a = self.alpha.clamp(min=2)
+    def variance(self):
+        a = self.alpha.clamp(min=2)  # alpha <= 2: division by zero gives inf
         return self.scale.pow(2) * a / ((a - 1).pow(2) * (a - 2))
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
-    def support(self) -> constraints.Constraint:
+    def support(self):
         return constraints.greater_than_eq(self.scale)
 
-    def entropy(self) -> Tensor:
+    def entropy(self):
+        """log(scale / alpha) + 1 / alpha + 1."""
         return (self.scale / self.alpha).log() + (1 + self.alpha.reciprocal())

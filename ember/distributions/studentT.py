@@ -1,128 +1,73 @@
-"""Ported from torch/distributions/studentT.py (BSD-3-Clause); math in Ember Tensor ops."""
-from __future__ import annotations
+"""StudentT(df, loc, scale): the heavy-tailed law of a Normal divided by sqrt(Chi2(df) / df)."""
 import math
 
 import ember as torch
-from math import inf, nan
-from ember import Tensor
-from ember.distributions import Chi2, constraints
-from ember.distributions.distribution import Distribution
-from ember.distributions.utils import _standard_normal, broadcast_all
-_size = tuple
-
+from . import constraints
+from .chi2 import Chi2
+from .distribution import Distribution
+from .utils import _standard_normal, broadcast_all
 
 __all__ = ["StudentT"]
 
 
 class StudentT(Distribution):
-    r"""
-    Creates a Student's t-distribution parameterized by degree of
-    freedom :attr:`df`, mean :attr:`loc` and scale :attr:`scale`.
+    """Student's t: with y = (x - loc) / scale and nu = df,
 
-    Example::
+        p(x) = Gamma((nu + 1) / 2) / (Gamma(nu / 2) sqrt(nu pi) scale) * (1 + y^2 / nu)^(-(nu + 1) / 2).
 
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = StudentT(torch.tensor([2.0]))
-        >>> m.sample()  # Student's t-distributed with degrees of freedom=2
-        tensor([ 0.1046])
-
-    Args:
-        df (float or Tensor): degrees of freedom
-        loc (float or Tensor): mean of the distribution
-        scale (float or Tensor): scale of the distribution
-    """
-
-    arg_constraints = {
-        "df": constraints.positive,
-        "loc": constraints.real,
-        "scale": constraints.positive,
-    }
+    rsample draws z ~ Normal(0, 1) and v ~ Chi2(nu) and returns loc + scale * z / sqrt(v / nu), so
+    gradients reach df through the reparameterised Gamma sampler."""
+    arg_constraints = {"df": constraints.positive, "loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
 
-    @property
-    def mean(self) -> Tensor:
-        m = self.loc.clone(memory_format=torch.contiguous_format)
-        m[self.df <= 1] = nan
-        return m
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
-
-    @property
-    def variance(self) -> Tensor:
-        m = self.df.clone(memory_format=torch.contiguous_format)
-        m[self.df > 2] = (
-            self.scale[self.df > 2].pow(2)
-            * self.df[self.df > 2]
-            / (self.df[self.df > 2] - 2)
-        )
-        m[(self.df <= 2) & (self.df > 1)] = inf
-        m[self.df <= 1] = nan
-        return m
-
-    def __init__(
-        self,
-        df: Tensor | float,
-        loc: Tensor | float = 0.0,
-        scale: Tensor | float = 1.0,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, df, loc=0.0, scale=1.0, validate_args=None):
         self.df, self.loc, self.scale = broadcast_all(df, loc, scale)
         self._chi2 = Chi2(self.df)
-        batch_shape = self.df.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        super().__init__(self.df.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(StudentT, _instance)
         batch_shape = torch.Size(batch_shape)
-        new.df = self.df.expand(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
+        new.df, new.loc, new.scale = (p.expand(batch_shape) for p in (self.df, self.loc, self.scale))
         new._chi2 = self._chi2.expand(batch_shape)
         super(StudentT, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
-    def rsample(self, sample_shape: _size = torch.Size()) -> Tensor:
-        # NOTE: This does not agree with scipy implementation as much as other distributions.
-        # (see https://github.com/fritzo/notebooks/blob/master/debug-student-t.ipynb). Using DoubleTensor
-        # parameters seems to help.
+    @property
+    def mean(self):
+        """loc, undefined (nan) when df <= 1."""
+        return torch.where(self.df > 1, self.loc, math.nan)
 
-        #   X ~ Normal(0, 1)
-        #   Z ~ Chi2(df)
-        #   Y = X / sqrt(Z / df) ~ StudentT(df)
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def variance(self):
+        """scale^2 df / (df - 2) for df > 2; infinite for 1 < df <= 2; nan for df <= 1."""
+        df = self.df
+        finite = self.scale.pow(2) * df / (df - 2).clamp(min=torch.finfo(df.dtype).tiny)
+        return torch.where(df > 2, finite, torch.where(df > 1, math.inf, math.nan))
+
+    def rsample(self, sample_shape=torch.Size()):
         shape = self._extended_shape(sample_shape)
-        X = _standard_normal(shape, dtype=self.df.dtype, device=self.df.device)
-        Z = self._chi2.rsample(sample_shape)
-        Y = X * torch.rsqrt(Z / self.df)
-        return self.loc + self.scale * Y
+        z = _standard_normal(shape, dtype=self.df.dtype, device=self.df.device)
+        v = self._chi2.rsample(sample_shape)
+        return self.loc + self.scale * z * torch.rsqrt(v / self.df)
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        y = (value - self.loc) / self.scale
-        Z = (
-            self.scale.log()
-            + 0.5 * self.df.log()
-            + 0.5 * math.log(math.pi)
-            + torch.lgamma(0.5 * self.df)
-            - torch.lgamma(0.5 * (self.df + 1.0))
-        )
-        return -0.5 * (self.df + 1.0) * torch.log1p(y**2.0 / self.df) - Z
+        df, y = self.df, (value - self.loc) / self.scale
+        log_norm = (self.scale.log() + 0.5 * df.log() + 0.5 * math.log(math.pi)
+                    + torch.lgamma(0.5 * df) - torch.lgamma(0.5 * (df + 1)))
+        return -0.5 * (df + 1) * torch.log1p(y.pow(2) / df) - log_norm
 
     def entropy(self):
-        lbeta = (
-            torch.lgamma(0.5 * self.df)
-            + math.lgamma(0.5)
-            - torch.lgamma(0.5 * (self.df + 1))
-        )
-        return (
-            self.scale.log()
-            + 0.5
-            * (self.df + 1)
-            * (torch.digamma(0.5 * (self.df + 1)) - torch.digamma(0.5 * self.df))
-            + 0.5 * self.df.log()
-            + lbeta
-        )
+        """(nu + 1)/2 (psi((nu + 1)/2) - psi(nu/2)) + log(sqrt(nu) B(nu/2, 1/2)) + log(scale)."""
+        half, half_next = 0.5 * self.df, 0.5 * (self.df + 1)
+        log_beta = torch.lgamma(half) + math.lgamma(0.5) - torch.lgamma(half_next)
+        return (half_next * (torch.digamma(half_next) - torch.digamma(half))
+                + 0.5 * self.df.log() + log_beta + self.scale.log())
