@@ -20,7 +20,7 @@ __all__ = ["LinAlgError", "norm", "vector_norm", "matrix_norm", "inv", "inv_ex",
            "slogdet", "svd", "svdvals", "qr", "cholesky", "cholesky_ex", "eigh", "eigvalsh", "eig", "eigvals",
            "lstsq", "pinv", "matrix_rank", "cross", "multi_dot", "matrix_power", "matrix_exp", "diagonal", "vecdot",
            "solve_triangular", "lu_factor", "lu_factor_ex", "lu", "lu_solve", "cond", "tensorinv", "tensorsolve",
-           "vander", "matmul", "householder_product", "lu_unpack"]
+           "vander", "matmul", "householder_product", "lu_unpack", "ldl_factor", "ldl_factor_ex", "ldl_solve"]
 
 
 def _nt(name, fields):
@@ -486,3 +486,148 @@ def geqrf_array(a):
         w = (vfull[:, :, None] * sub).sum(1)                                          # (B, n - j - 1)
         A[:, j:, j + 1:] = sub - t[:, None, None] * vfull[:, :, None] * w[:, None, :]
     return A.reshape(a.shape), tau.reshape(a.shape[:-2] + (k,))
+
+
+_LdlFactor = _nt("linalg_ldl_factor", ["LD", "pivots"])
+_LdlFactorEx = _nt("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
+_BK_ALPHA = (1 + np.sqrt(17.0)) / 8
+
+
+def _sytf2_lower(A):
+    """LAPACK's sytf2 (Bunch–Kaufman, lower) on one symmetric matrix: LD (in place), 1-based pivots, info.
+    Each step picks a 1x1 pivot (with or without a symmetric interchange) or a 2x2 pivot block."""
+    n = A.shape[0]
+    piv = np.zeros(n, np.int32)
+    info = 0
+    k = 0
+    while k < n:
+        kstep = 1
+        absakk = abs(A[k, k])
+        if k < n - 1:
+            imax = k + 1 + int(np.argmax(np.abs(A[k + 1:, k])))
+            colmax = abs(A[imax, k])
+        else:
+            imax, colmax = k, 0.0
+        if max(absakk, colmax) == 0:
+            info = info or k + 1
+            kp = k
+        else:
+            if absakk >= _BK_ALPHA * colmax:
+                kp = k
+            else:
+                rowmax = np.abs(A[imax, k:imax]).max()
+                if imax < n - 1:
+                    rowmax = max(rowmax, np.abs(A[imax + 1:, imax]).max())
+                if absakk >= _BK_ALPHA * colmax * (colmax / rowmax):
+                    kp = k
+                elif abs(A[imax, imax]) >= _BK_ALPHA * rowmax:
+                    kp = imax
+                else:
+                    kp, kstep = imax, 2
+            kk = k + kstep - 1
+            if kp != kk:  # interchange rows and columns kk and kp of the trailing block (lower storage)
+                if kp < n - 1:
+                    A[kp + 1:, [kk, kp]] = A[kp + 1:, [kp, kk]]
+                seg = A[kk + 1:kp, kk].copy()
+                A[kk + 1:kp, kk] = A[kp, kk + 1:kp]
+                A[kp, kk + 1:kp] = seg
+                A[kk, kk], A[kp, kp] = A[kp, kp], A[kk, kk]
+                if kstep == 2:
+                    A[k + 1, k], A[kp, k] = A[kp, k], A[k + 1, k]
+            if kstep == 1:
+                if k < n - 1:
+                    x = A[k + 1:, k].copy()
+                    A[k + 1:, k + 1:] -= np.tril(np.outer(x, x)) / A[k, k]
+                    A[k + 1:, k] = x / A[k, k]
+            elif k < n - 2:
+                d21 = A[k + 1, k]
+                d11 = A[k + 1, k + 1] / d21
+                d22 = A[k, k] / d21
+                t = 1 / (d11 * d22 - 1)
+                d21 = t / d21
+                ck, ck1 = A[k + 2:, k].copy(), A[k + 2:, k + 1].copy()
+                wk = d21 * (d11 * ck - ck1)
+                wk1 = d21 * (d22 * ck1 - ck)
+                A[k + 2:, k + 2:] -= np.tril(np.outer(ck, wk) + np.outer(ck1, wk1))
+                A[k + 2:, k], A[k + 2:, k + 1] = wk, wk1
+        if kstep == 1:
+            piv[k] = kp + 1
+        else:
+            piv[k] = piv[k + 1] = -(kp + 1)
+        k += kstep
+    return np.tril(A), piv, info
+
+
+def ldl_factor_ex(A, *, hermitian=False, check_errors=False, out=None):
+    """(LD, pivots, info): the Bunch–Kaufman factorization A = P L D L^T P^T of a symmetric matrix (LAPACK's
+    sytrf, lower triangle read; D has 1x1 and 2x2 blocks, negative pivots mark a 2x2 block)."""
+    D.check_matrix(A, "torch.linalg.ldl_factor_ex")
+    x = A._data
+    n = x.shape[-1]
+    flat = np.tril(x.reshape(-1, n, n)).astype(x.dtype, copy=True)
+    flat = flat + np.swapaxes(np.tril(flat, -1), -1, -2).conj()
+    res = [_sytf2_lower(m.copy()) for m in flat]  # one matrix at a time: each makes its own pivot choices
+    LD = np.stack([r[0] for r in res]).reshape(x.shape) if res else np.zeros(x.shape, x.dtype)
+    piv = np.stack([r[1] for r in res]).reshape(x.shape[:-1]) if res else np.zeros(x.shape[:-1], np.int32)
+    info = np.array([r[2] for r in res], np.int32).reshape(x.shape[:-2])
+    if check_errors and info.any():
+        raise LinAlgError(f"torch.linalg.ldl_factor_ex: The factorization could not be completed because the "
+                          f"input matrix is singular.")
+    return _LdlFactorEx(wrap(LD), wrap(piv), wrap(info))
+
+
+def ldl_factor(A, *, hermitian=False, out=None):
+    LD, piv, _ = ldl_factor_ex(A, hermitian=hermitian)
+    return _LdlFactor(LD, piv)
+
+
+def _sytrs_lower(LD, piv, B):
+    """LAPACK's sytrs (lower): solve with a Bunch–Kaufman factorization, B (n, k) in place."""
+    n = LD.shape[0]
+    k = 0
+    while k < n:  # L D y = b
+        if piv[k] > 0:
+            kp = piv[k] - 1
+            B[[k, kp]] = B[[kp, k]]
+            B[k + 1:] -= np.outer(LD[k + 1:, k], B[k])
+            B[k] /= LD[k, k]
+            k += 1
+        else:
+            kp = -piv[k] - 1
+            B[[k + 1, kp]] = B[[kp, k + 1]]
+            if k < n - 2:
+                B[k + 2:] -= np.outer(LD[k + 2:, k], B[k]) + np.outer(LD[k + 2:, k + 1], B[k + 1])
+            akm1k = LD[k + 1, k]
+            akm1, ak = LD[k, k] / akm1k, LD[k + 1, k + 1] / akm1k
+            denom = akm1 * ak - 1
+            bkm1, bk = B[k] / akm1k, B[k + 1] / akm1k
+            B[k], B[k + 1] = (ak * bkm1 - bk) / denom, (akm1 * bk - bkm1) / denom
+            k += 2
+    k = n - 1
+    while k >= 0:  # L^T x = y
+        if piv[k] > 0:
+            if k < n - 1:
+                B[k] -= LD[k + 1:, k] @ B[k + 1:]
+            kp = piv[k] - 1
+            B[[k, kp]] = B[[kp, k]]
+            k -= 1
+        else:
+            if k < n - 1:
+                B[k] -= LD[k + 1:, k] @ B[k + 1:]
+                B[k - 1] -= LD[k + 1:, k - 1] @ B[k + 1:]
+            kp = -piv[k] - 1
+            B[[k, kp]] = B[[kp, k]]
+            k -= 2
+    return B
+
+
+def ldl_solve(LD, pivots, B, *, hermitian=False, out=None):
+    """X with A X = B from ldl_factor's (LD, pivots)."""
+    L, p, b = LD._data, pivots._data, B._data
+    n = L.shape[-1]
+    shape = np.broadcast_shapes(L.shape[:-2], b.shape[:-2])
+    Lb = np.broadcast_to(L, shape + L.shape[-2:]).reshape(-1, n, n)
+    pb = np.broadcast_to(p, shape + p.shape[-1:]).reshape(-1, n)
+    bb = np.array(np.broadcast_to(b, shape + b.shape[-2:]).reshape((-1,) + b.shape[-2:]), dtype=L.dtype)
+    out_ = np.stack([_sytrs_lower(Lm, pm, bm) for Lm, pm, bm in zip(Lb, pb, bb)]) if len(bb) else bb
+    return wrap(out_.reshape(shape + b.shape[-2:]))

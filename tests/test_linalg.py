@@ -383,3 +383,31 @@ def test_eig_gradients_match_torch():
         res.append((w, v.abs(), A.grad, A2.grad))
     for e, t in zip(*res):
         close(e.detach().numpy(), t.detach().numpy(), 1e-10)
+
+
+def test_ldl_factor_and_solve_like_torch():
+    r = np.random.default_rng(3)
+    mats = []
+    for n in (2, 3, 5, 8):
+        for trial in range(4):
+            a = r.standard_normal((n, n))
+            a = a + a.T
+            if trial == 1:
+                a[0, 0] = 0  # forces an interchange
+            if trial == 2:
+                a[np.arange(n), np.arange(n)] = 0.01  # forces 2x2 pivot blocks
+            mats.append(a)
+    for a in mats:
+        b = r.standard_normal((a.shape[0], 2))
+        le, pe = ember.linalg.ldl_factor(ember.tensor(a))
+        lt, pt = torch.linalg.ldl_factor(torch.tensor(a))
+        close(le, lt, 1e-10)
+        assert pe.tolist() == pt.tolist() and pe.dtype == ember.int32
+        close(ember.linalg.ldl_solve(le, pe, ember.tensor(b)), torch.linalg.ldl_solve(lt, pt, torch.tensor(b)), 1e-8)
+    batch = np.stack(mats[4:8])
+    re, rt = ember.linalg.ldl_factor_ex(ember.tensor(batch)), torch.linalg.ldl_factor_ex(torch.tensor(batch))
+    close(re.LD, rt.LD, 1e-10)
+    assert re.pivots.tolist() == rt.pivots.tolist() and re.info.tolist() == rt.info.tolist()
+    lower_only = np.tril(mats[5]) + np.triu(np.full_like(mats[5], 7.0), 1)  # only the lower triangle is read
+    close(ember.linalg.ldl_factor(ember.tensor(lower_only)).LD, torch.linalg.ldl_factor(torch.tensor(lower_only)).LD,
+          1e-10)
