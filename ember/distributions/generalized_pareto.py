@@ -1,71 +1,42 @@
-"""Ported from torch/distributions/generalized_pareto.py (BSD-3-Clause); math in Ember Tensor ops."""
-from __future__ import annotations
+"""GeneralizedPareto(loc, scale, concentration): the law of exceedances over a high threshold."""
 import math
-from numbers import Number, Real
 
 import ember as torch
-from math import inf, nan
-from ember.distributions import constraints, Distribution
-from ember.distributions.utils import broadcast_all
-
+from . import constraints
+from .distribution import Distribution
+from .utils import broadcast_all
 
 __all__ = ["GeneralizedPareto"]
 
 
 class GeneralizedPareto(Distribution):
-    r"""
-    Creates a Generalized Pareto distribution parameterized by :attr:`loc`, :attr:`scale`, and :attr:`concentration`.
+    """With z = (x - loc) / scale and shape k = concentration:
 
-    The Generalized Pareto distribution is a family of continuous probability distributions on the real line.
-    Special cases include Exponential (when :attr:`loc` = 0, :attr:`concentration` = 0), Pareto (when :attr:`concentration` > 0,
-    :attr:`loc` = :attr:`scale` / :attr:`concentration`), and Uniform (when :attr:`concentration` = -1).
+        F(x) = 1 - (1 + k z)^(-1/k)        (k != 0),     F(x) = 1 - exp(-z)        (k = 0),
+        log p(x) = -log scale - (1/k + 1) log1p(k z)     (k != 0),  -log scale - z  (k = 0).
 
-    This distribution is often used to model the tails of other distributions. This implementation is based on the
-    implementation in TensorFlow Probability.
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = GeneralizedPareto(torch.tensor([0.1]), torch.tensor([2.0]), torch.tensor([0.4]))
-        >>> m.sample()  # sample from a Generalized Pareto distribution with loc=0.1, scale=2.0, and concentration=0.4
-        tensor([ 1.5623])
-
-    Args:
-        loc (float or Tensor): Location parameter of the distribution
-        scale (float or Tensor): Scale parameter of the distribution
-        concentration (float or Tensor): Concentration parameter of the distribution
-    """
-
-    arg_constraints = {
-        "loc": constraints.real,
-        "scale": constraints.positive,
-        "concentration": constraints.real,
-    }
+    The support is [loc, inf) for k >= 0 and [loc, loc - scale / k] for k < 0. k = 0 is the
+    Exponential, k > 0 a shifted Pareto. rsample inverts F."""
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive, "concentration": constraints.real}
     has_rsample = True
 
     def __init__(self, loc, scale, concentration, validate_args=None):
-        self.loc, self.scale, self.concentration = broadcast_all(
-            loc, scale, concentration
-        )
-        if (
-            isinstance(loc, Number)
-            and isinstance(scale, Number)
-            and isinstance(concentration, Number)
-        ):
-            batch_shape = torch.Size()
-        else:
-            batch_shape = self.loc.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+        self.loc, self.scale, self.concentration = broadcast_all(loc, scale, concentration)
+        super().__init__(self.loc.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(GeneralizedPareto, _instance)
         batch_shape = torch.Size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
+        new.loc, new.scale, new.concentration = (p.expand(batch_shape)
+                                                 for p in (self.loc, self.scale, self.concentration))
         super(GeneralizedPareto, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
+
+    def _safe_k(self):
+        """(k == 0 mask, k with zeros replaced by 1) so the k != 0 branch never divides by zero."""
+        zero = self.concentration == 0
+        return zero, torch.where(zero, 1.0, self.concentration)
 
     def rsample(self, sample_shape=torch.Size()):
         shape = self._extended_shape(sample_shape)
@@ -75,77 +46,48 @@ class GeneralizedPareto(Distribution):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        z = self._z(value)
-        eq_zero = torch.isclose(self.concentration, torch.tensor(0.0))
-        safe_conc = torch.where(
-            eq_zero, torch.ones_like(self.concentration), self.concentration
-        )
-        y = 1 / safe_conc + torch.ones_like(z)
-        where_nonzero = torch.where(y == 0, y, y * torch.log1p(safe_conc * z))
-        log_scale = (
-            math.log(self.scale) if isinstance(self.scale, Real) else self.scale.log()
-        )
-        return -log_scale - torch.where(eq_zero, z, where_nonzero)
+        z = (value - self.loc) / self.scale
+        zero, k = self._safe_k()
+        return -self.scale.log() - torch.where(zero, z, (1 / k + 1) * torch.log1p(k * z))
 
     def log_survival_function(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        z = self._z(value)
-        eq_zero = torch.isclose(self.concentration, torch.tensor(0.0))
-        safe_conc = torch.where(
-            eq_zero, torch.ones_like(self.concentration), self.concentration
-        )
-        where_nonzero = -torch.log1p(safe_conc * z) / safe_conc
-        return torch.where(eq_zero, -z, where_nonzero)
-
-    def log_cdf(self, value):
-        return torch.log1p(-torch.exp(self.log_survival_function(value)))
+        """log(1 - F(x)) = -log1p(k z) / k, or -z at k = 0."""
+        z = (value - self.loc) / self.scale
+        zero, k = self._safe_k()
+        return torch.where(zero, -z, -torch.log1p(k * z) / k)
 
     def cdf(self, value):
-        return torch.exp(self.log_cdf(value))
+        if self._validate_args:
+            self._validate_sample(value)
+        return -torch.expm1(self.log_survival_function(value))
 
     def icdf(self, value):
-        loc = self.loc
-        scale = self.scale
-        concentration = self.concentration
-        eq_zero = torch.isclose(concentration, torch.zeros_like(concentration))
-        safe_conc = torch.where(eq_zero, torch.ones_like(concentration), concentration)
-        logu = torch.log1p(-value)
-        where_nonzero = loc + scale / safe_conc * torch.expm1(-safe_conc * logu)
-        where_zero = loc - scale * logu
-        return torch.where(eq_zero, where_zero, where_nonzero)
-
-    def _z(self, x):
-        return (x - self.loc) / self.scale
+        """loc + scale ((1 - u)^(-k) - 1) / k, or loc - scale log(1 - u) at k = 0."""
+        zero, k = self._safe_k()
+        log1m = torch.log1p(-value)
+        return self.loc + self.scale * torch.where(zero, -log1m, torch.expm1(-k * log1m) / k)
 
     @property
     def mean(self):
-        concentration = self.concentration
-        valid = concentration < 1
-        safe_conc = torch.where(valid, concentration, 0.5)
-        result = self.loc + self.scale / (1 - safe_conc)
-        return torch.where(valid, result, nan)
+        """loc + scale / (1 - k) for k < 1 (nan otherwise)."""
+        k = self.concentration
+        return torch.where(k < 1, self.loc + self.scale / (1 - k), math.nan)
 
     @property
     def variance(self):
-        concentration = self.concentration
-        valid = concentration < 0.5
-        safe_conc = torch.where(valid, concentration, 0.25)
-        result = self.scale**2 / ((1 - safe_conc) ** 2 * (1 - 2 * safe_conc))
-        return torch.where(valid, result, nan)
-
-    def entropy(self):
-        ans = torch.log(self.scale) + self.concentration + 1
-        return torch.broadcast_to(ans, self._batch_shape)
+        """scale^2 / ((1 - k)^2 (1 - 2k)) for k < 1/2 (nan otherwise)."""
+        k = self.concentration
+        return torch.where(k < 0.5, self.scale.pow(2) / ((1 - k).pow(2) * (1 - 2 * k)), math.nan)
 
     @property
     def mode(self):
         return self.loc
 
+    def entropy(self):
+        """log(scale) + k + 1."""
+        return self.scale.log() + self.concentration + 1
+
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self):
-        lower = self.loc
-        upper = torch.where(
-            self.concentration < 0, lower - self.scale / self.concentration, inf
-        )
-        return constraints.interval(lower, upper)
+        upper = torch.where(self.concentration < 0, self.loc - self.scale / self.concentration, math.inf)
+        return constraints.interval(self.loc, upper)

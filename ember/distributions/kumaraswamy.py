@@ -1,74 +1,38 @@
-"""Ported from torch/distributions/kumaraswamy.py (BSD-3-Clause); math in Ember Tensor ops."""
-from __future__ import annotations
-
+"""Kumaraswamy(concentration1, concentration0): a Beta look-alike with a closed-form CDF."""
 import ember as torch
-from math import nan
-from ember import Tensor
-from ember.distributions import constraints
-from ember.distributions.transformed_distribution import TransformedDistribution
-from ember.distributions.transforms import AffineTransform, PowerTransform
-from ember.distributions.uniform import Uniform
-from ember.distributions.utils import broadcast_all, euler_constant
-
+from . import constraints
+from .transformed_distribution import TransformedDistribution
+from .transforms import AffineTransform, PowerTransform
+from .uniform import Uniform
+from .utils import broadcast_all, euler_constant
 
 __all__ = ["Kumaraswamy"]
 
 
-def _moments(a, b, n):
-    """
-    Computes nth moment of Kumaraswamy using torch.lgamma
-    """
-    arg1 = 1 + n / a
-    log_value = torch.lgamma(arg1) + torch.lgamma(b) - torch.lgamma(arg1 + b)
-    return b * torch.exp(log_value)
+def _moment(a, b, n):
+    """E[X^n] = b B(1 + n / a, b) = b Gamma(1 + n/a) Gamma(b) / Gamma(1 + n/a + b)."""
+    t = 1 + n / a
+    return torch.exp(b.log() + torch.lgamma(t) + torch.lgamma(b) - torch.lgamma(t + b))
 
 
 class Kumaraswamy(TransformedDistribution):
-    r"""
-    Samples from a Kumaraswamy distribution.
+    """With a = concentration1, b = concentration0 on (0, 1):
 
-    Example::
+        p(x) = a b x^(a - 1) (1 - x^a)^(b - 1),   F(x) = 1 - (1 - x^a)^b,
 
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = Kumaraswamy(torch.tensor([1.0]), torch.tensor([1.0]))
-        >>> m.sample()  # sample from a Kumaraswamy distribution with concentration alpha=1 and beta=1
-        tensor([ 0.1729])
-
-    Args:
-        concentration1 (float or Tensor): 1st concentration parameter of the distribution
-            (often referred to as alpha)
-        concentration0 (float or Tensor): 2nd concentration parameter of the distribution
-            (often referred to as beta)
-    """
-
-    arg_constraints = {
-        "concentration1": constraints.positive,
-        "concentration0": constraints.positive,
-    }
+    so inverting F gives the sampler X = (1 - U^(1/b))^(1/a) for U uniform on (0, 1)."""
+    arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
     support = constraints.unit_interval
     has_rsample = True
 
-    def __init__(
-        self,
-        concentration1: Tensor | float,
-        concentration0: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
-        self.concentration1, self.concentration0 = broadcast_all(
-            concentration1, concentration0
-        )
-        base_dist = Uniform(
-            torch.full_like(self.concentration0, 0),
-            torch.full_like(self.concentration0, 1),
-            validate_args=validate_args,
-        )
-        transforms = [
-            PowerTransform(exponent=self.concentration0.reciprocal()),
-            AffineTransform(loc=1.0, scale=-1.0),
-            PowerTransform(exponent=self.concentration1.reciprocal()),
-        ]
-        # pyrefly: ignore [bad-argument-type]
-        super().__init__(base_dist, transforms, validate_args=validate_args)
+    def __init__(self, concentration1, concentration0, validate_args=None):
+        self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
+        base = Uniform(torch.zeros_like(self.concentration0), torch.ones_like(self.concentration0),
+                       validate_args=validate_args)
+        transforms = [PowerTransform(exponent=self.concentration0.reciprocal()),
+                      AffineTransform(loc=1.0, scale=-1.0),
+                      PowerTransform(exponent=self.concentration1.reciprocal())]
+        super().__init__(base, transforms, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Kumaraswamy, _instance)
@@ -77,32 +41,23 @@ class Kumaraswamy(TransformedDistribution):
         return super().expand(batch_shape, _instance=new)
 
     @property
-    def mean(self) -> Tensor:
-        return _moments(self.concentration1, self.concentration0, 1)
+    def mean(self):
+        return _moment(self.concentration1, self.concentration0, 1)
 
     @property
-    def mode(self) -> Tensor:
-        # Evaluate in log-space for numerical stability.
-        log_mode = (
-            self.concentration0.reciprocal() * (-self.concentration0).log1p()
-            - (-self.concentration0 * self.concentration1).log1p()
-        )
-        log_mode[(self.concentration0 < 1) | (self.concentration1 < 1)] = nan
-        return log_mode.exp()
+    def mode(self):
+        """((a - 1) / (a b - 1))^(1 / a) where a, b >= 1 (not both 1); nan where there is no interior mode."""
+        a, b = self.concentration1, self.concentration0
+        log_mode = ((a - 1).log() - (a * b - 1).log()) / a
+        return torch.where((a < 1) | (b < 1), torch.nan, log_mode.exp())
 
     @property
-    def variance(self) -> Tensor:
-        return _moments(self.concentration1, self.concentration0, 2) - torch.pow(
-            self.mean, 2
-        )
+    def variance(self):
+        a, b = self.concentration1, self.concentration0
+        return _moment(a, b, 2) - _moment(a, b, 1).pow(2)
 
     def entropy(self):
-        t1 = 1 - self.concentration1.reciprocal()
-        t0 = 1 - self.concentration0.reciprocal()
-        H0 = torch.digamma(self.concentration0 + 1) + euler_constant
-        return (
-            t0
-            + t1 * H0
-            - torch.log(self.concentration1)
-            - torch.log(self.concentration0)
-        )
+        """(1 - 1/b) + (1 - 1/a) H_b - log(a b), with the harmonic number H_b = digamma(b + 1) + gamma."""
+        a, b = self.concentration1, self.concentration0
+        harmonic_b = torch.digamma(b + 1) + euler_constant
+        return (1 - b.reciprocal()) + (1 - a.reciprocal()) * harmonic_b - torch.log(a * b)

@@ -1,66 +1,32 @@
-"""Ported from torch/distributions/logistic_normal.py (BSD-3-Clause); math in Ember Tensor ops."""
-from __future__ import annotations
-
-from ember import Tensor
-from ember.distributions import constraints, Independent
-from ember.distributions.normal import Normal
-from ember.distributions.transformed_distribution import TransformedDistribution
-from ember.distributions.transforms import StickBreakingTransform
-
+"""LogisticNormal(loc, scale): a point on the simplex from a Normal through the stick-breaking map."""
+from . import constraints
+from .normal import Normal
+from .transformed_distribution import TransformedDistribution
+from .transforms import StickBreakingTransform
 
 __all__ = ["LogisticNormal"]
 
 
 class LogisticNormal(TransformedDistribution):
-    r"""
-    Creates a logistic-normal distribution parameterized by :attr:`loc` and :attr:`scale`
-    that define the base `Normal` distribution transformed with the
-    `StickBreakingTransform` such that::
-
-        X ~ LogisticNormal(loc, scale)
-        Y = log(X / (1 - X.cumsum(-1)))[..., :-1] ~ Normal(loc, scale)
-
-    Args:
-        loc (float or Tensor): mean of the base distribution
-        scale (float or Tensor): standard deviation of the base distribution
-
-    Example::
-
-        >>> # logistic-normal distributed with mean=(0, 0, 0) and stddev=(1, 1, 1)
-        >>> # of the base Normal distribution
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = LogisticNormal(torch.tensor([0.0] * 3), torch.tensor([1.0] * 3))
-        >>> m.sample()
-        tensor([ 0.7653,  0.0341,  0.0579,  0.1427])
-
-    """
-
+    """X = StickBreaking(Y) with Y ~ Normal(loc, scale) of K - 1 coordinates, so X lies on the K-simplex.
+    The last dim of loc/scale is the event dim (a scalar loc is treated as one coordinate)."""
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.simplex
     has_rsample = True
-    base_dist: Independent[Normal]
 
-    def __init__(
-        self,
-        loc: Tensor | float,
-        scale: Tensor | float,
-        validate_args: bool | None = None,
-    ) -> None:
-        base_dist = Normal(loc, scale, validate_args=validate_args)
-        if not base_dist.batch_shape:
-            base_dist = base_dist.expand([1])
-        super().__init__(
-            base_dist, StickBreakingTransform(), validate_args=validate_args
-        )
+    def __init__(self, loc, scale, validate_args=None):
+        base = Normal(loc, scale, validate_args=validate_args)
+        if not base.batch_shape:
+            base = base.expand([1])
+        super().__init__(base, StickBreakingTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(LogisticNormal, _instance)
-        return super().expand(batch_shape, _instance=new)
+        return super().expand(batch_shape, _instance=self._get_checked_instance(LogisticNormal, _instance))
 
     @property
-    def loc(self) -> Tensor:
+    def loc(self):
         return self.base_dist.base_dist.loc
 
     @property
-    def scale(self) -> Tensor:
+    def scale(self):
         return self.base_dist.base_dist.scale
