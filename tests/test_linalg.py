@@ -240,7 +240,8 @@ def test_errors_match_torch():
     _err(lambda: ember.linalg.vector_norm(ember.ones(2, dtype=ember.long)),
          lambda: torch.linalg.vector_norm(torch.ones(2, dtype=torch.long)))
     _err(lambda: ember.linalg.qr(ember.ones(2, 3), mode="foo"), lambda: torch.linalg.qr(torch.ones(2, 3), mode="foo"))
-    _err(lambda: ember.linalg.cross(ember.ones(2), ember.ones(2)), lambda: torch.linalg.cross(torch.ones(2), torch.ones(2)))
+    _err(lambda: ember.linalg.cross(ember.ones(2), ember.ones(2)),
+         lambda: torch.linalg.cross(torch.ones(2), torch.ones(2)))
     _err(lambda: ember.linalg.multi_dot([ember.ones(2, 2)]), lambda: torch.linalg.multi_dot([torch.ones(2, 2)]))
     _err(lambda: ember.linalg.norm(ember.ones(2, 2), "foo"), lambda: torch.linalg.norm(torch.ones(2, 2), "foo"))
     _err(lambda: ember.linalg.matrix_power(ember.tensor(s), -1), lambda: torch.linalg.matrix_power(torch.tensor(s), -1))

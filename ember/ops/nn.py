@@ -136,7 +136,8 @@ def _erf_block(x, out, t, coefs):
 
 
 def erf(a, scale=1.0):
-    """Elementwise erf(scale * a) of a float array (float32: a fast tanh-rational form, ~2e-7; float64: full precision)."""
+    """Elementwise erf(scale * a) of a float array (float32: a fast tanh-rational form, ~2e-7; float64: full
+    precision, from ops/special.py)."""
     xp = array_module(a)
     if xp is not np:  # CuPy ships erf
         from cupyx.scipy.special import erf as cerf  # type: ignore

@@ -465,7 +465,8 @@ def bessel_j_array(nu, x):
 
 @_blocked
 def bessel_y_array(nu, x):
-    """Y_ν(x) = (1/π) ∫_0^π sin(x sin θ - νθ) dθ - (1/π) ∫_0^∞ (e^{νt} + (-1)^ν e^{-νt}) e^{-x sinh t} dt."""
+    """Y_ν(x) = (1/π) ∫_0^π sin(x sin θ - νθ) dθ
+    - (1/π) ∫_0^∞ (e^{νt} + (-1)^ν e^{-νt}) e^{-x sinh t} dt."""
     xp = array_module(x)
     small = (x > 0) & (x < 25)
     xs = xp.where(small, x, 1.0)
@@ -561,7 +562,8 @@ def _where(c, x, y):
 Erfc = _special_unary("Erfc", "ErfcBackward0", erfc_array, lambda g, a: g * (-(a * a)).exp() * (-2 / SQRT_PI),
                       "erfc(a):  d/da = -2/√π exp(-a²)")
 Erfcx = _special_unary("Erfcx", "SpecialErfcxBackward0", erfcx_array,
-                       lambda g, a: g * (2 * a * Erfcx.apply(a) - 2 / SQRT_PI), "erfcx(a):  d/da = 2a erfcx(a) - 2/√π")
+                       lambda g, a: g * (2 * a * Erfcx.apply(a) - 2 / SQRT_PI),
+                       "erfcx(a):  d/da = 2a erfcx(a) - 2/√π")
 Erfinv = _special_unary("Erfinv", "ErfinvBackward0", erfinv_array,
                         lambda g, a: g * (SQRT_PI / 2) * (Erfinv.apply(a) ** 2).exp(),
                         "erfinv(a):  d/da = √π/2 exp(erfinv(a)²)")
@@ -709,7 +711,8 @@ def nondiff(kernel, x, *args):
 
 
 def _bessel_j_frac(nu, z):
-    """J_ν(z), z > 0, any real ν: (1/π)∫_0^π cos(νθ - z sin θ)dθ - (sin νπ/π)∫_0^∞ e^{-z sinh t - νt} dt
+    """J_ν(z), z > 0, any real ν:
+    (1/π)∫_0^π cos(νθ - z sin θ)dθ - (sin νπ/π)∫_0^∞ e^{-z sinh t - νt} dt
     (Gauss–Legendre on both; the second split where z sinh t ~ 1); Hankel's series for z ≥ 25."""
     xp = array_module(z)
     small = z < 25
