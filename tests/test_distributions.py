@@ -828,3 +828,56 @@ def test_kumaraswamy_mode_is_the_density_argmax():
     log_p = (a[:3] - 1) * np.log(x) + (b[:3] - 1) * np.log1p(-x ** a[:3])
     np.testing.assert_allclose(mode[:3], x[log_p.argmax(0), 0], atol=1e-5)
     assert np.isnan(mode[3:]).all()
+
+
+def test_continuous_bernoulli_taylor_band_cdf_icdf_and_normaliser_match_torch():
+    """Inside the lims band around probs = 1/2 the quantities use their Taylor series; outside, closed forms."""
+    p, x = np.array([0.2, 0.4995, 0.5, 0.5006, 0.7]), np.array([0.1, 0.3, 0.5, 0.8, 0.95])
+    eta = np.array([-2.0, -0.0005, 0.0, 0.0007, 1.5])
+    de, dt = ed.ContinuousBernoulli(ember.tensor(p)), td.ContinuousBernoulli(torch.tensor(p))
+    for prop in ("mean", "variance"):
+        _close(getattr(de, prop), getattr(dt, prop), 1e-9, 1e-12)
+    _close(de.entropy(), dt.entropy(), 1e-9, 1e-12)
+    _close(de.log_prob(ember.tensor(x)), dt.log_prob(torch.tensor(x)), 1e-9, 1e-12)
+    _close(de.cdf(ember.tensor(x)), dt.cdf(torch.tensor(x)), 1e-9, 1e-12)
+    _close(de.icdf(ember.tensor(x)), dt.icdf(torch.tensor(x)), 1e-9, 1e-12)
+    le, lt = ed.ContinuousBernoulli(logits=ember.tensor(eta)), td.ContinuousBernoulli(logits=torch.tensor(eta))
+    _close(le._log_normalizer(le.logits), lt._log_normalizer(lt.logits), 1e-9, 1e-12)
+    _close(ed.ExponentialFamily.entropy(le), td.ExponentialFamily.entropy(lt), 1e-7, 1e-9)
+    _close(ed.ContinuousBernoulli(ember.tensor([0.0, 1.0])).probs, td.ContinuousBernoulli(torch.tensor([0.0, 1.0])).probs)
+
+
+def test_cdf_icdf_of_cauchy_half_normal_half_cauchy_generalized_pareto_match_torch():
+    u = np.array([0.1, 0.4, 0.8])
+    cases = [("Cauchy", dict(loc=_real(3), scale=_pos(3))), ("HalfNormal", dict(scale=_pos(3))),
+             ("HalfCauchy", dict(scale=_pos(3))),
+             ("GeneralizedPareto", dict(loc=_real(3), scale=_pos(3), concentration=np.array([-0.3, 0.0, 0.4])))]
+    for name, params in cases:
+        # torch's GeneralizedPareto compares with a float32 tensor(0.0): it works in float32 only
+        dtype, tol = ("float32", 1e-5) if name == "GeneralizedPareto" else ("float64", 1e-9)
+        de, pe = _make("ember", name, params, {}, dtype)
+        dt, pt = _make("torch", name, params, {}, dtype)
+        xe, xt = de.icdf(ember.tensor(u, dtype=getattr(ember, dtype))), dt.icdf(torch.tensor(u, dtype=getattr(torch, dtype)))
+        _close(xe, xt, tol, tol)
+        ce, ct = de.cdf(xe.detach()), dt.cdf(xt.detach())
+        _close(ce, ct, tol, tol)
+        (xe.sum() + ce.sum()).backward()
+        (xt.sum() + ct.sum()).backward()
+        for k in pe:
+            _close(pe[k].grad, pt[k].grad, tol * 100, tol)
+
+
+def test_moments_outside_their_domain_match_torch():
+    """nan / inf where a moment does not exist: StudentT (df <= 1, <= 2), FisherSnedecor, GeneralizedPareto,
+    InverseGamma, Pareto."""
+    dfs = [0.8, 1.5, 3.0]
+    pairs = [(ed.StudentT(ember.tensor(dfs)), td.StudentT(torch.tensor(dfs))),
+             (ed.FisherSnedecor(ember.tensor(dfs), ember.tensor([1.0, 3.0, 5.0])),
+              td.FisherSnedecor(torch.tensor(dfs), torch.tensor([1.0, 3.0, 5.0]))),
+             (ed.GeneralizedPareto(0.0, 1.0, ember.tensor([-0.5, 0.7, 1.2])),
+              td.GeneralizedPareto(0.0, 1.0, torch.tensor([-0.5, 0.7, 1.2]))),
+             (ed.InverseGamma(ember.tensor(dfs), 1.0), td.InverseGamma(torch.tensor(dfs), 1.0)),
+             (ed.Pareto(1.0, ember.tensor(dfs)), td.Pareto(1.0, torch.tensor(dfs)))]
+    for de, dt in pairs:
+        for prop in ("mean", "variance", "mode"):
+            _close(getattr(de, prop), getattr(dt, prop))

@@ -1,251 +1,141 @@
-"""Ported from torch/distributions/continuous_bernoulli.py (BSD-3-Clause); math in Ember Tensor ops."""
-from __future__ import annotations
+"""ContinuousBernoulli(probs= or logits=): the Bernoulli likelihood made a proper density on [0, 1].
+
+    p(x; lam) = C(lam) lam^x (1 - lam)^(1 - x),   C(lam) = 2 atanh(1 - 2 lam) / (1 - 2 lam)   (C(1/2) = 2).
+
+Several quantities divide by (1 - 2 lam), so near lam = 1/2 (inside ``lims``) they switch to their Taylor
+series in x = lam - 1/2 (Loaiza-Ganem & Cunningham, 2019).
+"""
 import math
 
 import ember as torch
-from ember import Tensor
-from ember.distributions import constraints
-from ember.distributions.exp_family import ExponentialFamily
-from ember.distributions.utils import (
-    broadcast_all,
-    clamp_probs,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
-)
 from ember.nn.functional import binary_cross_entropy_with_logits
-from numbers import Number as _Number
-_size = tuple
-Number = _Number
-
+from . import constraints
+from .exp_family import ExponentialFamily
+from .utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["ContinuousBernoulli"]
 
 
 class ContinuousBernoulli(ExponentialFamily):
-    r"""
-    Creates a continuous Bernoulli distribution parameterized by :attr:`probs`
-    or :attr:`logits` (but not both).
-
-    The distribution is supported in [0, 1] and parameterized by 'probs' (in
-    (0,1)) or 'logits' (real-valued). Note that, unlike the Bernoulli, 'probs'
-    does not correspond to a probability and 'logits' does not correspond to
-    log-odds, but the same names are used due to the similarity with the
-    Bernoulli. See [1] for more details.
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = ContinuousBernoulli(torch.tensor([0.3]))
-        >>> m.sample()
-        tensor([ 0.2538])
-
-    Args:
-        probs (Number, Tensor): (0,1) valued parameters
-        logits (Number, Tensor): real valued parameters whose sigmoid matches 'probs'
-
-    [1] The continuous Bernoulli: fixing a pervasive error in variational
-    autoencoders, Loaiza-Ganem G and Cunningham JP, NeurIPS 2019.
-    https://arxiv.org/abs/1907.06845
-    """
-
+    """A density on [0, 1] with natural parameter eta = logits: p(x) = exp(eta x) / Z(eta),
+    Z(eta) = (e^eta - 1) / eta. Reparameterised sampling inverts the closed-form CDF."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
     _mean_carrier_measure = 0
     has_rsample = True
 
-    def __init__(
-        self,
-        probs: Tensor | Number | None = None,
-        logits: Tensor | Number | None = None,
-        lims: tuple[float, float] = (0.499, 0.501),
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, probs=None, logits=None, lims=(0.499, 0.501), validate_args=None):
         if (probs is None) == (logits is None):
-            raise ValueError(
-                "Either `probs` or `logits` must be specified, but not both."
-            )
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
-            is_scalar = isinstance(probs, _Number)
-            # pyrefly: ignore [read-only]
             (self.probs,) = broadcast_all(probs)
-            # validate 'probs' here if necessary as it is later clamped for numerical stability
-            # close to 0 and 1, later on; otherwise the clamped 'probs' would always pass
-            if validate_args is not None:
-                if not self.arg_constraints["probs"].check(self.probs).all():
-                    raise ValueError("The parameter probs has invalid values")
-            # pyrefly: ignore [read-only]
-            self.probs = clamp_probs(self.probs)
+            param = self.probs
         else:
-            if logits is None:
-                raise AssertionError("logits is unexpectedly None")
-            is_scalar = isinstance(logits, _Number)
-            # pyrefly: ignore [read-only]
             (self.logits,) = broadcast_all(logits)
-        self._param = self.probs if probs is not None else self.logits
-        if is_scalar:
-            batch_shape = torch.Size()
-        else:
-            batch_shape = self._param.size()
+            param = self.logits
         self._lims = lims
-        super().__init__(batch_shape, validate_args=validate_args)
+        super().__init__(param.size(), validate_args=validate_args)
+        if probs is not None:  # validated above as [0, 1]; keep the logs finite from here on
+            self.probs = clamp_probs(self.probs)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(ContinuousBernoulli, _instance)
-        new._lims = self._lims
         batch_shape = torch.Size(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
+        new._lims = self._lims
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                setattr(new, name, getattr(self, name).expand(batch_shape))
         super(ContinuousBernoulli, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
-    def _new(self, *args, **kwargs):
-        return self._param.new(*args, **kwargs)
-
-    def _outside_unstable_region(self):
-        return torch.max(
-            torch.le(self.probs, self._lims[0]), torch.gt(self.probs, self._lims[1])
-        )
-
-    def _cut_probs(self):
-        return torch.where(
-            self._outside_unstable_region(),
-            self.probs,
-            self._lims[0] * torch.ones_like(self.probs),
-        )
-
-    def _cont_bern_log_norm(self):
-        """computes the log normalizing constant as a function of the 'probs' parameter"""
-        cut_probs = self._cut_probs()
-        cut_probs_below_half = torch.where(
-            torch.le(cut_probs, 0.5), cut_probs, torch.zeros_like(cut_probs)
-        )
-        cut_probs_above_half = torch.where(
-            torch.ge(cut_probs, 0.5), cut_probs, torch.ones_like(cut_probs)
-        )
-        log_norm = torch.log(
-            torch.abs(torch.log1p(-cut_probs) - torch.log(cut_probs))
-        ) - torch.where(
-            torch.le(cut_probs, 0.5),
-            torch.log1p(-2.0 * cut_probs_below_half),
-            torch.log(2.0 * cut_probs_above_half - 1.0),
-        )
-        x = torch.pow(self.probs - 0.5, 2)
-        taylor = math.log(2.0) + (4.0 / 3.0 + 104.0 / 45.0 * x) * x
-        return torch.where(self._outside_unstable_region(), log_norm, taylor)
-
-    @property
-    def mean(self) -> Tensor:
-        cut_probs = self._cut_probs()
-        mus = cut_probs / (2.0 * cut_probs - 1.0) + 1.0 / (
-            torch.log1p(-cut_probs) - torch.log(cut_probs)
-        )
-        x = self.probs - 0.5
-        taylor = 0.5 + (1.0 / 3.0 + 16.0 / 45.0 * torch.pow(x, 2)) * x
-        return torch.where(self._outside_unstable_region(), mus, taylor)
-
-    @property
-    def stddev(self) -> Tensor:
-        return torch.sqrt(self.variance)
-
-    @property
-    def variance(self) -> Tensor:
-        cut_probs = self._cut_probs()
-        vars = cut_probs * (cut_probs - 1.0) / torch.pow(
-            1.0 - 2.0 * cut_probs, 2
-        ) + 1.0 / torch.pow(torch.log1p(-cut_probs) - torch.log(cut_probs), 2)
-        x = torch.pow(self.probs - 0.5, 2)
-        taylor = 1.0 / 12.0 - (1.0 / 15.0 - 128.0 / 945.0 * x) * x
-        return torch.where(self._outside_unstable_region(), vars, taylor)
-
     @lazy_property
-    def logits(self) -> Tensor:
+    def logits(self):
         return probs_to_logits(self.probs, is_binary=True)
 
     @lazy_property
-    def probs(self) -> Tensor:
+    def probs(self):
         return clamp_probs(logits_to_probs(self.logits, is_binary=True))
 
+    def _stable(self):
+        """(mask of probs outside the lims band, probs with the band replaced by a safe lims[0])."""
+        outside = (self.probs <= self._lims[0]) | (self.probs > self._lims[1])
+        return outside, torch.where(outside, self.probs, self._lims[0])
+
+    def _cont_bern_log_norm(self):
+        """log C(lam) = log|log(1 - lam) - log lam| - log|1 - 2 lam|;  near 1/2: log 2 + 4/3 x^2 + 104/45 x^4."""
+        outside, p = self._stable()
+        exact = torch.log(torch.abs(torch.log1p(-p) - torch.log(p))) - torch.log(torch.abs(1 - 2 * p))
+        x2 = (self.probs - 0.5).pow(2)
+        taylor = math.log(2.0) + (4.0 / 3.0 + 104.0 / 45.0 * x2) * x2
+        return torch.where(outside, exact, taylor)
+
     @property
-    def param_shape(self) -> torch.Size:
-        return self._param.size()
+    def mean(self):
+        """lam / (2 lam - 1) + 1 / (2 atanh(1 - 2 lam));  near 1/2: 1/2 + x/3 + 16/45 x^3."""
+        outside, p = self._stable()
+        exact = p / (2 * p - 1) + 1 / (torch.log1p(-p) - torch.log(p))
+        x = self.probs - 0.5
+        taylor = 0.5 + (1.0 / 3.0 + 16.0 / 45.0 * x.pow(2)) * x
+        return torch.where(outside, exact, taylor)
+
+    @property
+    def variance(self):
+        """lam (lam - 1) / (1 - 2 lam)^2 + 1 / (2 atanh(1 - 2 lam))^2;  near 1/2: 1/12 - x^2/15 - 128/945 x^4."""
+        outside, p = self._stable()
+        exact = p * (p - 1) / (1 - 2 * p).pow(2) + 1 / (torch.log1p(-p) - torch.log(p)).pow(2)
+        x2 = (self.probs - 0.5).pow(2)
+        taylor = 1.0 / 12.0 - (1.0 / 15.0 + 128.0 / 945.0 * x2) * x2
+        return torch.where(outside, exact, taylor)
+
+    @property
+    def stddev(self):
+        return self.variance.sqrt()
 
     def sample(self, sample_shape=torch.Size()):
-        shape = self._extended_shape(sample_shape)
-        u = torch.rand(shape, dtype=self.probs.dtype, device=self.probs.device)
         with torch.no_grad():
-            return self.icdf(u)
+            return self.rsample(sample_shape)
 
-    def rsample(self, sample_shape: _size = torch.Size()) -> Tensor:
+    def rsample(self, sample_shape=torch.Size()):
         shape = self._extended_shape(sample_shape)
         u = torch.rand(shape, dtype=self.probs.dtype, device=self.probs.device)
         return self.icdf(u)
 
     def log_prob(self, value):
+        """x log lam + (1 - x) log(1 - lam) + log C(lam)."""
         if self._validate_args:
             self._validate_sample(value)
         logits, value = broadcast_all(self.logits, value)
-        return (
-            -binary_cross_entropy_with_logits(logits, value, reduction="none")
-            + self._cont_bern_log_norm()
-        )
+        return -binary_cross_entropy_with_logits(logits, value, reduction="none") + self._cont_bern_log_norm()
 
     def cdf(self, value):
+        """(lam^x (1 - lam)^(1 - x) + lam - 1) / (2 lam - 1), clipped to 0 below 0 and 1 above 1."""
         if self._validate_args:
             self._validate_sample(value)
-        cut_probs = self._cut_probs()
-        cdfs = (
-            torch.pow(cut_probs, value) * torch.pow(1.0 - cut_probs, 1.0 - value)
-            + cut_probs
-            - 1.0
-        ) / (2.0 * cut_probs - 1.0)
-        unbounded_cdfs = torch.where(self._outside_unstable_region(), cdfs, value)
-        return torch.where(
-            torch.le(value, 0.0),
-            torch.zeros_like(value),
-            torch.where(torch.ge(value, 1.0), torch.ones_like(value), unbounded_cdfs),
-        )
+        outside, p = self._stable()
+        exact = (p.pow(value) * (1 - p).pow(1 - value) + p - 1) / (2 * p - 1)
+        cdf = torch.where(outside, exact, value)
+        return torch.where(value <= 0, 0.0, torch.where(value >= 1, 1.0, cdf))
 
     def icdf(self, value):
-        cut_probs = self._cut_probs()
-        return torch.where(
-            self._outside_unstable_region(),
-            (
-                torch.log1p(-cut_probs + value * (2.0 * cut_probs - 1.0))
-                - torch.log1p(-cut_probs)
-            )
-            / (torch.log(cut_probs) - torch.log1p(-cut_probs)),
-            value,
-        )
+        """log1p((2 lam - 1) u / (1 - lam)) / log(lam / (1 - lam)): the CDF solved for x (u itself near 1/2)."""
+        outside, p = self._stable()
+        exact = (torch.log1p(-p + value * (2 * p - 1)) - torch.log1p(-p)) / (torch.log(p) - torch.log1p(-p))
+        return torch.where(outside, exact, value)
 
     def entropy(self):
-        log_probs0 = torch.log1p(-self.probs)
-        log_probs1 = torch.log(self.probs)
-        return (
-            self.mean * (log_probs0 - log_probs1)
-            - self._cont_bern_log_norm()
-            - log_probs0
-        )
+        """-E[log p(X)] = mean (log(1 - lam) - log lam) - log(1 - lam) - log C(lam)."""
+        log_q, log_p = torch.log1p(-self.probs), torch.log(self.probs)
+        return self.mean * (log_q - log_p) - self._cont_bern_log_norm() - log_q
 
     @property
-    def _natural_params(self) -> tuple[Tensor]:
+    def _natural_params(self):
         return (self.logits,)
 
-    def _log_normalizer(self, x):
-        """computes the log normalizing constant as a function of the natural parameter"""
-        out_unst_reg = torch.max(
-            torch.le(x, self._lims[0] - 0.5), torch.gt(x, self._lims[1] - 0.5)
-        )
-        cut_nat_params = torch.where(
-            out_unst_reg, x, (self._lims[0] - 0.5) * torch.ones_like(x)
-        )
-        log_norm = torch.log(
-            torch.abs(torch.expm1(cut_nat_params))
-        ) - torch.log(torch.abs(cut_nat_params))
-        taylor = 0.5 * x + torch.pow(x, 2) / 24.0 - torch.pow(x, 4) / 2880.0
-        return torch.where(out_unst_reg, log_norm, taylor)
+    def _log_normalizer(self, eta):
+        """log Z(eta) = log(expm1(eta) / eta);  near 0: eta/2 + eta^2/24 - eta^4/2880."""
+        outside = (eta <= self._lims[0] - 0.5) | (eta > self._lims[1] - 0.5)
+        safe = torch.where(outside, eta, torch.ones_like(eta))
+        exact = torch.log(torch.abs(torch.expm1(safe))) - torch.log(torch.abs(safe))
+        taylor = 0.5 * eta + eta.pow(2) / 24.0 - eta.pow(4) / 2880.0
+        return torch.where(outside, exact, taylor)
