@@ -11,7 +11,6 @@ from collections import namedtuple
 import numpy as np
 
 from ._tensor import Tensor, wrap
-from .device import array_module
 from .ops import decompositions as D
 from .ops.decompositions import LinAlgError
 from .ops import reduce as R

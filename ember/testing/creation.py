@@ -15,7 +15,6 @@ def make_tensor(*shape, dtype, device=None, low=None, high=None, requires_grad=F
                 exclude_zero=False, memory_format=None):
     from ..dtypes import to_dtype
     from ..creation import rand, randint, zeros
-    from ..random import default_generator  # noqa: F401  (the values come from the global generator)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     dt = to_dtype(dtype)
