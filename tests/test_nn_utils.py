@@ -499,3 +499,36 @@ def test_get_total_norm_and_clip_grads_with_norm_match_torch():
         torch.nn.utils.clip_grads_with_norm_(pt, 1.0, nt)
         for a, b in zip(pe, pt):
             np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_parametrize_errors_and_sequence_originals_match_torch():
+    torch = _torch()
+
+    def make(lib, kind):
+        class Half(lib.nn.Module):
+            def forward(self, X):
+                return X[0] if kind == "shape" else X.double()
+        return Half()
+
+    for kind in ("shape", "dtype"):
+        with pytest.raises(ValueError) as ee:
+            utils.parametrize.register_parametrization(nn.Linear(3, 3), "weight", make(ember, kind))
+        with pytest.raises(ValueError) as et:
+            torch.nn.utils.parametrize.register_parametrization(torch.nn.Linear(3, 3), "weight", make(torch, kind))
+        assert str(ee.value).split("\n")[0] == str(et.value).split("\n")[0]
+    with pytest.raises(ValueError, match="does not have a parameter, a buffer, or a parametrized element"):
+        utils.parametrize.register_parametrization(nn.Linear(3, 3), "nope", make(ember, "shape"))
+    e, t = _pair_linear(torch)
+    utils.parametrizations.weight_norm(e)
+    torch.nn.utils.parametrizations.weight_norm(t)
+    with ember.no_grad():
+        e.weight = ember.ones(3, 4)
+    with torch.no_grad():
+        t.weight = torch.ones(3, 4)
+    _close(e.parametrizations.weight.original0, t.parametrizations.weight.original0)
+    _close(e.weight, t.weight)
+    with pytest.raises(ValueError, match="sequence of tensors"):
+        utils.parametrize.remove_parametrizations(e, "weight", leave_parametrized=False)
+    utils.parametrize.remove_parametrizations(e, "weight")
+    assert isinstance(e.weight, nn.Parameter) and type(e) is nn.Linear
+    _close(e.weight, ember.ones(3, 4))
