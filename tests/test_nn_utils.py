@@ -532,3 +532,62 @@ def test_parametrize_errors_and_sequence_originals_match_torch():
     utils.parametrize.remove_parametrizations(e, "weight")
     assert isinstance(e.weight, nn.Parameter) and type(e) is nn.Linear
     _close(e.weight, ember.ones(3, 4))
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3)])
+def test_orthogonal_householder_without_trivialization_matches_torch(shape):
+    torch = _torch()
+    e, t = _pair_linear(torch, shape[1], shape[0])
+    utils.parametrizations.orthogonal(e, orthogonal_map="householder", use_trivialization=False)
+    torch.nn.utils.parametrizations.orthogonal(t, orthogonal_map="householder", use_trivialization=False)
+    _close(e.parametrizations.weight.original, t.parametrizations.weight.original, 1e-4)
+    _close(e.weight, t.weight, 1e-4)
+    with pytest.raises(ValueError, match="orthogonal_map has to be one of"):
+        utils.parametrizations.orthogonal(nn.Linear(3, 3), orthogonal_map="qr")
+    with pytest.raises(ValueError, match="Expected a matrix or batch of matrices"):
+        utils.parametrizations.orthogonal(nn.Linear(3, 3), name="bias")
+
+
+def test_weight_norm_dim_none_legacy_keys_and_spectral_conv_transpose_match_torch():
+    torch = _torch()
+    e, t = _pair_linear(torch)
+    utils.parametrizations.weight_norm(e, dim=None)
+    torch.nn.utils.parametrizations.weight_norm(t, dim=None)
+    _close(e.parametrizations.weight.original0, t.parametrizations.weight.original0)
+    legacy = nn.Linear(4, 3)
+    with pytest.warns(FutureWarning):
+        utils.weight_norm(legacy)
+    fresh = utils.parametrizations.weight_norm(nn.Linear(4, 3))
+    fresh.load_state_dict(legacy.state_dict())
+    _close(fresh.weight, legacy.weight)
+    e, t = nn.ConvTranspose2d(2, 3, 2), torch.nn.ConvTranspose2d(2, 3, 2)
+    utils.parametrizations.spectral_norm(e)
+    torch.nn.utils.parametrizations.spectral_norm(t)
+    assert tuple(e.parametrizations.weight[0]._u.shape) == tuple(t.parametrizations.weight[0]._u.shape) == (3,)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        utils.parametrizations.spectral_norm(nn.Linear(2, 2), dim=2)
+
+
+def test_legacy_spectral_norm_iterates_and_round_trips_state_dict():
+    torch = _torch()
+    e, t = _pair_linear(torch, 4, 5)
+    utils.spectral_norm(e, n_power_iterations=2)
+    torch.nn.utils.spectral_norm(t, n_power_iterations=2)
+    with ember.no_grad():
+        e.weight_u.copy_(ember.tensor(t.weight_u.numpy()))
+        e.weight_v.copy_(ember.tensor(t.weight_v.numpy()))
+    for _ in range(3):
+        _close(e(ember.tensor(X)), t(torch.tensor(X)), 1e-4)
+    _close(e.weight_u, t.weight_u, 1e-4)
+    ye, yt = e(ember.tensor(X)), t(torch.tensor(X))
+    ye.sum().backward()
+    yt.sum().backward()
+    _close(e.weight_orig.grad, t.weight_orig.grad, 1e-4)
+    f = utils.spectral_norm(nn.Linear(4, 5))
+    f.load_state_dict(e.state_dict())
+    f.eval(), e.eval()
+    _close(f(ember.tensor(X)), e(ember.tensor(X)))
+    with pytest.raises(RuntimeError, match="Cannot register two spectral_norm hooks"):
+        utils.spectral_norm(f)
+    with pytest.raises(ValueError, match="spectral_norm of 'bias' not found"):
+        utils.remove_spectral_norm(f, "bias")

@@ -78,8 +78,13 @@ class ParametrizationList(ModuleList):
         as_parameter = isinstance(original, Parameter)
         shape, dtype = original.shape, original.dtype
         first = self[0]
-        with ember.no_grad():
-            new = first.right_inverse(original) if hasattr(first, "right_inverse") else original
+        new = original
+        if hasattr(first, "right_inverse"):
+            try:
+                with ember.no_grad():
+                    new = first.right_inverse(original)
+            except NotImplementedError:  # not invertible: start from the tensor as it is
+                pass
         self.is_tensor = isinstance(new, Tensor)
         if self.is_tensor:
             if original.dtype != new.dtype:
