@@ -881,3 +881,18 @@ def test_moments_outside_their_domain_match_torch():
     for de, dt in pairs:
         for prop in ("mean", "variance", "mode"):
             _close(getattr(de, prop), getattr(dt, prop))
+
+
+def test_relaxed_samples_round_to_their_discrete_law():
+    """The Gumbel-softmax trick: argmax of a relaxed sample is an exact draw of the discrete distribution."""
+    ember.manual_seed(0)
+    s = ed.RelaxedBernoulli(ember.tensor(0.3), probs=ember.tensor(0.8)).sample((20000,))
+    assert abs(float((s > 0.5).float().mean()) - 0.8) < 0.015
+    p = ember.tensor([0.2, 0.3, 0.5])
+    s = ed.RelaxedOneHotCategorical(ember.tensor(0.2), probs=p).sample((20000,))
+    freq = ember.nn.functional.one_hot(s.argmax(-1), 3).float().mean(0)
+    np.testing.assert_allclose(freq.numpy(), p.numpy(), atol=0.015)
+    logits = ember.tensor([0.1, -0.4], requires_grad=True)
+    x = ed.RelaxedBernoulli(ember.tensor(0.5), logits=logits).rsample((3,))
+    x.sum().backward()
+    assert logits.grad is not None and tuple(x.shape) == (3, 2)

@@ -1,174 +1,96 @@
-"""Ported from torch/distributions/relaxed_bernoulli.py (BSD-3-Clause); math in Ember Tensor ops."""
-from __future__ import annotations
+"""RelaxedBernoulli(temperature, probs= or logits=): the Concrete / Gumbel-softmax relaxation of a coin.
 
+A sample is sigmoid((logits + L) / temperature) with L a standard Logistic noise, so it lies in (0, 1),
+has a reparameterised gradient, and tends to a Bernoulli sample as temperature -> 0."""
 import ember as torch
-from ember import Tensor
-from ember.distributions import constraints
-from ember.distributions.distribution import Distribution
-from ember.distributions.transformed_distribution import TransformedDistribution
-from ember.distributions.transforms import SigmoidTransform
-from ember.distributions.utils import (
-    broadcast_all,
-    clamp_probs,
-    lazy_property,
-    logits_to_probs,
-    probs_to_logits,
-)
-from numbers import Number as _Number
-Number = _Number
-_size = tuple
-
+from ember.nn import functional as F
+from . import constraints
+from .distribution import Distribution
+from .transformed_distribution import TransformedDistribution
+from .transforms import SigmoidTransform
+from .utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["LogitRelaxedBernoulli", "RelaxedBernoulli"]
 
 
 class LogitRelaxedBernoulli(Distribution):
-    r"""
-    Creates a LogitRelaxedBernoulli distribution parameterized by :attr:`probs`
-    or :attr:`logits` (but not both), which is the logit of a RelaxedBernoulli
-    distribution.
+    """The pre-sigmoid variable Y = (logits + L) / t, L ~ Logistic(0, 1). With d = logits - t y:
 
-    Samples are logits of values in (0, 1). See [1] for more details.
-
-    Args:
-        temperature (Tensor): relaxation temperature
-        probs (Number, Tensor): the probability of sampling `1`
-        logits (Number, Tensor): the log-odds of sampling `1`
-
-    [1] The Concrete Distribution: A Continuous Relaxation of Discrete Random
-    Variables (Maddison et al., 2017)
-
-    [2] Categorical Reparametrization with Gumbel-Softmax
-    (Jang et al., 2017)
-    """
-
+        log p(y) = log t + d - 2 softplus(d)."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.real
 
-    def __init__(
-        self,
-        temperature: Tensor,
-        probs: Tensor | Number | None = None,
-        logits: Tensor | Number | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         self.temperature = temperature
         if (probs is None) == (logits is None):
-            raise ValueError(
-                "Either `probs` or `logits` must be specified, but not both."
-            )
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
-            is_scalar = isinstance(probs, _Number)
-            # pyrefly: ignore [read-only]
             (self.probs,) = broadcast_all(probs)
+            param = self.probs
         else:
-            if logits is None:
-                raise AssertionError("logits is unexpectedly None")
-            is_scalar = isinstance(logits, _Number)
-            # pyrefly: ignore [read-only]
             (self.logits,) = broadcast_all(logits)
-        self._param = self.probs if probs is not None else self.logits
-        if is_scalar:
-            batch_shape = torch.Size()
-        else:
-            batch_shape = self._param.size()
-        super().__init__(batch_shape, validate_args=validate_args)
+            param = self.logits
+        super().__init__(param.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(LogitRelaxedBernoulli, _instance)
         batch_shape = torch.Size(batch_shape)
         new.temperature = self.temperature
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                setattr(new, name, getattr(self, name).expand(batch_shape))
         super(LogitRelaxedBernoulli, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
-    def _new(self, *args, **kwargs):
-        return self._param.new(*args, **kwargs)
-
     @lazy_property
-    def logits(self) -> Tensor:
+    def logits(self):
         return probs_to_logits(self.probs, is_binary=True)
 
     @lazy_property
-    def probs(self) -> Tensor:
+    def probs(self):
         return logits_to_probs(self.logits, is_binary=True)
 
     @property
-    def param_shape(self) -> torch.Size:
-        return self._param.size()
+    def param_shape(self):
+        return self.logits.size()
 
-    def rsample(self, sample_shape: _size = torch.Size()) -> Tensor:
+    def rsample(self, sample_shape=torch.Size()):
         shape = self._extended_shape(sample_shape)
         probs = clamp_probs(self.probs.expand(shape))
-        uniforms = clamp_probs(
-            torch.rand(shape, dtype=probs.dtype, device=probs.device)
-        )
-        return (
-            uniforms.log() - (-uniforms).log1p() + probs.log() - (-probs).log1p()
-        ) / self.temperature
+        u = clamp_probs(torch.rand(shape, dtype=probs.dtype, device=probs.device))
+        logistic = u.log() - torch.log1p(-u)
+        return (probs.log() - torch.log1p(-probs) + logistic) / self.temperature
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
         logits, value = broadcast_all(self.logits, value)
-        diff = logits - value.mul(self.temperature)
-        return self.temperature.log() + diff - 2 * diff.exp().log1p()
+        d = logits - value * self.temperature
+        return torch.log(torch.as_tensor(self.temperature, dtype=d.dtype, device=d.device)) + d - 2 * F.softplus(d)
 
 
 class RelaxedBernoulli(TransformedDistribution):
-    r"""
-    Creates a RelaxedBernoulli distribution, parametrized by
-    :attr:`temperature`, and either :attr:`probs` or :attr:`logits`
-    (but not both). This is a relaxed version of the `Bernoulli` distribution,
-    so the values are in (0, 1), and has reparametrizable samples.
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = RelaxedBernoulli(torch.tensor([2.2]),
-        ...                      torch.tensor([0.1, 0.2, 0.3, 0.99]))
-        >>> m.sample()
-        tensor([ 0.2951,  0.3442,  0.8918,  0.9021])
-
-    Args:
-        temperature (Tensor): relaxation temperature
-        probs (Number, Tensor): the probability of sampling `1`
-        logits (Number, Tensor): the log-odds of sampling `1`
-    """
-
+    """sigmoid of a LogitRelaxedBernoulli: a reparameterised, continuous stand-in for Bernoulli(probs)."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
     has_rsample = True
-    base_dist: LogitRelaxedBernoulli
 
-    def __init__(
-        self,
-        temperature: Tensor,
-        probs: Tensor | Number | None = None,
-        logits: Tensor | Number | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
-        base_dist = LogitRelaxedBernoulli(temperature, probs, logits)
-        super().__init__(base_dist, SigmoidTransform(), validate_args=validate_args)
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
+        base = LogitRelaxedBernoulli(temperature, probs, logits)
+        super().__init__(base, SigmoidTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(RelaxedBernoulli, _instance)
-        return super().expand(batch_shape, _instance=new)
+        return super().expand(batch_shape, _instance=self._get_checked_instance(RelaxedBernoulli, _instance))
 
     @property
-    def temperature(self) -> Tensor:
+    def temperature(self):
         return self.base_dist.temperature
 
     @property
-    def logits(self) -> Tensor:
+    def logits(self):
         return self.base_dist.logits
 
     @property
-    def probs(self) -> Tensor:
+    def probs(self):
         return self.base_dist.probs

@@ -1,159 +1,95 @@
-"""Ported from torch/distributions/relaxed_categorical.py (BSD-3-Clause); math in Ember Tensor ops."""
-from __future__ import annotations
+"""RelaxedOneHotCategorical(temperature, probs= or logits=): the Gumbel-softmax relaxation of a one-hot draw.
+
+A sample is softmax((logits + G) / temperature) with G i.i.d. standard Gumbel noise: a point inside the
+simplex that has a reparameterised gradient and approaches a one-hot vector as temperature -> 0."""
+import math
 
 import ember as torch
-from ember import Tensor
-from ember.distributions import constraints
-from ember.distributions.categorical import Categorical
-from ember.distributions.distribution import Distribution
-from ember.distributions.transformed_distribution import TransformedDistribution
-from ember.distributions.transforms import ExpTransform
-from ember.distributions.utils import broadcast_all, clamp_probs
-_size = tuple
-
+from . import constraints
+from .categorical import Categorical
+from .distribution import Distribution
+from .transformed_distribution import TransformedDistribution
+from .transforms import ExpTransform
+from .utils import clamp_probs
 
 __all__ = ["ExpRelaxedCategorical", "RelaxedOneHotCategorical"]
 
 
 class ExpRelaxedCategorical(Distribution):
-    r"""
-    Creates a ExpRelaxedCategorical parameterized by
-    :attr:`temperature`, and either :attr:`probs` or :attr:`logits` (but not both).
-    Returns the log of a point in the simplex. Based on the interface to
-    :class:`OneHotCategorical`.
+    """The log of a relaxed one-hot sample, Y = log_softmax((logits + G) / t) (the ExpConcrete law). With
+    K categories and s = logits - t y:
 
-    Implementation based on [1].
-
-    See also: :func:`torch.distributions.OneHotCategorical`
-
-    Args:
-        temperature (Tensor): relaxation temperature
-        probs (Tensor): event probabilities
-        logits (Tensor): unnormalized log probability for each event
-
-    [1] The Concrete Distribution: A Continuous Relaxation of Discrete Random Variables
-    (Maddison et al., 2017)
-
-    [2] Categorical Reparametrization with Gumbel-Softmax
-    (Jang et al., 2017)
-    """
-
+        log p(y) = lgamma(K) + (K - 1) log t + sum_k (s_k - logsumexp(s))."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
-    support = (
-        constraints.real_vector
-    )  # The true support is actually a submanifold of this.
+    support = constraints.real_vector
     has_rsample = True
 
-    def __init__(
-        self,
-        temperature: Tensor,
-        probs: Tensor | None = None,
-        logits: Tensor | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         self._categorical = Categorical(probs, logits)
         self.temperature = temperature
-        batch_shape = self._categorical.batch_shape
-        event_shape = self._categorical.param_shape[-1:]
-        # pyrefly: ignore [bad-argument-type]
-        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
+                         validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(ExpRelaxedCategorical, _instance)
         batch_shape = torch.Size(batch_shape)
         new.temperature = self.temperature
         new._categorical = self._categorical.expand(batch_shape)
-        super(ExpRelaxedCategorical, new).__init__(
-            batch_shape, self.event_shape, validate_args=False
-        )
+        super(ExpRelaxedCategorical, new).__init__(batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
 
-    def _new(self, *args, **kwargs):
-        return self._categorical._new(*args, **kwargs)
-
     @property
-    def param_shape(self) -> torch.Size:
+    def param_shape(self):
         return self._categorical.param_shape
 
     @property
-    def logits(self) -> Tensor:
+    def logits(self):
         return self._categorical.logits
 
     @property
-    def probs(self) -> Tensor:
+    def probs(self):
         return self._categorical.probs
 
-    def rsample(self, sample_shape: _size = torch.Size()) -> Tensor:
+    def rsample(self, sample_shape=torch.Size()):
         shape = self._extended_shape(sample_shape)
-        uniforms = clamp_probs(
-            torch.rand(shape, dtype=self.logits.dtype, device=self.logits.device)
-        )
-        gumbels = -((-(uniforms.log())).log())
-        scores = (self.logits + gumbels) / self.temperature
+        u = clamp_probs(torch.rand(shape, dtype=self.logits.dtype, device=self.logits.device))
+        gumbel = -torch.log(-torch.log(u))
+        scores = (self.logits + gumbel) / self.temperature
         return scores - scores.logsumexp(dim=-1, keepdim=True)
 
     def log_prob(self, value):
-        K = self._categorical._num_events
         if self._validate_args:
             self._validate_sample(value)
-        logits, value = broadcast_all(self.logits, value)
-        log_scale = torch.lgamma(torch.full_like(self.temperature, float(K))) - self.temperature.log().mul(-(K - 1))
-        score = logits - value.mul(self.temperature)
-        score = (score - score.logsumexp(dim=-1, keepdim=True)).sum(-1)
-        return score + log_scale
+        k = self._categorical._num_events
+        temperature = torch.as_tensor(self.temperature, dtype=self.logits.dtype, device=self.logits.device)
+        log_scale = math.lgamma(k) + (k - 1) * temperature.log()
+        s = self.logits - value * temperature
+        return (s - s.logsumexp(dim=-1, keepdim=True)).sum(-1) + log_scale
 
 
 class RelaxedOneHotCategorical(TransformedDistribution):
-    r"""
-    Creates a RelaxedOneHotCategorical distribution parametrized by
-    :attr:`temperature`, and either :attr:`probs` or :attr:`logits`.
-    This is a relaxed version of the :class:`OneHotCategorical` distribution, so
-    its samples are on simplex, and are reparametrizable.
-
-    Example::
-
-        >>> # xdoctest: +IGNORE_WANT("non-deterministic")
-        >>> m = RelaxedOneHotCategorical(torch.tensor([2.2]),
-        ...                              torch.tensor([0.1, 0.2, 0.3, 0.4]))
-        >>> m.sample()
-        tensor([ 0.1294,  0.2324,  0.3859,  0.2523])
-
-    Args:
-        temperature (Tensor): relaxation temperature
-        probs (Tensor): event probabilities
-        logits (Tensor): unnormalized log probability for each event
-    """
-
+    """exp of an ExpRelaxedCategorical: a reparameterised, continuous stand-in for OneHotCategorical."""
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.simplex
     has_rsample = True
-    base_dist: ExpRelaxedCategorical
 
-    def __init__(
-        self,
-        temperature: Tensor,
-        probs: Tensor | None = None,
-        logits: Tensor | None = None,
-        validate_args: bool | None = None,
-    ) -> None:
-        base_dist = ExpRelaxedCategorical(
-            temperature, probs, logits, validate_args=validate_args
-        )
-        super().__init__(base_dist, ExpTransform(), validate_args=validate_args)
+    def __init__(self, temperature, probs=None, logits=None, validate_args=None):
+        base = ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args)
+        super().__init__(base, ExpTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(RelaxedOneHotCategorical, _instance)
-        return super().expand(batch_shape, _instance=new)
+        return super().expand(batch_shape,
+                              _instance=self._get_checked_instance(RelaxedOneHotCategorical, _instance))
 
     @property
-    def temperature(self) -> Tensor:
+    def temperature(self):
         return self.base_dist.temperature
 
     @property
-    def logits(self) -> Tensor:
+    def logits(self):
         return self.base_dist.logits
 
     @property
-    def probs(self) -> Tensor:
+    def probs(self):
         return self.base_dist.probs
