@@ -1,0 +1,61 @@
+"""torch vs ember for the multivariate distributions beyond tests/test_distributions.py: precision-given
+MultivariateNormal, expand, LowRank precision/scale_tril/gradients, constructor errors."""
+import numpy as np
+import pytest
+
+import ember
+import ember.distributions as ed
+
+torch = pytest.importorskip("torch")
+import torch.distributions as td  # noqa: E402
+
+RNG = np.random.default_rng(11)
+
+
+def _close(e, t, rtol=1e-8, atol=1e-9):
+    np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=rtol, atol=atol)
+
+
+def _spd(n, batch=()):
+    a = RNG.normal(size=batch + (n, n))
+    return a @ np.swapaxes(a, -1, -2) + n * np.eye(n)
+
+
+def test_multivariate_normal_expand_and_broadcast_batches():
+    loc, cov, x = RNG.normal(size=(3,)), _spd(3, (2,)), RNG.normal(size=(5, 2, 3))
+    de = ed.MultivariateNormal(ember.tensor(loc), precision_matrix=ember.tensor(cov))
+    dt = td.MultivariateNormal(torch.tensor(loc), precision_matrix=torch.tensor(cov))
+    _close(de.scale_tril, dt.scale_tril)
+    ee, et = de.expand((4, 2)), dt.expand((4, 2))
+    assert tuple(ee.batch_shape) == (4, 2) and tuple(ee.precision_matrix.shape) == (4, 2, 3, 3)
+    _close(ee.log_prob(ember.tensor(x[:, None])), et.log_prob(torch.tensor(x[:, None])))
+    _close(ee.entropy(), et.entropy())
+    _close(ee.variance, et.variance)
+
+
+def test_lowrank_precision_scale_tril_grads_and_errors():
+    loc, W, D, x = RNG.normal(size=(3,)), RNG.normal(size=(2, 3, 2)), RNG.uniform(0.5, 2, (3,)), RNG.normal(size=(4, 2, 3))
+    pe = [ember.tensor(v, requires_grad=True) for v in (loc, W, D)]
+    pt = [torch.tensor(v, requires_grad=True) for v in (loc, W, D)]
+    de, dt = ed.LowRankMultivariateNormal(*pe), td.LowRankMultivariateNormal(*pt)
+    assert tuple(de.batch_shape) == (2,) and tuple(de.loc.shape) == (2, 3)
+    _close(de.precision_matrix, dt.precision_matrix)
+    _close(de.scale_tril, dt.scale_tril)
+    _close(de.mode, dt.mode)
+    le, lt = de.log_prob(ember.tensor(x)), dt.log_prob(torch.tensor(x))
+    (le.sum() + de.entropy().sum()).backward()
+    (lt.sum() + dt.entropy().sum()).backward()
+    for a, b in zip(pe, pt):
+        _close(a.grad, b.grad, 1e-7, 1e-9)
+    ee, et = de.expand((3, 2)), dt.expand((3, 2))
+    _close(ee.log_prob(ember.tensor(x[:3])), et.log_prob(torch.tensor(x[:3])))
+    ember.manual_seed(0)
+    s = ed.LowRankMultivariateNormal(ember.zeros(2), ember.tensor([[1.0], [0.5]]), ember.ones(2)).sample((20000,))
+    np.testing.assert_allclose(np.cov(s.numpy().T), [[2.0, 0.5], [0.5, 1.25]], atol=0.08)
+    for lib, mod in ((ember, ed), (torch, td)):
+        with pytest.raises(ValueError, match="cov_factor must be a batch of matrices with shape 3 x m"):
+            mod.LowRankMultivariateNormal(lib.zeros(3), lib.zeros(2, 1), lib.ones(3))
+        with pytest.raises(ValueError, match="cov_diag must be a batch of vectors"):
+            mod.LowRankMultivariateNormal(lib.zeros(3), lib.zeros(3, 1), lib.ones(2))
+        with pytest.raises(ValueError, match="Incompatible batch shapes"):
+            mod.LowRankMultivariateNormal(lib.zeros(2, 3), lib.zeros(3, 3, 1), lib.ones(3))
