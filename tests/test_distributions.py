@@ -896,3 +896,23 @@ def test_relaxed_samples_round_to_their_discrete_law():
     x = ed.RelaxedBernoulli(ember.tensor(0.5), logits=logits).rsample((3,))
     x.sum().backward()
     assert logits.grad is not None and tuple(x.shape) == (3, 2)
+
+
+def test_von_mises_grads_and_sample_statistics():
+    loc, conc, x = np.array([0.3, -2.0, 3.0]), np.array([0.05, 2.0, 12.0]), RNG.uniform(-3, 3, (4, 3))
+    le, ce = ember.tensor(loc, requires_grad=True), ember.tensor(conc, requires_grad=True)
+    lt, ct = torch.tensor(loc, requires_grad=True), torch.tensor(conc, requires_grad=True)
+    pe, pt = ed.VonMises(le, ce).log_prob(ember.tensor(x)), td.VonMises(lt, ct).log_prob(torch.tensor(x))
+    _close(pe, pt, 1e-9, 1e-9)
+    pe.sum().backward()
+    pt.sum().backward()
+    _close(le.grad, lt.grad, 1e-7, 1e-9)
+    _close(ce.grad, ct.grad, 1e-6, 1e-8)
+    ember.manual_seed(0)
+    d = ed.VonMises(ember.tensor(loc, dtype=ember.float32), ember.tensor(conc, dtype=ember.float32))
+    s = d.sample((20000,)).numpy().astype(np.float64)
+    assert s.dtype == np.float64 and ((s >= -math.pi) & (s <= math.pi)).all()
+    resultant = np.exp(1j * s).mean(0)  # E[e^{iX}] = e^{i loc} (1 - circular variance)
+    np.testing.assert_allclose(np.abs(resultant), 1 - d.variance.numpy(), atol=0.02)
+    np.testing.assert_allclose(np.angle(resultant[1:] * np.exp(-1j * loc[1:])), 0.0, atol=0.03)
+    assert tuple(d.expand((2, 3)).sample((4,)).shape) == (4, 2, 3)
