@@ -103,8 +103,14 @@ def _pad_array(x, pads, value=0.0):
     crop = tuple(slice(max(-lo, 0), x.shape[x.ndim - nd + i] - max(-hi, 0))
                  for i, (lo, hi) in enumerate(pads))
     x = x[(Ellipsis,) + crop]
-    widths = [(0, 0)] * (x.ndim - nd) + [(max(lo, 0), max(hi, 0)) for lo, hi in pads]
-    return xp.pad(x, widths, mode="constant", constant_values=value)
+    if all(lo <= 0 and hi <= 0 for lo, hi in pads):
+        return x                                   # a crop only: a view
+    lead = x.ndim - nd
+    shape = x.shape[:lead] + tuple(x.shape[lead + i] + max(lo, 0) + max(hi, 0) for i, (lo, hi) in enumerate(pads))
+    # one buffer, the border filled and the interior copied in (np.pad does the same in many more calls)
+    out = xp.zeros(shape, dtype=x.dtype) if value == 0 else xp.full(shape, value, dtype=x.dtype)
+    out[(Ellipsis,) + tuple(slice(max(lo, 0), max(lo, 0) + x.shape[lead + i]) for i, (lo, hi) in enumerate(pads))] = x
+    return out
 
 
 def _windows(xpad, kernel, stride, dilation, out):
@@ -240,6 +246,18 @@ def conv_input_grad(gy, w, in_spatial, stride, pads, dilation, groups):
     C = w.shape[1] * G
     CK = w.shape[1] * math.prod(w.shape[2:])
     L = math.prod(out)
+    if G == 1 and all(st == 1 for st in stride):
+        # stride 1: C_W^T is itself a convolution -- of gy with the kernel flipped and its in/out channels
+        # swapped, padded by d*(k-1) - pad. im2col (a copy) + a GEMM with the long inner dimension O*K
+        # beats W^T gy (a C*K x N*L product) + col2im's strided adds over that 9x larger buffer.
+        nd = len(w.shape) - 2
+        tpads = [((k - 1) * d - lo, (k - 1) * d - hi) for (lo, hi), k, d in zip(pads, w.shape[2:], dilation)]
+        if all(lo >= 0 and hi >= 0 for lo, hi in tpads):
+            wt = array_module(w).ascontiguousarray(
+                w.swapaxes(0, 1)[(slice(None), slice(None)) + (slice(None, None, -1),) * nd])
+            y, _ = conv_forward(gy, wt, (1,) * nd, tpads, dilation, 1)
+            if tuple(y.shape[2:]) == tuple(in_spatial):
+                return y
     if G == 1:                                                   # (C*K, O) @ (O, N*L): one GEMM
         dcols = w.reshape(O, CK).T @ _from_rows(gy, N, O, L)
         return col2im_t(dcols, (N, C) + tuple(in_spatial), w.shape[2:], stride, pads, dilation, out)
