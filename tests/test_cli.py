@@ -475,3 +475,28 @@ def test_readme_commands_and_synopsis(tmp_path, capsys):
             assert main(_fast(args, f"readme{i}", f"prev{i}")) == 0, c
     finally:
         os.chdir(cwd)
+
+
+# ---------------------------------------------------------------------------------- TensorBoard
+def test_tensorboard_logs_readable_by_tensorboard(tmp_path):
+    pytest.importorskip("tensorboardX")
+    out = tmp_path / "run"
+    assert main(["train", "--epochs", "1", "--batch-size", "256", "--tensorboard", "--out", str(out), "--quiet"]) == 0
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--quiet"]) == 0  # keeps logging
+    m = json.loads((out / "metrics.json").read_text())
+    assert json.loads((out / "config.json").read_text())["tensorboard"] is True
+    ea_mod = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    ea = ea_mod.EventAccumulator(str(out / "tensorboard"))
+    ea.Reload()
+    val = ea.Scalars("loss/val")
+    assert [e.step for e in val] == [1, 2]
+    np.testing.assert_allclose([e.value for e in val], m["val_loss"], rtol=1e-6)
+    assert {"loss/train", "accuracy/val", "lr", "accuracy/test"} <= set(ea.Tags()["scalars"])
+
+
+def test_tensorboard_without_the_extra_says_what_to_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ember.utils.tensorboard", None)
+    assert main(["train", "--tensorboard", "--out", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err.strip() == \
+        'ember: error: --tensorboard needs tensorboardX: pip install "ember[tensorboard]"'
+    assert not (tmp_path / "run").exists()

@@ -110,11 +110,11 @@ class RunDir:
             f.write(f"--- epoch {epoch} ---\n{text}\n\n")
         self._wrote("samples.txt")
 
-    def tensorboard_writer(self):
+    def tensorboard_writer(self, purge_step=None):
         """A ``SummaryWriter`` on ``tensorboard/`` (needs the ``tensorboard`` extra)."""
         from ember.utils.tensorboard import SummaryWriter
         self._wrote("tensorboard")
-        return SummaryWriter(self.file("tensorboard"))
+        return SummaryWriter(self.file("tensorboard"), purge_step=purge_step)
 
 
 def _fmt(v):

@@ -52,7 +52,7 @@ files written into the run folder (--out):
 
 # The settings a run records (config.json, the checkpoint); block_size and steps_per_epoch only for text.
 SETTINGS = ("model", "data", "epochs", "batch_size", "lr", "optimizer", "seed", "device", "early_stopping",
-            "block_size", "steps_per_epoch")
+            "tensorboard", "block_size", "steps_per_epoch")
 TEXT_ONLY = ("block_size", "steps_per_epoch")
 DEFAULT_EPOCHS = {"digits": 20, "mnist": 5, "fashion-mnist": 5, "text": 5}
 TEXT_DEFAULTS = dict(batch_size=32, block_size=64, steps_per_epoch=60, optimizer="adamw", lr=3e-3)
@@ -96,6 +96,9 @@ def add_parser(sub):
                    help=f"text: characters the model sees at once. Default: {TEXT_DEFAULTS['block_size']}")
     t.add_argument("--steps-per-epoch", type=int, metavar="N",
                    help=f"text: batches per epoch. Default: {TEXT_DEFAULTS['steps_per_epoch']}")
+    t.add_argument("--tensorboard", action="store_true", default=None,
+                   help="also log the metrics for TensorBoard into RUN/tensorboard (needs the tensorboard extra: "
+                        "pip install \"ember[tensorboard]\"); view with: tensorboard --logdir RUN")
     t.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines, only the result")
     return t
 
@@ -131,6 +134,7 @@ def _resolve_settings(args, saved):
     s.setdefault("seed", 0)
     s.setdefault("device", "cpu")
     s.setdefault("early_stopping", 0)
+    s.setdefault("tensorboard", False)
     if text:
         s.setdefault("block_size", TEXT_DEFAULTS["block_size"])
         s.setdefault("steps_per_epoch", TEXT_DEFAULTS["steps_per_epoch"])
@@ -360,6 +364,11 @@ def train(args):
               f"train further. No files were written.")
         return None
 
+    if s["tensorboard"]:
+        try:
+            import ember.utils.tensorboard  # noqa: F401 -- fails without tensorboardX
+        except ImportError:
+            raise UsageError('--tensorboard needs tensorboardX: pip install "ember[tensorboard]"') from None
     run, resuming_here = _prepare_out(getattr(args, "out", None), ck_path, getattr(args, "overwrite", False))
     argv = getattr(args, "argv", None)
     argv = sys.argv[1:] if argv is None else argv
@@ -394,6 +403,8 @@ def train(args):
             "best": best, "best_model": best_state, "rng": ember.get_rng_state(), "loader_rng": epoch_rng,
             "settings": json.dumps(s), "ember_version": ember.__version__})
 
+    # TensorBoard: one point per epoch; a resumed run drops points after its checkpoint (purge_step)
+    tb = run.tensorboard_writer(purge_step=start_epoch + 1 if start_epoch else None) if s["tensorboard"] else None
     stopped_early = False
     val_loader = DataLoader(val_ds, batch_size=256)
     model.train()
@@ -436,6 +447,11 @@ def train(args):
                 for k in history:
                     history[k].append(row["seconds" if k == "epoch_seconds" else k])
                 run.append_metrics(row)
+                if tb is not None:
+                    for tag, key in (("loss/train", "train_loss"), ("loss/val", "val_loss"),
+                                     ("accuracy/val", "val_accuracy"), ("lr", "lr")):
+                        tb.add_scalar(tag, row[key], epoch + 1)
+                    tb.flush()
                 mark = ""
                 if val_loss < best["val_loss"]:
                     best = {"epoch": epoch + 1, "val_loss": val_loss}
@@ -462,6 +478,8 @@ def train(args):
                           f"resume with: ember train --resume {shlex.quote(run.path)}") from None
     finally:
         progress.close()
+        if tb is not None:
+            tb.close()
 
     # the test numbers are those of the best model, the one in model.safetensors
     if best_state is not None:
@@ -473,6 +491,10 @@ def train(args):
         metrics["sample"] = _sample_text(model, train_ds, device, s["seed"])
     metrics["seconds"] = round(time.perf_counter() - t_start, 3)
     run.write_summary(metrics)
+    if tb is not None:
+        tb.add_scalar("accuracy/test", test_acc, len(history["train_loss"]))
+        tb.add_scalar("loss/test", test_loss, len(history["train_loss"]))
+        tb.close()
     run.plot(history, f"{s['model']} on {data_name}: test accuracy {100 * test_acc:.1f}%", best["epoch"])
     print(f"test accuracy {test_acc:.4f}  test loss {test_loss:.4f}  (model of epoch {best['epoch']}, "
           f"the best by validation loss)")
