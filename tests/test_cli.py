@@ -103,7 +103,7 @@ def test_resume_needs_no_flags(tmp_path, capsys):
 
 
 def test_model_file_is_the_best_plain_state_dict(tmp_path):
-    assert main(["train", "--epochs", "3", "--out", str(tmp_path), "--quiet"]) == 0
+    assert main(["train", "--epochs", "2", "--out", str(tmp_path), "--quiet"]) == 0
     from safetensors.numpy import load_file
     flat = load_file(str(tmp_path / "model.safetensors"))
     assert sorted(flat) == sorted(["linear_relu_stack.0.weight", "linear_relu_stack.0.bias",
