@@ -66,7 +66,7 @@ def add_parser(sub):
                    help="the network: mlp (three fully connected layers), cnn (two convolution layers), "
                         "transformer (attention over the image rows; over characters for --data text). "
                         "Default: mlp; transformer for --data text")
-    t.add_argument("--data", nargs="+", metavar="KIND [PATH]",
+    t.add_argument("--data", nargs="+", metavar=("KIND", "PATH"),
                    help="what to learn from: digits (bundled), mnist DIR, fashion-mnist DIR (folders with "
                         "the four standard IDX files, .gz or not), text FILE (any UTF-8 text). Default: digits")
     t.add_argument("--epochs", type=int, metavar="N",
@@ -347,7 +347,9 @@ def train(args):
             for group in opt.param_groups:
                 group["lr"] = s["lr"]
         start_epoch, first_step = int(ck["epoch"]), int(ck.get("step", 0))
-        history.update({k: list(v) for k, v in ck["history"].items()})
+        history.update({k: list(v) for k, v in ck["history"].items() if k in history})
+        for k in history:  # a checkpoint from an older Ember may lack a column: nan for its epochs
+            history[k] += [math.nan] * (start_epoch - len(history[k]))
         partial.update(ck.get("partial", {}))
         best.update(ck.get("best", {}))
         best_state = ck.get("best_model")
