@@ -59,3 +59,45 @@ def test_lowrank_precision_scale_tril_grads_and_errors():
             mod.LowRankMultivariateNormal(lib.zeros(3), lib.zeros(3, 1), lib.ones(2))
         with pytest.raises(ValueError, match="Incompatible batch shapes"):
             mod.LowRankMultivariateNormal(lib.zeros(2, 3), lib.zeros(3, 3, 1), lib.ones(3))
+
+
+def test_multinomial_zero_probability_entropy_sample_and_moments():
+    p, x = np.array([[0.2, 0.3, 0.5], [0.0, 0.4, 0.6]]), np.array([[1.0, 1, 3], [0, 2, 3]])
+    e, t = ed.Multinomial(5, probs=ember.tensor(p)), td.Multinomial(5, probs=torch.tensor(p))
+    _close(e.log_prob(ember.tensor(x)), t.log_prob(torch.tensor(x)))
+    _close(e.entropy(), t.entropy(), 1e-7)  # torch rounds lgamma(n + 1) through float32
+    _close(e.mean, t.mean)
+    _close(e.variance, t.variance)
+    ember.manual_seed(0)
+    s = e.sample((4000,))
+    assert tuple(s.shape) == (4000, 2, 3) and s.dtype == ember.float64
+    assert s.sum(-1).eq(5).all() and float(s[:, 1, 0].abs().max()) == 0.0
+    np.testing.assert_allclose(s.mean(0).numpy(), 5 * p, atol=0.1)
+    assert tuple(e.expand((4, 2)).sample().shape) == (4, 2, 3)
+    for mod in (ed, td):
+        with pytest.raises(NotImplementedError, match="inhomogeneous total_count"):
+            mod.Multinomial(2.5, probs=(ember if mod is ed else torch).tensor([0.5, 0.5]))
+
+
+def test_mixture_with_vector_components_sample_expand_and_errors():
+    w, loc, scale, x = np.array([[0.2, 0.8], [0.5, 0.5]]), RNG.normal(size=(2, 2, 3)), RNG.uniform(0.5, 1.5, (2, 2, 3)), \
+        RNG.normal(size=(4, 2, 3))
+    e = ed.MixtureSameFamily(ed.Categorical(ember.tensor(w)),
+                             ed.Independent(ed.Normal(ember.tensor(loc), ember.tensor(scale)), 1))
+    t = td.MixtureSameFamily(td.Categorical(torch.tensor(w)),
+                             td.Independent(td.Normal(torch.tensor(loc), torch.tensor(scale)), 1))
+    _close(e.log_prob(ember.tensor(x)), t.log_prob(torch.tensor(x)))
+    _close(e.mean, t.mean)
+    _close(e.variance, t.variance)
+    assert repr(e) == repr(t)
+    ember.manual_seed(1)
+    s = e.sample((20000,))
+    assert tuple(s.shape) == (20000, 2, 3)
+    np.testing.assert_allclose(s.mean(0).numpy(), t.mean.numpy(), atol=0.05)
+    ee, et = e.expand((3, 2)), t.expand((3, 2))
+    _close(ee.log_prob(ember.tensor(x[:3])), et.log_prob(torch.tensor(x[:3])))
+    for lib, mod in ((ember, ed), (torch, td)):
+        with pytest.raises(ValueError, match="does not equal"):
+            mod.MixtureSameFamily(mod.Categorical(lib.ones(3) / 3), mod.Normal(lib.zeros(2), lib.ones(2)))
+        with pytest.raises(ValueError, match="is not compatible"):
+            mod.MixtureSameFamily(mod.Categorical(lib.ones(3, 2) / 2), mod.Normal(lib.zeros(4, 2), lib.ones(4, 2)))
