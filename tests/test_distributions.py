@@ -916,3 +916,17 @@ def test_von_mises_grads_and_sample_statistics():
     np.testing.assert_allclose(np.abs(resultant), 1 - d.variance.numpy(), atol=0.02)
     np.testing.assert_allclose(np.angle(resultant[1:] * np.exp(-1j * loc[1:])), 0.0, atol=0.03)
     assert tuple(d.expand((2, 3)).sample((4,)).shape) == (4, 2, 3)
+
+
+def test_parameter_errors_match_torch():
+    """The same ValueError text as torch for out-of-constraint parameters."""
+    for make in (lambda lib, mod: mod.Geometric(probs=lib.tensor([0.2, 0.0, 0.0])),
+                 lambda lib, mod: mod.StudentT(lib.tensor(-1.0)),
+                 lambda lib, mod: mod.NegativeBinomial(2.0, probs=lib.tensor(1.0)),
+                 lambda lib, mod: mod.Kumaraswamy(lib.tensor(-1.0), 1.0)):
+        msgs = []
+        for lib, mod in ((ember, ed), (torch, td)):
+            with pytest.raises(ValueError) as ei:
+                make(lib, mod)
+            msgs.append(str(ei.value).replace("torch.Size", "Size"))
+        assert msgs[0] == msgs[1]

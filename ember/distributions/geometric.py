@@ -28,8 +28,8 @@ class Geometric(Distribution):
         super().__init__(param.size(), validate_args=validate_args)
         if self._validate_args and probs is not None and not bool((self.probs > 0).all()):
             raise ValueError(f"Expected parameter probs (Tensor of shape {tuple(self.probs.shape)}) of "
-                             f"distribution {self!r} to satisfy the constraint probs > 0, but found "
-                             f"invalid values:\n{self.probs}")
+                             f"distribution {self!r} to be positive but found invalid values:\n"
+                             f"{self.probs[self.probs <= 0]}")
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Geometric, _instance)
