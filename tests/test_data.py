@@ -678,3 +678,21 @@ def test_workers_exit_at_interpreter_exit():
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[0, 1]"
     assert time.time() - t0 < 30
+
+
+def test_pin_memory_without_accelerator_warns_like_torch():
+    torch = pytest.importorskip("torch")
+    import warnings as _w
+
+    def messages(mod):
+        ds = mod.utils.data.TensorDataset(mod.arange(4.0))
+        with _w.catch_warnings(record=True) as rec:
+            _w.simplefilter("always")
+            batches = [b[0].tolist() for b in mod.utils.data.DataLoader(ds, batch_size=2, pin_memory=True)]
+        return batches, [(r.category, str(r.message)) for r in rec]
+
+    if torch.accelerator.is_available() or ember.accelerator.is_available():
+        pytest.skip("an accelerator is present: pin_memory is honoured, no warning")
+    assert messages(ember) == messages(torch)
+    assert messages(ember)[1] == [(UserWarning, "'pin_memory' argument is set as true but no accelerator is "
+                                                "found, then device pinned memory won't be used.")]

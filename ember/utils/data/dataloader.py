@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 import weakref
 
 import ember
@@ -325,6 +326,11 @@ class _InfiniteConstantSampler(Sampler):
             yield None
 
 
+def _accelerator_available():
+    from ... import accelerator
+    return accelerator.is_available()
+
+
 class _BaseDataLoaderIter:
     def __init__(self, loader):
         self._dataset = loader.dataset
@@ -333,7 +339,10 @@ class _BaseDataLoaderIter:
         self._drop_last = loader.drop_last
         self._index_sampler = loader._index_sampler
         self._num_workers = loader.num_workers
-        self._pin_memory = loader.pin_memory
+        if loader.pin_memory and not _accelerator_available():  # torch's words, on every new iterator
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
+                          "then device pinned memory won't be used.", stacklevel=2)
+        self._pin_memory = loader.pin_memory and _accelerator_available()
         self._timeout = loader.timeout
         self._collate_fn = loader.collate_fn
         self._sampler_iter = iter(self._index_sampler)
