@@ -591,3 +591,43 @@ def test_legacy_spectral_norm_iterates_and_round_trips_state_dict():
         utils.spectral_norm(f)
     with pytest.raises(ValueError, match="spectral_norm of 'bias' not found"):
         utils.remove_spectral_norm(f, "bias")
+
+
+def test_prune_chained_container_and_errors_match_torch():
+    torch = _torch()
+    import torch.nn.utils.prune  # noqa: F401
+    e, t = _pair_linear(torch, 5, 4)
+    for lib, m in ((utils.prune, e), (torch.nn.utils.prune, t)):
+        lib.l1_unstructured(m, "weight", amount=3)
+        lib.ln_structured(m, "weight", amount=1, n=1, dim=0)
+        lib.l1_unstructured(m, "weight", amount=0.25)
+        lib.ln_structured(m, "weight", amount=1, n=float("inf"), dim=-1)
+    _close(e.weight_mask, t.weight_mask)
+    _close(e.weight, t.weight)
+    he, = e._forward_pre_hooks.values()
+    ht, = t._forward_pre_hooks.values()
+    assert type(he).__name__ == type(ht).__name__ == "PruningContainer" and len(he) == len(ht) == 4
+    e3, t3 = _pair_linear(torch, 5, 4, 3)
+    _close(utils.prune.L1Unstructured(amount=0.5).prune(e3.weight), torch.nn.utils.prune.L1Unstructured(0.5).prune(t3.weight))
+    w = nn.Conv2d(4, 6, 3)
+    utils.prune.random_structured(w, "weight", amount=2, dim=1)
+    kept = (w.weight_mask.sum(dim=(0, 2, 3)) != 0).numpy()
+    assert kept.sum() == 2 and set(np.unique(w.weight_mask.numpy())) <= {0.0, 1.0}
+    cases = [lambda lib, L: lib.l1_unstructured(L(2, 2), "weight", amount="a"),
+             lambda lib, L: lib.l1_unstructured(L(2, 2), "weight", amount=5),
+             lambda lib, L: lib.ln_structured(L(2, 2), "bias", amount=1, n=2, dim=0),
+             lambda lib, L: lib.ln_structured(L(2, 2), "weight", amount=1, n=2, dim=3),
+             lambda lib, L: lib.remove(L(2, 2), "weight"),
+             lambda lib, L: lib.global_unstructured([(L(2, 2), "weight")], pruning_method=lib.LnStructured, amount=1,
+                                                    n=1, dim=0)]
+    for case in cases:
+        with pytest.raises(Exception) as ee:
+            case(utils.prune, nn.Linear)
+        with pytest.raises(Exception) as et:
+            case(torch.nn.utils.prune, torch.nn.Linear)
+        assert type(ee.value) is type(et.value)
+        assert str(ee.value).replace("ember.nn.utils", "torch.nn.utils") == str(et.value)
+    m = nn.Linear(2, 2)
+    with pytest.raises(AssertionError, match="importance_scores should have the same shape"):
+        utils.prune.l1_unstructured(m, "weight", amount=1, importance_scores=ember.ones(3))
+    assert "weight" in m._parameters and not utils.prune.is_pruned(m)
