@@ -631,3 +631,20 @@ def test_prune_chained_container_and_errors_match_torch():
     with pytest.raises(AssertionError, match="importance_scores should have the same shape"):
         utils.prune.l1_unstructured(m, "weight", amount=1, importance_scores=ember.ones(3))
     assert "weight" in m._parameters and not utils.prune.is_pruned(m)
+
+
+def test_convert_weight_memory_format_relays_only_conv_weights_like_torch():
+    torch = _torch()
+    e = nn.Sequential(nn.Conv2d(2, 3, 3), nn.ConvTranspose2d(3, 2, 2), nn.Linear(2, 2))
+    t = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.ConvTranspose2d(3, 2, 2), torch.nn.Linear(2, 2))
+    utils.convert_conv2d_weight_memory_format(e, ember.channels_last)
+    torch.nn.utils.convert_conv2d_weight_memory_format(t, torch.channels_last)
+    for me, mt in zip(e[:2], t[:2]):
+        assert me.weight.is_contiguous(memory_format=ember.channels_last)
+        assert mt.weight.is_contiguous(memory_format=torch.channels_last)
+        assert isinstance(me.weight, nn.Parameter)
+    e3 = nn.Conv3d(1, 2, 2)
+    utils.convert_conv3d_weight_memory_format(e3, ember.channels_last_3d)
+    assert e3.weight.is_contiguous(memory_format=ember.channels_last_3d)
+    with pytest.raises(RuntimeError, match="Module must support a 'device' arg"):
+        utils.skip_init(nn.ReLU)
