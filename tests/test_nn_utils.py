@@ -649,3 +649,22 @@ def test_convert_weight_memory_format_relays_only_conv_weights_like_torch():
     _close(e3.weight, w3)
     with pytest.raises(RuntimeError, match="Module must support a 'device' arg"):
         utils.skip_init(nn.ReLU)
+
+
+def test_fusion_transpose_no_bias_and_errors_match_torch():
+    torch = _torch()
+    rng = np.random.default_rng(4)
+    w = rng.normal(size=(3, 2, 2, 2)).astype(np.float32)
+    rm, rv = rng.normal(size=2).astype(np.float32), rng.uniform(0.5, 2, size=2).astype(np.float32)
+    we, be = utils.fuse_conv_bn_weights(ember.tensor(w), None, ember.tensor(rm), ember.tensor(rv), 1e-5, None, None,
+                                        transpose=True)
+    wt, bt = torch.nn.utils.fuse_conv_bn_weights(torch.tensor(w), None, torch.tensor(rm), torch.tensor(rv), 1e-5,
+                                                 None, None, transpose=True)
+    _close(we, wt)
+    _close(be, bt)
+    assert isinstance(we, nn.Parameter) and we.requires_grad == wt.requires_grad == False  # noqa: E712
+    with pytest.raises(AssertionError) as ee:
+        utils.fuse_linear_bn_eval(nn.Linear(3, 4).eval(), nn.BatchNorm1d(3).eval())
+    with pytest.raises(AssertionError) as et:
+        torch.nn.utils.fuse_linear_bn_eval(torch.nn.Linear(3, 4).eval(), torch.nn.BatchNorm1d(3).eval())
+    assert str(ee.value) == str(et.value)
