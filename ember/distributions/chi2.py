@@ -12,7 +12,6 @@ class Chi2(Gamma):
     arg_constraints = {"df": constraints.positive}
 
     def __init__(self, df, validate_args=None):
-        df = df if isinstance(df, torch.Tensor) else torch.tensor(df, dtype=torch.get_default_dtype())
         super().__init__(0.5 * df, 0.5, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

@@ -11,8 +11,8 @@ __all__ = ["HalfNormal"]
 
 
 class HalfNormal(TransformedDistribution):
-    """p(x) = 2 Normal(0, scale).pdf(x) for x >= 0: folding doubles the density and halves the entropy's
-    range, so log_prob adds log 2, cdf is 2 F(x) - 1 and entropy drops by log 2."""
+    """p(x) = 2 Normal(0, scale).pdf(x) for x >= 0: folding the negative half onto the positive one doubles
+    the density, so log_prob adds log 2, the cdf is 2 F(x) - 1 and the entropy drops by log 2."""
     arg_constraints = {"scale": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
