@@ -101,3 +101,29 @@ def test_mixture_with_vector_components_sample_expand_and_errors():
             mod.MixtureSameFamily(mod.Categorical(lib.ones(3) / 3), mod.Normal(lib.zeros(2), lib.ones(2)))
         with pytest.raises(ValueError, match="is not compatible"):
             mod.MixtureSameFamily(mod.Categorical(lib.ones(3, 2) / 2), mod.Normal(lib.zeros(4, 2), lib.ones(4, 2)))
+
+
+def test_wishart_precision_batch_df_grads_and_rsample():
+    S, df = _spd(3, (2,)), np.array([4.5, 6.0])
+    de, Se = ember.tensor(df, requires_grad=True), ember.tensor(S, requires_grad=True)
+    dt, St = torch.tensor(df, requires_grad=True), torch.tensor(S, requires_grad=True)
+    e, t = ed.Wishart(de, precision_matrix=Se), td.Wishart(dt, precision_matrix=St)
+    for name in ("mean", "mode", "variance", "covariance_matrix", "scale_tril", "precision_matrix"):
+        _close(getattr(e, name), getattr(t, name))
+    x = _spd(3, (4, 2))
+    le, lt = e.log_prob(ember.tensor(x)), t.log_prob(torch.tensor(x))
+    _close(le, lt)
+    (le.sum() + e.entropy().sum()).backward()
+    (lt.sum() + t.entropy().sum()).backward()
+    _close(de.grad, dt.grad, 1e-7)
+    _close(Se.grad, St.grad, 1e-7)
+    ember.manual_seed(0)
+    s = e.rsample((20000,))
+    assert tuple(s.shape) == (20000, 2, 3, 3) and s.requires_grad
+    np.testing.assert_allclose(s.mean(0).detach().numpy(), t.mean.detach().numpy(), rtol=0.05, atol=0.05)
+    assert tuple(e.expand((3, 2)).sample().shape) == (3, 2, 3, 3)
+    for lib, mod in ((ember, ed), (torch, td)):
+        with pytest.raises(ValueError, match="expected to be greater than ndim - 1 = 2"):
+            mod.Wishart(lib.tensor(1.5), covariance_matrix=lib.eye(3))
+        with pytest.raises(AssertionError, match="Exactly one of"):
+            mod.Wishart(lib.tensor(4.0))
