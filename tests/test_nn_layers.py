@@ -596,3 +596,45 @@ def test_lazy_classes_become_what_torch_s_become():
         assert e_cls.__name__ == t_cls.__name__
         assert e_cls.cls_to_become.__name__ == t_cls.cls_to_become.__name__
         assert issubclass(e_cls, ember.nn.Module) and issubclass(t_cls, torch.nn.Module)
+
+
+def test_adaptive_log_softmax_forward_log_prob_predict_grads_and_errors_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    e = ember.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0, head_bias=True)
+    t = torch.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0, head_bias=True)
+    assert [n for n, _ in e.named_parameters()] == [n for n, _ in t.named_parameters()]
+    with torch.no_grad():
+        for (_, pe), (_, pt) in zip(e.named_parameters(), t.named_parameters()):
+            v = rng.normal(size=tuple(pt.shape)).astype(np.float32)
+            pt.copy_(torch.tensor(v))
+            with ember.no_grad():
+                pe.copy_(ember.tensor(v))
+    x = rng.normal(size=(6, 8)).astype(np.float32)
+    target = np.array([0, 4, 9, 2, 7, 5])
+    oe, ot = e(ember.tensor(x), ember.tensor(target)), t(torch.tensor(x), torch.tensor(target))
+    assert type(oe).__name__ == "_ASMoutput" and oe._fields == ("output", "loss")
+    np.testing.assert_allclose(oe.output.detach().numpy(), ot.output.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(oe.loss.item(), ot.loss.item(), rtol=1e-5)
+    oe.loss.backward()
+    ot.loss.backward()
+    for (n, pe), (_, pt) in zip(e.named_parameters(), t.named_parameters()):
+        np.testing.assert_allclose(pe.grad.numpy(), pt.grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=n)
+    np.testing.assert_allclose(e.log_prob(ember.tensor(x)).detach().numpy(), t.log_prob(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(e.predict(ember.tensor(x)).numpy(), t.predict(torch.tensor(x)).numpy())
+    single = e(ember.tensor(x[0]), ember.tensor(target[0]))
+    assert single.output.shape == () and abs(single.output.item() - ot.output[0].item()) < 1e-5
+    for xe, te in [(x, np.array([0, 1, 2])), (x, np.array([0, 1, 2, 10, 3, 4])), (x, np.array(3)),
+                   (x, np.zeros((6, 1), np.int64))]:
+        with pytest.raises(RuntimeError) as ee:
+            e(ember.tensor(xe), ember.tensor(te))
+        with pytest.raises(RuntimeError) as et:
+            t(torch.tensor(xe), torch.tensor(te))
+        assert str(ee.value).replace("ember.Size", "torch.Size") == str(et.value)
+    for bad in ([], [3, 3], [3, 12], [0, 3]):
+        with pytest.raises(ValueError) as ee:
+            ember.nn.AdaptiveLogSoftmaxWithLoss(8, 10, bad)
+        with pytest.raises(ValueError) as et:
+            torch.nn.AdaptiveLogSoftmaxWithLoss(8, 10, bad)
+        assert str(ee.value) == str(et.value)
