@@ -127,3 +127,23 @@ def test_wishart_precision_batch_df_grads_and_rsample():
             mod.Wishart(lib.tensor(1.5), covariance_matrix=lib.eye(3))
         with pytest.raises(AssertionError, match="Exactly one of"):
             mod.Wishart(lib.tensor(4.0))
+
+
+@pytest.mark.parametrize("dim,eta", [(2, 0.5), (3, 1.0), (4, 2.5)])
+def test_lkj_cholesky_log_prob_and_onion_sample_marginals(dim, eta):
+    t = td.LKJCholesky(dim, torch.tensor([eta, eta + 1.0], dtype=torch.float64))
+    e = ed.LKJCholesky(dim, ember.tensor([eta, eta + 1.0], dtype=ember.float64))
+    L = t.sample((3,))
+    _close(e.log_prob(ember.tensor(L.numpy())), t.log_prob(L), 1e-10, 1e-10)
+    ember.manual_seed(3)
+    s = e.sample((20000,))
+    assert tuple(s.shape) == (20000, 2, dim, dim) and bool(ed.constraints.corr_cholesky.check(s).all())
+    C = (s @ s.transpose(-2, -1)).numpy()[:, 0]
+    off = C[:, np.tril_indices(dim, -1)[0], np.tril_indices(dim, -1)[1]]
+    # every off-diagonal correlation of LKJ(eta) has (C_ij + 1)/2 ~ Beta(a, a), a = eta - 1 + dim/2
+    np.testing.assert_allclose(off.mean(0), 0.0, atol=0.03)
+    np.testing.assert_allclose(off.var(0), 1 / (2 * eta + dim - 1), rtol=0.06)
+    assert tuple(e.expand((4, 2)).sample().shape) == (4, 2, dim, dim)
+    for mod in (ed, td):
+        with pytest.raises(ValueError, match="greater than or equal to 2. Found dim=1"):
+            mod.LKJCholesky(1, 1.0)
