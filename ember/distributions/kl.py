@@ -244,8 +244,9 @@ def _kl_expfamily_expfamily(p, q):
     Fp = p._log_normalizer(*tp)
     grads = torch.autograd.grad(Fp.sum(), tp, create_graph=True)
     kl = q._log_normalizer(*tq) - Fp
-    for a, b, g in zip(tq, tp, grads):
-        kl = kl - _sum_rightmost((a - b) * g, len(q.event_shape))
+    shape = torch.broadcast_shapes(p.batch_shape, q.batch_shape)
+    for a, b, g in zip(tq, tp, grads):  # each parameter's inner product over its non-batch dims
+        kl = kl - ((a - b) * g).reshape(shape + (-1,)).sum(-1)
     return kl
 
 
