@@ -270,15 +270,26 @@ from benchmarks.run_all import ROWS
 lib = __import__({lib!r})
 build = dict((n, b) for n, b, _ in ROWS)[{row!r}]
 fn = build(lib)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+def status(key):  # kB, from /proc/self/status
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith(key + ":"))
+
+try:  # reset the high-water mark to the current RSS (ru_maxrss would include the parent's peak: it survives exec)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before, peak = status("VmRSS"), lambda: status("VmHWM")
+except OSError:
+    before, peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, \
+        lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 for _ in range(3):
     fn()
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+print((peak() - before) / 1024)
 """
 
 
 def peak_memory_mb(row, lib):
-    """Growth of the peak RSS over three steps, after building the model, in a fresh process (MB)."""
+    """Growth of the peak RSS (VmHWM) over three steps, after building the model, in a fresh process (MB)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     code = _MEMORY_CHILD.format(root=root, lib=lib, row=row)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)

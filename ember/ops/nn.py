@@ -502,6 +502,8 @@ def _normalize(x, axes, eps):
     xhat = x - mean
     if x.ndim == 2 and axes == (1,):
         var = xp.einsum("ij,ij->i", xhat, xhat)[:, None] / n   # one pass, no temporary
+    elif x.ndim == 3 and axes == (0, 2) and x.dtype in (np.float32, np.float64):   # batch norm's (N, C, HW)
+        var = xp.einsum("nci,nci->c", xhat, xhat).reshape(1, -1, 1) / n
     else:
         var = (xhat * xhat).mean(axis=axes, keepdims=True)
     rstd = 1.0 / xp.sqrt(var + eps)
@@ -757,12 +759,31 @@ class BatchNorm(Function):
             return gx.reshape(x.shape), gw, gb, None, None, None, None, None
         g3 = g._data.reshape(N, C, -1)
         xhat = ctx.xhat
-        gw = _wrap((g3 * xhat).sum(axis=(0, 2))) if weight is not None and ctx.needs_input_grad[1] else None
-        gb = _wrap(g3.sum(axis=(0, 2))) if bias is not None and ctx.needs_input_grad[2] else None
+        xp = array_module(g3)
+        need_x = ctx.needs_input_grad[0]
+        # the two per-channel sums serve all three gradients: dw = sum(g xhat), db = sum(g), and, since
+        # gxhat = g w,  dx = rstd w (g - sum(g)/n - xhat sum(g xhat)/n)  -- four passes over x-sized data
+        s_gx = s_g = None
+        if (weight is not None and ctx.needs_input_grad[1]) or (need_x and ctx.training):
+            s_gx = (xp.einsum("nci,nci->c", g3, xhat) if g3.dtype in (np.float32, np.float64)  # no temporary
+                    else (g3 * xhat).sum(axis=(0, 2)))
+        if (bias is not None and ctx.needs_input_grad[2]) or (need_x and ctx.training):
+            s_g = g3.sum(axis=(0, 2))
+        gw = _wrap(s_gx.copy()) if weight is not None and ctx.needs_input_grad[1] else None
+        gb = _wrap(s_g.copy()) if bias is not None and ctx.needs_input_grad[2] else None
         gx = None
-        if ctx.needs_input_grad[0]:
-            gxhat = g3 * weight._data.reshape(1, C, 1) if weight is not None else g3
-            gx = _normalize_backward(gxhat, xhat, ctx.rstd, (0, 2)) if ctx.training else gxhat * ctx.rstd
+        if need_x:
+            scale = ctx.rstd.reshape(1, C, 1)
+            if weight is not None:
+                scale = scale * weight._data.reshape(1, C, 1)
+            if ctx.training:
+                n = g3.shape[0] * g3.shape[2]
+                gx = xhat * (s_gx / n).astype(g3.dtype, copy=False).reshape(1, C, 1)
+                xp.subtract(g3, gx, out=gx)
+                gx -= (s_g / n).astype(g3.dtype, copy=False).reshape(1, C, 1)
+                gx *= scale.astype(g3.dtype, copy=False)
+            else:
+                gx = g3 * scale.astype(g3.dtype, copy=False)
             gx = _wrap(gx.reshape(x.shape))
         return gx, gw, gb, None, None, None, None, None
 
