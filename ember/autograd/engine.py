@@ -193,7 +193,13 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, inputs, accumul
                         for hook in list(fn._post_hooks):
                             hook(fn.variable)
                 continue
-            if (needed is not None and not needed[fn]) or grads.count(None) == len(grads):
+            for g in grads:  # (identity tests: list.count(None) would call Tensor.__eq__ on each gradient)
+                if g is not None:
+                    empty = False
+                    break
+            else:
+                empty = True
+            if empty or (needed is not None and not needed[fn]):
                 in_grads = ()  # nothing flows through this node (unused branch, or None gradients)
             else:
                 in_grads = _call_backward(fn, grads)
@@ -240,7 +246,7 @@ def _stashes_data(fn):
         ours = _OURS[op] = op.__module__.startswith("ember.")
     if not ours:
         return False
-    data = _data_types()
+    data = _DATA[0] if _DATA else _data_types()
     for k, v in fn.__dict__.items():
         if k[0] == "_" or v.__class__ in _PLAIN:
             continue
