@@ -304,6 +304,47 @@ def _sample_text(model, ds, device, seed, length=200):
         model.train()
 
 
+def _model_summary(model, ds, device):
+    """The model's torchinfo-style summary (ember.viz.summary) on one training example. It runs in eval
+    mode with the random state restored, so printing it changes nothing in the training that follows."""
+    import ember
+    from ember.viz import summary
+    x = ds[0][0].unsqueeze(0).to(device)
+    was_training = model.training
+    model.eval()
+    try:
+        with ember.random.fork_rng():
+            return str(summary(model, input_data=x, verbose=0, depth=2))
+    finally:
+        model.train(was_training)
+
+
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot"]
+
+
+def _test_errors(model, ds, device, num_classes, data_name, keep=24):
+    """For the report: the test set's confusion matrix (rows: true class) and the first ``keep``
+    misclassified images with their true and predicted classes."""
+    import numpy as np
+
+    import ember
+    from ember.utils.data import DataLoader
+    preds, targets = [], []
+    model.eval()
+    with ember.no_grad():
+        for x, y in DataLoader(ds, batch_size=256):
+            preds.append(model(x.to(device)).argmax(1).cpu().numpy())
+            targets.append(y.cpu().numpy())
+    model.train()
+    p, t = np.concatenate(preds), np.concatenate(targets)
+    confusion = np.bincount(t * num_classes + p, minlength=num_classes * num_classes).reshape(num_classes, -1)
+    wrong = np.flatnonzero(p != t)[:keep]
+    images = [(ds[int(i)][0].cpu().numpy(), int(t[i]), int(p[i])) for i in wrong]
+    names = FASHION_CLASSES if data_name.startswith("fashion-mnist") else None
+    return dict(confusion=confusion, misclassified=images, class_names=names)
+
+
 def _clone_state(model):
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
@@ -388,12 +429,14 @@ def train(args):
     if best_state is not None and not resuming_here:
         run.save_model(best_state)
 
+    summary_text = _model_summary(model, train_ds, device)
     steps = s["steps_per_epoch"] if text else math.ceil(len(train_ds) / s["batch_size"])
     progress = Progress(epochs * steps, start_epoch * steps + first_step, quiet=getattr(args, "quiet", False))
     what = "windows of text" if text else "examples"
     progress.print(f"ember train: {s['model']} ({n_params:,} parameters) on {data_name}: {len(train_ds):,} train / "
                    f"{len(val_ds):,} val / {len(test_ds):,} test {what}; {epochs} epochs of {steps} batches of "
                    f"{s['batch_size']}, {s['optimizer']} lr {s['lr']:g}, seed {s['seed']} -> {run.path}/")
+    progress.print(summary_text)
     if ck_path is not None:
         at = f"epoch {start_epoch + 1}, batch {first_step + 1}" if first_step else f"epoch {start_epoch + 1}"
         progress.print(f"resuming {ck_path} at {at}")
@@ -408,6 +451,7 @@ def train(args):
     # TensorBoard: one point per epoch; a resumed run drops points after its checkpoint (purge_step)
     tb = run.tensorboard_writer(purge_step=start_epoch + 1 if start_epoch else None) if s["tensorboard"] else None
     stopped_early = False
+    samples = []
     val_loader = DataLoader(val_ds, batch_size=256)
     model.train()
     try:
@@ -462,7 +506,8 @@ def train(args):
                     mark = "  (best)"
                 checkpoint(epoch + 1, 0, 0.0, 0, 0.0, loader_gen.get_state())
                 if text:
-                    run.append_sample(epoch + 1, _sample_text(model, train_ds, device, s["seed"] + epoch))
+                    samples.append((epoch + 1, _sample_text(model, train_ds, device, s["seed"] + epoch)))
+                    run.append_sample(*samples[-1])
                 progress.end_epoch(f"epoch {epoch + 1:3d}/{epochs}  train loss {row['train_loss']:.4f}  "
                                    f"val loss {val_loss:.4f}  val accuracy {val_acc:.4f}  "
                                    f"{format_seconds(seconds)}{mark}",
@@ -497,7 +542,16 @@ def train(args):
         tb.add_scalar("accuracy/test", test_acc, len(history["train_loss"]))
         tb.add_scalar("loss/test", test_loss, len(history["train_loss"]))
         tb.close()
-    run.plot(history, f"{s['model']} on {data_name}: test accuracy {100 * test_acc:.1f}%", best["epoch"])
+    title = f"{s['model']} on {data_name}: test accuracy {100 * test_acc:.1f}%"
+    run.plot(history, title, best["epoch"])
+    report = dict(title=title, command=config["command"], config=config, summary=summary_text,
+                  history=[dict(epoch=i + 1, **{k: history[k][i] for k in ("train_loss", "val_loss", "val_accuracy",
+                                                                         "lr", "epoch_seconds")})
+                           for i in range(len(history["train_loss"]))],
+                  test_accuracy=test_acc, samples=samples)
+    if not text:
+        report.update(_test_errors(model, test_ds, device, info.get("num_classes", 10), data_name))
+    run.write_report(**report)
     print(f"test accuracy {test_acc:.4f}  test loss {test_loss:.4f}  (model of epoch {best['epoch']}, "
           f"the best by validation loss)")
     if text:
