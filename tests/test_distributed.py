@@ -203,3 +203,32 @@ def test_sync_batchnorm_equals_batchnorm_on_the_whole_batch(n):
     assert p.returncode == 0, p.stderr[-3000:]
     diffs = json.loads(p.stdout)
     assert max(diffs.values()) < 1e-12, diffs
+
+
+@needs_mpi
+def test_ember_train_nproc_2_matches_one_process(tmp_path):
+    """``ember train --nproc 2``: each process takes half of every batch; DDP averages the gradients, so the
+    run reaches the same test accuracy as one process with the same global batch. Rank 0 writes the files."""
+    def train(out, *extra):
+        p = subprocess.run([sys.executable, "-m", "ember", "train", "--epochs", "2", "--quiet", "--out", str(out),
+                            *extra], env=ENV, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        assert p.returncode == 0, p.stderr[-3000:]
+        return json.loads((out / "metrics.json").read_text()), p.stdout
+    one, _ = train(tmp_path / "one")
+    two, stdout = train(tmp_path / "two", "--nproc", "2")
+    assert abs(one["test_accuracy"] - two["test_accuracy"]) <= 0.01
+    assert abs(one["train_loss"][-1] - two["train_loss"][-1]) <= 1e-3
+    assert stdout.count("test accuracy") == 1  # only rank 0 reports
+    assert json.loads((tmp_path / "two" / "config.json").read_text())["processes"] == 2
+    assert (tmp_path / "two" / "report.html").exists()
+
+
+@needs_mpi
+def test_ember_distributed_run_subcommand(tmp_path):
+    script = tmp_path / "hello.py"
+    script.write_text("import torch.distributed as dist\ndist.init_process_group()\n"
+                      "print(f'rank {dist.get_rank()} of {dist.get_world_size()}', flush=True)\n")
+    p = subprocess.run([sys.executable, "-m", "ember", "distributed-run", "--nproc-per-node", "2", str(script)],
+                       env=ENV, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "rank 0 of 2" in p.stdout and "rank 1 of 2" in p.stdout

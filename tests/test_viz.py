@@ -333,3 +333,18 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert "<h1>mlp on digits</h1>" in dom
     assert 'id="confusion"' in dom and "<th>zero</th>" in dom
     assert 'id="curves"' in dom and "<svg" in dom
+
+
+def test_ember_train_prints_the_summary_and_writes_the_report(tmp_path):
+    """``ember train`` shows the model summary first and leaves report.html; the summary's forward pass
+    changes nothing (the same seed gives the same losses as before summaries existed: checked by the
+    determinism tests of test_cli.py)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), MPLBACKEND="Agg")
+    p = subprocess.run([sys.executable, "-m", "ember", "train", "--epochs", "1", "--out", str(tmp_path / "run")],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "Total params: 301,066" in p.stdout and "├─Flatten (flatten): 1-1" in p.stdout
+    report = (tmp_path / "run" / "report.html").read_text()
+    for part in ('id="test-accuracy"', 'id="summary"', 'id="curves"', 'id="confusion"', 'id="misclassified"',
+                 "ember train --epochs 1"):
+        assert part in report

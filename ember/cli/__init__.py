@@ -3,6 +3,8 @@
 * ``ember train``: train a model and save it with its metrics and a plot (:mod:`.train`; the run
   folder's files: :mod:`.rundir`; the data: :mod:`.data`; progress display: :mod:`.progress`);
 * ``ember run script.py [args...]``: run a PyTorch program on Ember (:mod:`.run`);
+* ``ember distributed-run --nproc-per-node N script.py``: run it on N processes, as torchrun does
+  (:mod:`ember.distributed.run`);
 * ``ember --version``.
 
 Errors a user can fix (a bad option, a missing file) print one ``ember: error: ...`` line, exit code 2;
@@ -22,7 +24,8 @@ def _parser():
     import ember
     p = Parser(prog="ember", formatter_class=HelpFormatter,
                description="Ember: a small deep learning framework with PyTorch's API.",
-               epilog="examples:\n  ember train\n  ember train --help\n  ember run script.py")
+               epilog="examples:\n  ember train\n  ember train --help\n  ember run script.py\n"
+                      "  ember distributed-run --nproc-per-node 2 script.py")
     p.add_argument("--version", action="version", version=f"ember {ember.__version__}")
     sub = p.add_subparsers(dest="command", parser_class=Parser, metavar="{train,run}")
     _train.add_parser(sub)
@@ -35,6 +38,9 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "run" and len(argv) > 1 and argv[1] not in ("-h", "--help"):
         return _run.run(argv[1:])  # everything after the script belongs to the script
+    if argv and argv[0] == "distributed-run":  # torchrun's job, on MPI (ember/distributed/run.py)
+        from ember.distributed.run import main as distributed_run
+        return distributed_run(argv[1:])
     try:
         args = _parser().parse_args(argv)
         if args.command is None:

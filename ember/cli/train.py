@@ -100,6 +100,9 @@ def add_parser(sub):
                    help="also log the metrics for TensorBoard into RUN/tensorboard (needs the tensorboard extra: "
                         "pip install \"ember[tensorboard]\"); view with: tensorboard --logdir RUN")
     t.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines, only the result")
+    t.add_argument("--nproc", type=int, metavar="N", default=1,
+                   help="train data-parallel on N processes of this machine (MPI: the distributed extra); each "
+                        "takes 1/N of every batch, so the results match one process. Default: 1")
     return t
 
 
@@ -304,6 +307,79 @@ def _sample_text(model, ds, device, seed, length=200):
         model.train()
 
 
+def _launch_data_parallel(args, nproc):
+    """``--nproc N``: run this same command as N MPI processes (``mpiexec`` beside this Python)."""
+    import subprocess
+    import ember.distributed as dist
+    if not dist.is_available():
+        raise UsageError('--nproc needs MPI: pip install "ember[distributed]"')
+    from ember.distributed.run import find_mpiexec
+    argv = getattr(args, "argv", None) or sys.argv[1:]
+    env = dict(os.environ, EMBER_TRAIN_WORLD=str(nproc))
+    code = subprocess.call([find_mpiexec(), "-n", str(nproc), sys.executable, "-m", "ember", *argv], env=env)
+    if code:
+        raise SystemExit(code)
+    return None
+
+
+class _DataParallel:
+    """``ember train --nproc N`` inside one of the N processes: DistributedDataParallel over MPI.
+
+    Every process draws the same batches (same seed) and takes every N-th example of each, so the N
+    gradients averaged by DDP are the gradient of the whole batch: the run matches one process with the
+    same --batch-size. Validation and test run on every process (they agree); rank 0 writes the files."""
+
+    def __init__(self, dist):
+        self.dist = dist
+        self.rank, self.world = dist.get_rank(), dist.get_world_size()
+
+    @classmethod
+    def start(cls):
+        import ember.distributed as dist
+        dist.init_process_group("mpi")
+        return cls(dist)
+
+    def prepare_out(self, prepare):
+        """Rank 0 prepares the run folder; its outcome (folder or error) is shared with the others."""
+        outcome, error = [None], None
+        if self.rank == 0:
+            try:
+                run, here = prepare()
+                outcome = [("ok", run.path, here)]
+            except UsageError as e:
+                error, outcome = e, [("error", str(e), False)]
+        self.dist.broadcast_object_list(outcome, src=0)
+        kind, value, here = outcome[0]
+        if kind == "error":
+            if error is not None:
+                raise error
+            raise SystemExit(2)  # rank 0 reports it
+        return (run if self.rank == 0 else _NoFiles(value)), here
+
+    def wrap(self, model):
+        from ember.nn.parallel import DistributedDataParallel
+        return DistributedDataParallel(model)
+
+    def sum(self, *values):
+        import ember
+        t = ember.tensor([float(v) for v in values], dtype=ember.float64)
+        self.dist.all_reduce(t)
+        return tuple(t.tolist())
+
+
+class _NoFiles:
+    """The run folder as seen by ranks other than 0: every write is skipped."""
+
+    def __init__(self, path):
+        self.path, self.written = path, []
+
+    def file(self, name):
+        return os.path.join(self.path, name)
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
 def _model_summary(model, ds, device):
     """The model's torchinfo-style summary (ember.viz.summary) on one training example. It runs in eval
     mode with the random state restored, so printing it changes nothing in the training that follows."""
@@ -356,6 +432,12 @@ def train(args):
     import ember.nn.functional as F
     from ember.models import build_model
     from ember.utils.data import DataLoader
+    nproc = getattr(args, "nproc", 1) or 1
+    if nproc < 1:
+        raise UsageError(f"--nproc must be at least 1, got {nproc}")
+    if nproc > 1 and "EMBER_TRAIN_WORLD" not in os.environ:
+        return _launch_data_parallel(args, nproc)
+    dp = _DataParallel.start() if "EMBER_TRAIN_WORLD" in os.environ else None
     t_start, started = time.perf_counter(), now_iso()
     ck = ck_path = None
     saved = {}
@@ -412,13 +494,19 @@ def train(args):
             import ember.utils.tensorboard  # noqa: F401 -- fails without tensorboardX
         except ImportError:
             raise UsageError('--tensorboard needs tensorboardX: pip install "ember[tensorboard]"') from None
-    run, resuming_here = _prepare_out(getattr(args, "out", None), ck_path, getattr(args, "overwrite", False))
+    if dp is None:
+        run, resuming_here = _prepare_out(getattr(args, "out", None), ck_path, getattr(args, "overwrite", False))
+    else:  # rank 0 makes the folder and writes everything; the others only train
+        run, resuming_here = dp.prepare_out(lambda: _prepare_out(getattr(args, "out", None), ck_path,
+                                                                 getattr(args, "overwrite", False)))
     argv = getattr(args, "argv", None)
     argv = sys.argv[1:] if argv is None else argv
     n_params = sum(p.numel() for p in model.parameters())
     config = {**s, "out": run.path, "ember_version": ember.__version__, "started": started,
               "command": "ember " + shlex.join(argv), "parameters": n_params,
               "train_examples": len(train_ds), "val_examples": len(val_ds), "test_examples": len(test_ds)}
+    if dp is not None:
+        config["processes"] = dp.world
     if ck_path is not None:
         config["resumed_from"] = os.path.abspath(ck_path)
         config["resumed_at_epoch"] = start_epoch
@@ -431,7 +519,9 @@ def train(args):
 
     summary_text = _model_summary(model, train_ds, device)
     steps = s["steps_per_epoch"] if text else math.ceil(len(train_ds) / s["batch_size"])
-    progress = Progress(epochs * steps, start_epoch * steps + first_step, quiet=getattr(args, "quiet", False))
+    progress = Progress(epochs * steps, start_epoch * steps + first_step,
+                        quiet=getattr(args, "quiet", False) or (dp is not None and dp.rank != 0))
+    net = model if dp is None else dp.wrap(model)
     what = "windows of text" if text else "examples"
     progress.print(f"ember train: {s['model']} ({n_params:,} parameters) on {data_name}: {len(train_ds):,} train / "
                    f"{len(val_ds):,} val / {len(test_ds):,} test {what}; {epochs} epochs of {steps} batches of "
@@ -463,10 +553,11 @@ def train(args):
                 loss_sum, count, seconds_before = partial["loss_sum"], partial["count"], partial["seconds"]
                 partial = {"loss_sum": 0.0, "count": 0, "seconds": 0.0}
                 progress.start_epoch(epoch + 1, epochs, len(batches), first_step)
-                loader = DataLoader(train_ds, batch_sampler=batches[first_step:])
+                mine = batches[first_step:] if dp is None else [b[dp.rank::dp.world] for b in batches[first_step:]]
+                loader = DataLoader(train_ds, batch_sampler=mine)
                 for i, (x, y) in enumerate(loader, start=first_step):
                     x, y = x.to(device), y.to(device)
-                    out = model(x)
+                    out = net(x)
                     loss = F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
                     opt.zero_grad()
                     loss.backward()
@@ -486,6 +577,8 @@ def train(args):
                                    seconds_before + time.perf_counter() - t_epoch, epoch_rng)
                         raise Interrupted(f"epoch {epoch + 1}, batch {i + 1} of {len(batches)}")
                 first_step = 0
+                if dp is not None:  # the epoch's loss over every process's share of the batches
+                    loss_sum, count = dp.sum(loss_sum, count)
                 val_loss, val_acc = _evaluate(model, val_loader, device)
                 seconds = seconds_before + time.perf_counter() - t_epoch
                 row = dict(epoch=epoch + 1, train_loss=loss_sum / count, val_loss=val_loss, val_accuracy=val_acc,
@@ -552,6 +645,8 @@ def train(args):
     if not text:
         report.update(_test_errors(model, test_ds, device, info.get("num_classes", 10), data_name))
     run.write_report(**report)
+    if dp is not None and dp.rank != 0:
+        return metrics
     print(f"test accuracy {test_acc:.4f}  test loss {test_loss:.4f}  (model of epoch {best['epoch']}, "
           f"the best by validation loss)")
     if text:

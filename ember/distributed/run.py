@@ -53,7 +53,7 @@ def find_mpiexec():
 
 def _parser():
     p = argparse.ArgumentParser(
-        prog="ember distributed-run",
+        prog="ember distributed-run",  # also: python -m ember.distributed.run
         description="Run a (PyTorch or Ember) training script on N processes, as torchrun does, on MPI.",
         epilog="example: ember distributed-run --nproc-per-node 2 train.py --epochs 3\n"
                "many machines: mpiexec -n 8 -ppn 4 -hosts node1,node2 python train.py (or the site's srun)",

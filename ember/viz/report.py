@@ -107,26 +107,26 @@ def write_report(path, *, title, command=None, config=None, summary=None, histor
     if test_accuracy is not None:
         parts.append(f'<p id="test-accuracy">Test accuracy: <b>{100 * test_accuracy:.2f}%</b></p>')
     if command:
-        parts.append(f"<h2>Command</h2><pre id='command'>{html.escape(command)}</pre>")
+        parts.append(f'<h2>Command</h2><pre id="command">{html.escape(command)}</pre>')
     if config:
         rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
                        for k, v in config.items())
-        parts.append(f"<h2>Settings</h2><table class='kv' id='config'>{rows}</table>")
+        parts.append(f'<h2>Settings</h2><table class="kv" id="config">{rows}</table>')
     if summary:
-        parts.append(f"<h2>Model</h2><pre id='summary'>{html.escape(str(summary))}</pre>")
+        parts.append(f'<h2>Model</h2><pre id="summary">{html.escape(str(summary))}</pre>')
     history = list(history)
     if history:
-        parts.append(f"<h2>Training curves</h2><div class='figure' id='curves'>{_curves(history)}</div>")
+        parts.append(f'<h2>Training curves</h2><div class="figure" id="curves">{_curves(history)}</div>')
         cols = [k for k in history[0] if k != "epoch"]
         head = "<tr><th>epoch</th>" + "".join(f"<th>{html.escape(c)}</th>" for c in cols) + "</tr>"
         body = "".join("<tr><td>{}</td>{}</tr>".format(
             r["epoch"], "".join(f"<td>{_fmt(r.get(c))}</td>" for c in cols)) for r in history)
-        parts.append(f"<table class='cm' id='history'>{head}{body}</table>")
+        parts.append(f'<table class="cm" id="history">{head}{body}</table>')
     if confusion is not None:
         parts.append("<h2>Confusion matrix (test set)</h2>" + _confusion_table(confusion, class_names))
     misclassified = list(misclassified)
     if misclassified:
-        parts.append(f"<h2>Misclassified test images</h2><div class='figure' id='misclassified'>"
+        parts.append(f'<h2>Misclassified test images</h2><div class="figure" id="misclassified">'
                      f"{_misclassified_grid(misclassified, class_names)}</div>")
     samples = list(samples)
     if samples:
