@@ -61,6 +61,8 @@ EXPECT = {
                                      "resumed run identical: True"],
     "27_lbfgs_curve_fit.py": ["fitted: {'amp': 1.501, 'decay': 0.3, 'freq': 2.0, 'phase': 0.502}",
                               "final loss below 1e-3: True"],
+    "31_word_lm_bptt_safe_globals.py": ["batchified: (36, 4)", "epoch 2 loss", "weights_only=True refuses: True True",
+                                        "allowlist restored: True", "loaded WordLM same outputs: True"],
     "28_bfloat16_autocast_step.py": ["inside autocast: torch.bfloat16 torch.bfloat16 torch.float32 True",
                                      "step 3 loss", "outside autocast: torch.float32 False"],
 }
