@@ -730,7 +730,9 @@ class BatchNorm(Function):
         y = xhat * weight._data.reshape(1, C, 1) if weight is not None else xhat.copy()
         if bias is not None:
             y += bias._data.reshape(1, C, 1)
-        ctx.xhat, ctx.rstd, ctx.training, ctx.eps = xhat, rstd, training, eps
+        # xhat is not kept: (x - mean) * rstd is rebuilt in backward from the saved x, as torch does -- one
+        # activation-sized buffer less per BatchNorm between forward and backward
+        ctx.mean, ctx.rstd, ctx.training, ctx.eps = mean.astype(xa.dtype, copy=False), rstd, training, eps
         ctx.save_for_backward(x, weight, bias)
         return y.reshape(xa.shape)
 
@@ -747,7 +749,7 @@ class BatchNorm(Function):
                 rstd = (xc.pow(2).mean((0, 2), keepdim=True) + ctx.eps).rsqrt()
                 xhat = xc * rstd
             else:
-                xhat = _wrap(ctx.xhat)
+                xhat = _wrap((x3._data - ctx.mean) * ctx.rstd)
             gxhat = g3 * weight.reshape(1, C, 1) if weight is not None else g3
             if ctx.training:
                 gx = (gxhat - gxhat.mean((0, 2), keepdim=True)
@@ -758,8 +760,9 @@ class BatchNorm(Function):
             gb = g3.sum((0, 2)) if bias is not None else None
             return gx.reshape(x.shape), gw, gb, None, None, None, None, None
         g3 = g._data.reshape(N, C, -1)
-        xhat = ctx.xhat
         xp = array_module(g3)
+        xhat = x._data.reshape(N, C, -1) - ctx.mean
+        xhat *= ctx.rstd
         need_x = ctx.needs_input_grad[0]
         # the two per-channel sums serve all three gradients: dw = sum(g xhat), db = sum(g), and, since
         # gxhat = g w,  dx = rstd w (g - sum(g)/n - xhat sum(g xhat)/n)  -- four passes over x-sized data
