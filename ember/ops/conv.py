@@ -14,6 +14,8 @@ Derivatives (y = conv(x, W) + b, with C_W the linear map x -> conv(x, W)):
     dx = C_W^T(dy)              — a transposed convolution (col2im of W^T dy)
     dW = sum_{n,l} dy[n,:,l] cols[n,:,l]^T
     db = sum over batch and space of dy
+With stride 1, C_W^T is itself a convolution (kernel flipped, in/out channels swapped, padding
+d*(k-1) - pad), computed that way: an im2col copy instead of col2im's strided adds.
 A transposed convolution is the adjoint map, so its derivatives swap the two roles.
 Pooling over windows uses the same strided views; average pooling is linear, so its backward is
 its adjoint (a col2im), and the adjoint's backward is the average pool again.  Max pooling keeps, per
