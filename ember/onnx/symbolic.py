@@ -42,9 +42,12 @@ def translation(fn_cls):
         t = TRANSLATE.get(fn_cls)
         if t is not None:
             return t
-        own = {k for k in vars(fn_cls) if not (k.startswith("__") or k in ("_grad_fn_name", "_node_cls"))}
+        own = {k for k in vars(fn_cls) if not (k.startswith("__") or k in _CLASS_BOOKKEEPING)}
         fn_cls = fn_cls.__bases__[0] if not own and fn_cls.__bases__ else None
     return None
+
+
+_CLASS_BOOKKEEPING = ("_grad_fn_name", "_node_cls", "_has_setup")  # set on every Function class by its metaclass
 
 
 def _reg(*classes):
