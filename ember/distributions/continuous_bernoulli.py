@@ -11,12 +11,12 @@ import ember as torch
 from ember.nn.functional import binary_cross_entropy_with_logits
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs, probs_to_logits
+from .utils import BinaryEventParams, broadcast_all, clamp_probs, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["ContinuousBernoulli"]
 
 
-class ContinuousBernoulli(ExponentialFamily):
+class ContinuousBernoulli(BinaryEventParams, ExponentialFamily):
     """A density on [0, 1] with natural parameter eta = logits: p(x) = exp(eta x) / Z(eta),
     Z(eta) = (e^eta - 1) / eta. Reparameterised sampling inverts the closed-form CDF."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -42,9 +42,7 @@ class ContinuousBernoulli(ExponentialFamily):
         new = self._get_checked_instance(ContinuousBernoulli, _instance)
         batch_shape = torch.Size(batch_shape)
         new._lims = self._lims
-        for name in ("probs", "logits"):
-            if name in self.__dict__:
-                setattr(new, name, getattr(self, name).expand(batch_shape))
+        self._expand_probs_logits(new, batch_shape)
         super(ContinuousBernoulli, new).__init__(batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new

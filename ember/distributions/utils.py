@@ -5,7 +5,7 @@ from numbers import Number
 import ember as torch
 from ember.nn import functional as F
 
-__all__ = ["broadcast_all", "logits_to_probs", "clamp_probs", "probs_to_logits", "lazy_property",
+__all__ = ["BinaryEventParams", "broadcast_all", "logits_to_probs", "clamp_probs", "probs_to_logits", "lazy_property",
            "tril_matrix_to_vec", "vec_to_tril_matrix"]
 
 euler_constant = 0.57721566490153286060  # Euler-Mascheroni constant
@@ -108,3 +108,23 @@ def vec_to_tril_matrix(vec, diag=0):
     tril_mask = arange < arange.view(-1, 1) + (diag + 1)
     mat[..., tril_mask] = vec
     return mat
+
+
+class BinaryEventParams:
+    """Mixin for distributions given by the ``probs`` or the ``logits`` of one yes/no event (Bernoulli,
+    Binomial, Geometric ...): whichever was not given is computed from the other on first use,
+    ``p = sigmoid(logit)`` and ``logit = log(p / (1 - p))``."""
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        return logits_to_probs(self.logits, is_binary=True)
+
+    def _expand_probs_logits(self, new, batch_shape):
+        """Give ``new`` (an ``expand``) whichever of probs/logits this instance holds, expanded."""
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                setattr(new, name, getattr(self, name).expand(batch_shape))
