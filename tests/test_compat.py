@@ -401,7 +401,7 @@ def test_ember_run_cli_subprocess(tmp_path):
 
 def test_ember_run_needs_a_script():
     p = subprocess.run([sys.executable, "-m", "ember", "run"], cwd=REPO, env=ENV, capture_output=True, text=True)
-    assert p.returncode == 2 and "missing the script" in p.stderr
+    assert p.returncode == 2 and "required: script" in p.stderr
 
 
 # ---------------------------------------------------------------------------------------------------

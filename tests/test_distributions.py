@@ -14,6 +14,16 @@ import ember.distributions as ed
 torch = pytest.importorskip("torch")
 import torch.distributions as td  # noqa: E402
 
+
+@pytest.fixture(autouse=True)
+def _torch_validates_arguments():
+    """Real torch.compile (test_compiler.py) turns torch's argument validation off for the whole process;
+    these tests compare validation errors, so the oracle validates here as torch does by default."""
+    before = td.Distribution._validate_args
+    td.Distribution.set_default_validate_args(True)
+    yield
+    td.Distribution.set_default_validate_args(before)
+
 RNG = np.random.default_rng(0)
 
 

@@ -39,7 +39,8 @@ def main(argv=None):
     if argv and argv[0] == "run" and len(argv) > 1 and argv[1] not in ("-h", "--help"):
         return _run.run(argv[1:])  # everything after the script belongs to the script
     if argv == ["run"]:
-        print("ember run: error: missing the script to run (ember run script.py [args...])", file=sys.stderr)
+        print("ember: error: the following arguments are required: script (ember run script.py [args...])",
+              file=sys.stderr)
         return 2
     if argv and argv[0] == "distributed-run":  # torchrun's job, on MPI (ember/distributed/run.py)
         from ember.distributed.run import main as distributed_run
