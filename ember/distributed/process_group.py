@@ -171,6 +171,7 @@ def _abort_on_uncaught_exception():
         sys.stderr.write(f"[rank {rank}] aborting the job: rank {rank} raised {exc_type.__name__}\n")
         sys.stderr.flush()
         sys.stdout.flush()
+        time.sleep(0.5)  # let the launcher forward what this rank printed before MPI_Abort tears the job down
         _mpi().COMM_WORLD.Abort(1)
 
     hook._ember_abort = True

@@ -99,6 +99,8 @@ def _worker(script, args):
         sys.stdout.flush()
         sys.stderr.write(f"[rank {os.environ['RANK']}] exited with code {code}: aborting the job\n")
         sys.stderr.flush()
+        import time
+        time.sleep(0.5)  # let the launcher forward this rank's output before MPI_Abort ends the job
         from mpi4py import MPI
         MPI.COMM_WORLD.Abort(code)
     return code
