@@ -224,9 +224,24 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     if rank not in (-1, None) and rank != me:
         raise ValueError(f"rank={rank} but MPI says this process is rank {me}")
     _set_world(ProcessGroup(comm, range(size), name, timeout, group_name or "the default group"))
+    _share_cores(comm)
     for var, value in (("RANK", me), ("WORLD_SIZE", size)):
         os.environ.setdefault(var, str(value))
     _abort_on_uncaught_exception()
+
+
+def _share_cores(comm):
+    """Processes on one machine split its cores (torchrun sets OMP_NUM_THREADS=1 for the same reason): two
+    processes each running a 2-thread BLAS on 2 cores spend their time taking the cores from each other.
+    An explicit ``OMP_NUM_THREADS`` wins."""
+    if os.environ.get("OMP_NUM_THREADS"):
+        return
+    from .. import _parallel
+    local = comm.Split_type(_mpi().COMM_TYPE_SHARED)
+    n_local = local.Get_size()
+    local.Free()
+    if n_local > 1:
+        _parallel.set_num_threads(max(1, _parallel.cpu_cores() // n_local))
 
 
 def destroy_process_group(group=None):

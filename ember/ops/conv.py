@@ -51,10 +51,9 @@ _pool_pid = None
 
 
 def _threads():
-    try:
-        return max(len(os.sched_getaffinity(0)), 1)
-    except AttributeError:
-        return os.cpu_count() or 1
+    """The cores Ember may use (``set_num_threads`` / the distributed launcher can lower it)."""
+    from .._parallel import num_threads
+    return num_threads()
 
 
 def for_batch_slabs(n, work, elements, xp=np):
