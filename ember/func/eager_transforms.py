@@ -105,21 +105,26 @@ class _Transform:
         _DEPTH[0] -= 1
 
 
+def _fresh_args(args, nums):
+    """``args`` with the tensors inside ``args[i]`` (i in ``nums``) replaced by fresh leaves that require
+    grad; returns (new args, {i: (leaves, tree spec)}, all the fresh leaves)."""
+    args, specs, leaves = list(args), {}, []
+    for a in nums:
+        flat, spec = tree_flatten(args[a])
+        flat = [_fresh(x) for x in flat]
+        leaves += flat
+        specs[a] = (flat, spec)
+        args[a] = tree_unflatten(flat, spec)
+    return args, specs, leaves
+
+
 def grad_and_value(func, argnums=0, has_aux=False):
     """A function returning (gradient of func's scalar output w.r.t. args[argnums], the output)."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         nums = _argnums_tuple(argnums, len(args))
-        args = list(args)
-        fresh_leaves = []
         with _Transform():
-            specs = {}
-            for a in nums:
-                flat, spec = tree_flatten(args[a])
-                flat = [_fresh(x) for x in flat]
-                fresh_leaves += flat
-                specs[a] = (flat, spec)
-                args[a] = tree_unflatten(flat, spec)
+            args, specs, fresh_leaves = _fresh_args(args, nums)
             out = func(*args, **kwargs)
             aux = None
             if has_aux:
@@ -244,16 +249,8 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         nums = _argnums_tuple(argnums, len(args))
-        args = list(args)
-        own = []
         with _Transform():
-            specs = {}
-            for a in nums:
-                flat, spec = tree_flatten(args[a])
-                flat = [_fresh(x) for x in flat]
-                own += flat
-                specs[a] = (flat, spec)
-                args[a] = tree_unflatten(flat, spec)
+            args, specs, own = _fresh_args(args, nums)
             out = func(*args, **kwargs)
             aux = None
             if has_aux:
