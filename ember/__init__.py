@@ -7,6 +7,8 @@
 import importlib as _importlib
 import importlib.util  # noqa: F401  (find_spec for the lazy sub-packages)
 
+from . import _allocator  # noqa: F401,E402  (first: freed big buffers stay in the process for the next step)
+
 from .dtypes import (dtype, float16, half, float32, float, float64, double, bfloat16, int8, int16, short,  # noqa
                      int32, int, int64, long, uint8, bool, complex64, cfloat, complex128, cdouble,
                      get_default_dtype, set_default_dtype, promote_types, result_type, can_cast, finfo, iinfo)

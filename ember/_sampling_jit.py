@@ -12,24 +12,14 @@ import types
 
 import numpy as np
 
+from ._jit import LazyKernels, MIN_SIZE as _MIN_SIZE
+
 __all__ = ["MIN_SIZE", "kernels", "make_poisson"]
 
-MIN_SIZE = 1 << 15
-_built = {"tried": False, "k": None}
-
-
-def kernels(n):
-    """The compiled kernels (a namespace) when Numba is installed and ``n`` values are worth compiling for;
-    else None (callers then use their NumPy code paths)."""
-    if n < MIN_SIZE:
-        return None
-    if not _built["tried"]:
-        _built["tried"] = True
-        try:
-            _built["k"] = _build()
-        except Exception:  # pragma: no cover - Numba missing or unusable: NumPy paths
-            _built["k"] = None
-    return _built["k"]
+MIN_SIZE = _MIN_SIZE
+kernels = LazyKernels("ember._sampling_kernels", MIN_SIZE)
+"""``kernels(n)``: the compiled kernels (a namespace) when Numba is installed and ``n`` values are worth
+compiling for; else None (callers then use their NumPy code paths)."""
 
 
 def make_poisson(_fma):
@@ -84,8 +74,3 @@ def make_poisson(_fma):
                 out[i] = x
         return j
     return poisson
-
-
-def _build():
-    from . import _sampling_kernels   # imports Numba; compiled loops are cached on disk after the first run
-    return _sampling_kernels

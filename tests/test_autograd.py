@@ -782,3 +782,62 @@ def test_augmented_assignment_on_indexed_views():
     (be, ge), (bt, gt) = run(ember), run(torch)
     assert_same(be, bt)
     assert_same(ge, gt)
+
+
+# --- the engine keeps a fresh gradient as .grad instead of copying it (torch's AccumulateGrad steal) ------
+def _grad_memory(t):
+    a = t.grad._data
+    return a if a.base is None else a.base
+
+
+def test_a_fresh_gradient_becomes_grad_without_a_copy():
+    from ember.autograd import engine
+    seen = []
+    real = engine._sole_owner
+
+    def spy(grads):
+        seen.append(real(grads))
+        return seen[-1]
+    engine._sole_owner = spy
+    try:
+        x = ember.randn(64, 64, requires_grad=True)
+        (x * 2).sum().backward()                     # MulBackward's output: nobody else holds it
+        assert seen == [True]
+        np.testing.assert_array_equal(x.grad.numpy(), np.full((64, 64), 2, np.float32))
+    finally:
+        engine._sole_owner = real
+
+
+def test_shared_or_visible_gradients_are_copied():
+    b, c = ember.randn(5, requires_grad=True), ember.randn(5, requires_grad=True)
+    (b + c).sum().backward()                          # AddBackward hands the same tensor to both leaves
+    assert not np.shares_memory(b.grad._data, c.grad._data)
+    b.grad.add_(100)
+    np.testing.assert_array_equal(c.grad.numpy(), np.ones(5, np.float32))
+
+    y, g = ember.randn(4, requires_grad=True), ember.ones(4)
+    y.backward(g)                                     # the caller's own gradient tensor
+    assert not np.shares_memory(y.grad._data, g._data)
+
+    z, G = ember.randn(4, requires_grad=True), ember.ones(2, 2)
+    z.view(2, 2).backward(G)                          # a view of the caller's tensor
+    assert not np.shares_memory(z.grad._data, G._data)
+
+    kept = []
+    w = ember.randn(3, requires_grad=True)
+    w.register_hook(lambda grad: kept.append(grad))   # a hook kept the gradient: .grad must not alias it
+    (w * 3).sum().backward()
+    assert not np.shares_memory(w.grad._data, kept[0]._data)
+    w.grad.zero_()
+    np.testing.assert_array_equal(kept[0].numpy(), np.full(3, 3, np.float32))
+
+
+def test_stolen_gradients_accumulate_correctly_over_steps():
+    x = ember.randn(32, 32, requires_grad=True)
+    for _ in range(3):
+        ember.softmax(x * 1.0, -1).pow(2).sum().backward()
+    if torch is not None:
+        xt = to_torch(torch, x, requires_grad=True)
+        for _ in range(3):
+            torch.softmax(xt * 1.0, -1).pow(2).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-7)

@@ -120,3 +120,15 @@ def test_device_as_a_context_manager_sets_the_default():
                 assert ember.ones(2).device.type == "cpu"
             assert ember.get_default_device().type == "cuda"
         assert ember.get_default_device().type == "cpu" and ember.ones(1).device.type == "cpu"
+
+
+def test_malloc_tuning_is_on_by_default_and_can_be_turned_off():
+    import subprocess
+    import sys
+    code = "import ember._allocator as a; print(a.TUNED)"
+    on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "EMBER_MALLOC_TUNE": "0"}).stdout.strip()
+    assert off == "False"
+    import platform
+    assert on == str(sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc")

@@ -7,6 +7,10 @@ Each node's ``backward`` turns the gradients of its outputs into gradients of it
 sums what arrives for the same input, undoes broadcasting (sums back to the input's shape, as torch's
 engine does), and finally ``AccumulateGrad`` nodes add the result into each leaf's ``.grad``.
 """
+from sys import getrefcount as _getrefcount
+
+import numpy as np
+
 from .function import AccumulateGrad, fresh_view
 from .grad_mode import STATE
 
@@ -188,7 +192,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, inputs, accumul
                         results[i] = g
             if fn.__class__ is AccumulateGrad:
                 if accumulate and (capture is None or (fn, 0) in capture) and grads[0] is not None:
-                    _accumulate(fn.variable, grads[0], create_graph)
+                    _accumulate(fn.variable, grads, create_graph)
                     if fn._post_hooks:
                         for hook in list(fn._post_hooks):
                             hook(fn.variable)
@@ -214,6 +218,7 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, inputs, accumul
                 if g._data.dtype != dtype:
                     g = g.to(_dt(dtype))
                 _add_to(buffers, e[0], e[1], g)
+            in_grads = g = None   # the buffers hold the gradients now (so a leaf can tell it is their only owner)
             leaves = None
             for e in fn._edges:
                 if e is not None:
@@ -353,16 +358,63 @@ def _add_to(buffers, fn, idx, g):
     buf[idx] = g if cur is None else cur + g
 
 
-def _accumulate(var, g, create_graph):
-    """``var.grad += g`` — the first gradient is copied so no other tensor aliases ``.grad``."""
+def _accumulate(var, grads, create_graph):
+    """``var.grad += grads[0]``. The first gradient becomes ``.grad`` itself when nothing else can see its
+    memory (as torch's AccumulateGrad steals a gradient whose use count says it is the only owner);
+    otherwise it is copied, so that no other tensor aliases ``.grad``."""
     from .._tensor import wrap
     if var.grad is None:
-        var.grad = g if create_graph else wrap(g._data.copy())
-    elif create_graph or var.grad._requires_grad:
+        if create_graph:
+            var.grad = grads[0]
+        else:   # (no local names for the gradient here: they would count as owners)
+            var.grad = wrap(grads[0]._data if _sole_owner(grads) else grads[0]._data.copy())
+        return
+    g = grads[0]
+    if create_graph or var.grad._requires_grad:
         var.grad = var.grad + g
     else:
         var.grad._data += g._data
         var.grad._vc[0] += 1
+
+
+# Who else holds a gradient? CPython's reference counts say. Each probe counts the references to one object
+# reached from ``grads``; _ALONE keeps what the same probes return for objects nothing else refers to
+# (measured once, so it is right for whatever CPython runs us).
+def _refs_tensor(grads):
+    t = grads[0]
+    return _getrefcount(t)
+
+
+def _refs_array(grads):
+    a = grads[0]._data
+    return _getrefcount(a)
+
+
+def _refs_base(grads):
+    b = grads[0]._data.base
+    return _getrefcount(b)
+
+
+_ALONE = []
+
+
+def _sole_owner(grads):
+    """True when ``grads[0]`` (a Tensor in the engine's gradient buffer) is referenced by that buffer only,
+    and its NumPy array by that Tensor only: either the array owns its memory, or it is a full-size view of
+    one that nothing else refers to (``out.reshape(shape)`` as a backward returns it). Then no other tensor,
+    saved value or view can see the memory, and the leaf may keep it as ``.grad`` without a copy."""
+    if not _ALONE:
+        from .._tensor import wrap
+        _ALONE.extend((_refs_tensor([wrap(np.empty(1))]), _refs_array([wrap(np.empty(1))]),
+                       _refs_base([wrap(np.empty(4).reshape(2, 2))])))
+    if grads[0]._data.__class__ is not np.ndarray or not grads[0]._data.flags.writeable \
+            or _refs_tensor(grads) != _ALONE[0] or _refs_array(grads) != _ALONE[1]:
+        return False
+    if grads[0]._data.base is None:
+        return grads[0]._data.flags.owndata
+    return grads[0]._data.base.__class__ is np.ndarray and grads[0]._data.base.base is None \
+        and grads[0]._data.base.flags.owndata and grads[0]._data.base.nbytes == grads[0]._data.nbytes \
+        and grads[0]._data.flags.c_contiguous and _refs_base(grads) == _ALONE[2]
 
 
 def _sum_to(g, shape, fn):

@@ -7,6 +7,9 @@ its backward needs, so the backward is a handful of passes too. On NumPy the hea
 log_softmax, cross_entropy, layer_norm, gelu) go further: they walk the array in cache-sized blocks (all
 passes of a block hit L2, not RAM) and hand contiguous slabs of rows to the core's thread pool, since NumPy
 releases the GIL inside its loops. Blocks are vectorized; no Python loop ever touches single elements.
+With Numba installed (``ember[fast]``), large float32 inputs go one step further: compiled row kernels
+(``ops/nn_kernels.py``) take each row through every step while it sits in L1, one read and one write of
+memory per array, as torch's kernels do. The NumPy code stays the reference they are tested against.
 
 Conventions (the same for every class below):
 
@@ -26,6 +29,7 @@ import numpy as np
 from ..autograd import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..device import array_module
+from .._jit import LazyKernels
 from ._util import float32_inside, float32_inside_backward
 
 __all__ = [
@@ -117,6 +121,22 @@ def _over_rows(M, C, kernel):
     def slab(lo, hi):
         return [kernel(i, min(i + R, hi)) for i in range(lo, hi, R)]
     return [r for part in _split(M, slab, M * C) for r in part]
+
+
+_nn_kernels = LazyKernels("ember.ops.nn_kernels")
+
+
+def _compiled(a):
+    """The compiled kernels (ops/nn_kernels.py) for NumPy float32 array ``a`` when Numba is installed and
+    ``a`` is big enough to pay for them; else None (the NumPy path below runs)."""
+    if a is None or a.dtype != np.float32 or a.__class__ is not np.ndarray:
+        return None
+    return _nn_kernels(a.size)
+
+
+def _by_rows(kernel, M, C, *args):
+    """``kernel(*args, lo, hi)`` over rows 0:M, one slab of rows per core (nogil kernels)."""
+    return _split(M, lambda lo, hi: kernel(*args, lo, hi), M * C)
 
 
 def _erf_coefs(scale):
@@ -216,6 +236,10 @@ class Softmax(Function):
                 y = xa - xa.max(axis=dim, keepdims=True)     # the only full-size allocation
                 xp.exp(y, out=y)
                 y /= y.sum(axis=dim, keepdims=True)
+        elif _compiled(x2) is not None:                 # one compiled pass per row, rows split across cores
+            y2 = np.empty_like(x2)
+            _by_rows(_compiled(x2).softmax_forward, *x2.shape, x2, y2)
+            y = y2.reshape(xa.shape)
         else:                                           # same three passes, by row blocks on every core
             y2 = np.empty_like(x2)
 
@@ -248,6 +272,10 @@ class Softmax(Function):
             return _wrap(out), None
         y2 = y.reshape(g2.shape)
         out = np.empty_like(g2)
+        K = _compiled(g2) if y2.dtype == g2.dtype and y2.flags.c_contiguous else None
+        if K is not None:
+            _by_rows(K.softmax_backward, *g2.shape, g2, y2, out)
+            return _wrap(out.reshape(ga.shape)), None
 
         def kernel(lo, hi):
             gb, yb, ob = g2[lo:hi], y2[lo:hi], out[lo:hi]
@@ -268,10 +296,18 @@ class LogSoftmax(Function):
     @float32_inside
     def forward(ctx, x, dim):
         xp = _xp(x)
+        ctx.dim, ctx.p, ctx.kernels = dim, None, None
+        ctx.save_for_backward(x)
+        x2 = _rows(x._data, dim)
+        K = _compiled(x2)
+        if K is not None:        # compiled: out = x - max - log-sum; the backward recomputes softmax from them
+            out, ctx.kernels = np.empty_like(x2), K
+            ctx.m, ctx.logs = np.empty(x2.shape[0], x2.dtype), np.empty(x2.shape[0], x2.dtype)
+            _by_rows(K.log_softmax_forward, *x2.shape, x2, out, ctx.m, ctx.logs)
+            return out.reshape(x.shape)
         p, z, s = _softmax_arrays(x._data, dim, normalize=ctx.needs_input_grad[0])
         z -= xp.log(s)
-        ctx.dim, ctx.p = dim, p
-        ctx.save_for_backward(x)
+        ctx.p = p
         return z
 
     @staticmethod
@@ -283,6 +319,13 @@ class LogSoftmax(Function):
             return g - Softmax.apply(x, dim) * g.sum(dim, keepdim=True), None
         ga = g._data
         g2 = _rows(ga, dim)
+        if ctx.kernels is not None:              # the compiled forward ran: dx = g - exp(x - lse) * sum(g)
+            x2 = _rows(ctx.saved_tensors[0]._data, dim)
+            if g2 is None or g2.dtype != x2.dtype:
+                g2 = np.ascontiguousarray(ga, dtype=x2.dtype).reshape(x2.shape)
+            out = np.empty_like(x2)
+            _by_rows(ctx.kernels.log_softmax_backward, *x2.shape, g2, x2, ctx.m, ctx.logs, out)
+            return _wrap(out.reshape(ga.shape)), None
         if g2 is None:
             out = ctx.p * ga.sum(axis=dim, keepdims=True)
             array_module(ga).subtract(ga, out, out=out)
@@ -336,13 +379,22 @@ class CrossEntropy(Function):
         xp = array_module(xa)
         c = 0 if xa.ndim == 1 else 1
         C = xa.shape[c]
-        p, z, s = _softmax_arrays(xa, c, normalize=any(ctx.needs_input_grad))
-        logs = xp.log(s)                                   # log-sum-exp minus the max, keepdims
-        w = None if weight is None else weight._data.reshape(_bshape(xa.ndim, c, C))
+        ta = target._data
         eps = float(label_smoothing)
+        K = _compiled(xa) if xa.ndim == 2 else None
+        if K is not None:   # compiled: one read of x gives each row's max and log-sum; the backward recomputes p
+            x2 = np.ascontiguousarray(xa)
+            m, logs = np.empty((x2.shape[0], 1), x2.dtype), np.empty((x2.shape[0], 1), x2.dtype)
+            _by_rows(K.logsumexp_rows, *x2.shape, x2, m.reshape(-1), logs.reshape(-1))
+            p, z = None, (x2 - m if ta.dtype.kind in "fV" or eps else None)   # z only where it is summed
+            ctx.m = m
+        else:
+            p, z, s = _softmax_arrays(xa, c, normalize=any(ctx.needs_input_grad))
+            logs = xp.log(s)                               # log-sum-exp minus the max, keepdims
+        ctx.kernels, ctx.logs, ctx.dtype = K, logs, xa.dtype
+        w = None if weight is None else weight._data.reshape(_bshape(xa.ndim, c, C))
         ctx.c, ctx.C, ctx.reduction, ctx.eps, ctx.p, ctx.w = c, C, reduction, eps, p, w
         ctx.save_for_backward(x, target)
-        ta = target._data
         if ta.dtype.kind in "fV":                           # class probabilities
             ctx.prob = True
             q = ta if eps == 0 else ta * (1 - eps) + eps / C
@@ -360,7 +412,8 @@ class CrossEntropy(Function):
         ctx.prob = False
         ts, valid = _class_targets(xp, ta, C, ignore_index)
         ti = xp.expand_dims(ts, c)
-        nll = (logs - xp.take_along_axis(z, ti, axis=c)).squeeze(c)     # -logp_t
+        zt = xp.take_along_axis(z, ti, axis=c) if z is not None else xp.take_along_axis(x2, ti, axis=c) - m
+        nll = (logs - zt).squeeze(c)                                    # -logp_t
         wt = valid.astype(xa.dtype) if w is None else xp.where(valid, weight._data[ts], 0).astype(xa.dtype)
         loss = (1 - eps) * wt * nll if eps else wt * nll
         a = wt * (1 - eps) if eps else wt                    # coefficient of p_c in the gradient
@@ -401,7 +454,7 @@ class CrossEntropy(Function):
                 gx = (p * wq.sum(c, keepdim=True) - wq) * gs
             else:
                 ga = gs._data
-                gx = ctx.p * ctx.wq.sum(axis=c, keepdims=True)
+                gx = CrossEntropy._probs(ctx, x, ctx.wq.sum(axis=c, keepdims=True))
                 gx -= ctx.wq
                 gx *= ga
                 gx = _wrap(gx)
@@ -419,7 +472,7 @@ class CrossEntropy(Function):
             gv = g
         if is_grad_enabled():
             xp = _xp(x)
-            const = xp.zeros(x.shape, dtype=ctx.p.dtype)
+            const = xp.zeros(x.shape, dtype=ctx.dtype)
             xp.put_along_axis(const, ctx.ti, xp.expand_dims(ctx.wt * (1 - ctx.eps), c), axis=c)
             if ctx.eps:
                 wv = 1.0 if ctx.w is None else ctx.w
@@ -429,14 +482,26 @@ class CrossEntropy(Function):
         xp = _xp(x)
         ga = gv._data
         ae = xp.expand_dims(ctx.a, c)
-        gx = ctx.p * (ae * ga)
+        gx = CrossEntropy._probs(ctx, x, ae * ga)
         picked = xp.take_along_axis(gx, ctx.ti, axis=c)
         tw = xp.expand_dims(ctx.wt * (1 - ctx.eps), c) * ga
         xp.put_along_axis(gx, ctx.ti, picked - tw, axis=c)
         if ctx.eps:
             wv = 1.0 if ctx.w is None else ctx.w
             gx -= (ctx.eps / C) * (xp.expand_dims(ctx.vf, c) * ga) * wv
-        return _wrap(gx.astype(ctx.p.dtype, copy=False)), None, None, None, None, None
+        return _wrap(gx.astype(ctx.dtype, copy=False)), None, None, None, None, None
+
+    @staticmethod
+    def _probs(ctx, x, scale):
+        """softmax(x) * scale (``scale`` broadcasts along the class axis): from the forward's p, or recomputed
+        in one compiled pass from x, max and log-sum when the compiled forward kept only those."""
+        if ctx.kernels is None:
+            return ctx.p * scale
+        x2 = np.ascontiguousarray(x._data)
+        s = np.ascontiguousarray(np.broadcast_to(scale, ctx.m.shape), dtype=x2.dtype).reshape(-1)
+        out = np.empty_like(x2)
+        _by_rows(ctx.kernels.scaled_softmax, *x2.shape, x2, ctx.m.reshape(-1), ctx.logs.reshape(-1), s, out)
+        return out
 
 
 class CrossEntropy2d(CrossEntropy):
@@ -553,7 +618,18 @@ class LayerNorm(Function):
             D *= s
         w = weight._data.reshape(-1) if weight is not None else None
         b = bias._data.reshape(-1) if bias is not None else None
-        if array_module(xa) is not np:
+        K = _compiled(xa) if all(v is None or v.dtype == xa.dtype for v in (w, b)) else None
+        ctx.kernels, ctx.mean = K, None
+        if K is not None:     # compiled: one read of x, one write of y; keeps mean and rstd per row
+            x2 = np.ascontiguousarray(xa).reshape(-1, D)
+            M = x2.shape[0]
+            y = np.empty_like(x2)
+            ctx.mean, rstd = np.empty(M, x2.dtype), np.empty(M, x2.dtype)
+            wk = np.ones(D, x2.dtype) if w is None else np.ascontiguousarray(w)
+            bk = np.zeros(D, x2.dtype) if b is None else np.ascontiguousarray(b)
+            _by_rows(K.layer_norm_forward, M, D, x2, wk, bk, x2.dtype.type(eps), y, ctx.mean, rstd)
+            xhat = None
+        elif array_module(xa) is not np:
             xhat, _, rstd, _ = _normalize(xa.reshape(-1, D), (1,), eps)
             y = xhat * w if w is not None else xhat.copy()
             if b is not None:
@@ -604,6 +680,8 @@ class LayerNorm(Function):
         g2 = g._data.reshape(-1, D)
         xhat, rstd = ctx.xhat, ctx.rstd
         w = weight._data.reshape(-1) if weight is not None else None
+        if ctx.kernels is not None:
+            return LayerNorm._compiled_backward(ctx, ctx.kernels, x, g2, w, need_x, need_w, need_b)
         if array_module(g2) is not np:
             gw = _wrap((g2 * xhat).sum(axis=0).reshape(weight.shape)) if need_w else None
             gb = _wrap(g2.sum(axis=0).reshape(bias.shape)) if need_b else None
@@ -641,6 +719,26 @@ class LayerNorm(Function):
         gx = _wrap(dx.reshape(x.shape)) if need_x else None
         gw = _wrap(np.sum([p[0] for p in parts], axis=0).astype(g2.dtype).reshape(weight.shape)) if need_w else None
         gb = _wrap(np.sum([p[1] for p in parts], axis=0).astype(g2.dtype).reshape(bias.shape)) if need_b else None
+        return gx, gw, gb, None, None
+
+    @staticmethod
+    def _compiled_backward(ctx, K, x, g2, w, need_x, need_w, need_b):
+        """One compiled pass per row: xhat recomputed from x, mean and rstd; each core's slab sums its own
+        partial dw, db (added here)."""
+        x2 = np.ascontiguousarray(x._data).reshape(g2.shape)
+        g2 = np.ascontiguousarray(g2, dtype=x2.dtype)
+        M, D = x2.shape
+        wk = np.ones(D, x2.dtype) if w is None else np.ascontiguousarray(w, dtype=x2.dtype)
+        dx = np.empty_like(x2) if need_x else np.empty((1, D), x2.dtype)
+
+        def slab(lo, hi):
+            dw, db = np.zeros(D, x2.dtype), np.zeros(D, x2.dtype)
+            K.layer_norm_backward(g2, x2, wk, ctx.mean, ctx.rstd, dx, dw, db, lo, hi, need_x)
+            return dw, db
+        parts = _split(M, slab, M * D)
+        gx = _wrap(dx.reshape(x.shape)) if need_x else None
+        gw = _wrap(sum(p[0] for p in parts).reshape(ctx.saved_tensors[1].shape)) if need_w else None
+        gb = _wrap(sum(p[1] for p in parts).reshape(ctx.saved_tensors[2].shape)) if need_b else None
         return gx, gw, gb, None, None
 
 
@@ -861,7 +959,13 @@ class Gelu(Function):
         xa = x._data
         xp = array_module(xa)
         tanh = approximate == "tanh"
-        if xp is not np or xa.dtype == np.float64:       # CuPy / float64: whole-array formulas
+        K = _compiled(xa)
+        if K is not None:                                 # compiled: one pass; the backward reads only x
+            flat = np.ascontiguousarray(xa).reshape(-1)
+            y, keep = np.empty_like(flat), None
+            _split(flat.size, lambda lo, hi: K.gelu_forward(flat, y, tanh, lo, hi), flat.size)
+            y = y.reshape(xa.shape)
+        elif xp is not np or xa.dtype == np.float64:       # CuPy / float64: whole-array formulas
             if tanh:
                 t = xp.tanh(_SQRT_2_PI * (xa + 0.044715 * xa * xa * xa))
                 y, keep = 0.5 * xa * (1 + t), t
@@ -874,7 +978,7 @@ class Gelu(Function):
             y, keep = np.empty_like(flat), np.empty_like(flat)
             _split(flat.size, lambda lo, hi: Gelu._forward_slab(flat, y, keep, lo, hi, tanh), flat.size)
             y, keep = y.reshape(xa.shape), keep.reshape(xa.shape)
-        ctx.keep, ctx.approximate = keep, approximate
+        ctx.keep, ctx.approximate, ctx.kernels = keep, approximate, K
         ctx.save_for_backward(x)
         return y
 
@@ -919,6 +1023,13 @@ class Gelu(Function):
             return g * d, None
         xa, ga, keep = x._data, g._data, ctx.keep
         xp = array_module(xa)
+        if ctx.kernels is not None:
+            xf = np.ascontiguousarray(xa).reshape(-1)
+            gf = np.ascontiguousarray(ga, dtype=xf.dtype).reshape(-1)
+            out = np.empty_like(xf)
+            tanh = ctx.approximate == "tanh"
+            _split(xf.size, lambda lo, hi: ctx.kernels.gelu_backward(gf, xf, out, tanh, lo, hi), xf.size)
+            return _wrap(out.reshape(xa.shape)), None
         if xp is not np or xa.dtype == np.float64:
             if ctx.approximate == "tanh":
                 t = keep
@@ -938,6 +1049,11 @@ class Gelu(Function):
     def _backward_slab(xf, kf, gf, out, lo, hi, tanh):
         """dy/dx * g for elements lo:hi, in cache-sized blocks."""
         tmp = np.empty(min(_EW_BLOCK, hi - lo), xf.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):   # huge |x|: inf * 0 like torch, without warnings
+            Gelu._backward_blocks(xf, kf, gf, out, lo, hi, tanh, tmp)
+
+    @staticmethod
+    def _backward_blocks(xf, kf, gf, out, lo, hi, tanh, tmp):
         for blk in _blocks(hi - lo, _EW_BLOCK):
             sl = slice(lo + blk.start, lo + blk.stop)
             xb, kb, ob, tb = xf[sl], kf[sl], out[sl], tmp[:sl.stop - sl.start]

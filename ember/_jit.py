@@ -1,0 +1,40 @@
+"""Optional compiled kernels: Numba modules loaded the first time a job is big enough to pay for them.
+
+Ember's reference code is NumPy. Where a loop written for Numba beats it (it fuses passes, or its math
+vectorises better), the loop lives in its own module (``ember/_sampling_kernels.py``, ``ops/nn_kernels.py``)
+and callers ask ``kernels(n)`` for it: they get the module when Numba is installed (``pip install
+ember[fast]``) and ``n`` elements are worth it, else None and they run their NumPy path. Importing Numba
+takes about a second, so small scripts never trigger it; compiled machine code is cached on disk.
+``EMBER_JIT=0`` turns every compiled path off (the tests compare both paths this way).
+"""
+import importlib
+import os
+
+__all__ = ["LazyKernels", "MIN_SIZE", "enabled"]
+
+MIN_SIZE = 1 << 15
+
+
+def enabled():
+    """False when ``EMBER_JIT=0`` is set: NumPy paths only."""
+    return os.environ.get("EMBER_JIT", "1") != "0"
+
+
+class LazyKernels:
+    """``kernels(n)``: the compiled module named ``module`` (None without Numba, when disabled, or when
+    ``n < min_size``). The import is tried once."""
+
+    def __init__(self, module, min_size=MIN_SIZE):
+        self.module, self.min_size = module, min_size
+        self._tried, self._mod = False, None
+
+    def __call__(self, n):
+        if n < self.min_size or not enabled():
+            return None
+        if not self._tried:
+            self._tried = True
+            try:
+                self._mod = importlib.import_module(self.module)
+            except Exception:  # Numba missing or unusable: the NumPy paths
+                self._mod = None
+        return self._mod

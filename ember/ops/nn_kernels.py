@@ -1,0 +1,300 @@
+"""Compiled (Numba) row kernels for the fused float32 primitives of ``ops/nn.py``.
+
+Why compile at all: NumPy runs one operation over the whole array per call, so softmax is five passes and
+LayerNorm's backward a dozen, each streaming the full tensor through memory. These loops instead take one
+row (a few KiB, in L1 cache) through every step before moving on: each kernel reads its inputs from memory
+once and writes its output once, which is what PyTorch's own kernels do. The functions release the GIL
+(``nogil``) and take a ``lo:hi`` range of rows, so ``ops/nn.py`` runs one slab per core in its thread pool.
+
+Numba (pip, no SVML) calls libm's scalar ``expf`` for ``np.exp`` in a loop, which stops vectorisation. So
+``_exp`` below is written out as arithmetic LLVM can vectorise: Cody-Waite range reduction x = n ln2 + r,
+a degree-5 polynomial for e^r on |r| <= ln2/2 (Cephes ``expf``'s coefficients) and 2^n built from its bits.
+It is within 1 ulp of the exact value (as NumPy's is; ``tests/test_nn_kernels.py`` holds every kernel
+to the NumPy path). sigmoid, tanh and erf for GELU are built on it.
+
+NaN and inf keep their IEEE meaning: a NaN in a row makes that row's softmax NaN, and -inf logits (masked
+attention) give exactly 0, as in torch.
+
+Imported lazily (``ember._jit``) the first time a large float32 tensor asks, so small scripts never pay
+Numba's start-up; the machine code is cached on disk (``cache=True``).
+"""
+import numba
+import numpy as np
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+from llvmlite import ir
+
+_f = np.float32
+# Two sets of floating-point flags, never mixed in one function. Element-wise math keeps its exact order
+# ("contract" only allows fused multiply-adds): exp's range reduction and x - max - log-sum rely on it.
+# Row sums may be reassociated ("reassoc") -- that is what lets LLVM keep 16 partial sums in one register,
+# as NumPy's pairwise sums are not left-to-right either. Neither assumes away NaN or inf. LLVM inlines the
+# small helpers into the loops and each instruction keeps the flags of the function it came from.
+_EXACT = {"contract", "nsz"}
+_SUMS = {"reassoc", "contract", "nsz"}
+# error_model="numpy": x / 0 gives inf as in NumPy (Python's ZeroDivisionError check would stop vectorising)
+_jit = numba.njit(nogil=True, cache=True, fastmath=_EXACT, error_model="numpy")
+_helper = numba.njit(fastmath=_EXACT, error_model="numpy")
+_sums = numba.njit(fastmath=_SUMS, error_model="numpy")
+
+
+@intrinsic
+def _bits_to_f32(typingctx, i):
+    """Reinterpret an int32's bits as a float32 (LLVM bitcast: free, and vectorises)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.int32), codegen
+
+
+_LOG2E, _LN2_HI, _LN2_LO = _f(1.4426950408889634), _f(0.693359375), _f(-2.12194440e-4)
+_E0, _E1, _E2 = _f(1.9875691500e-4), _f(1.3981999507e-3), _f(8.3334519073e-3)
+_E3, _E4, _E5 = _f(4.1665795894e-2), _f(1.6666665459e-1), _f(5.0000001201e-1)
+_OVER, _UNDER = _f(88.72283935546875), _f(-103.97208)    # e^x is inf above, 0 below (float32)
+ONE, HALF, ZERO = _f(1.0), _f(0.5), _f(0.0)
+_INF = _f(np.inf)
+
+
+@_helper
+def _exp(x):
+    """e^x in float32, vectorisable: inf above 88.72, 0 below -103.97, NaN for NaN."""
+    xc = _UNDER if x < _UNDER else x                   # clamp (a NaN fails both tests and stays NaN)
+    xc = _OVER if xc > _OVER else xc
+    safe = xc if xc == xc else ZERO                    # float -> int of NaN is undefined in LLVM
+    n = np.int32(safe * _LOG2E + _f(200.5)) - np.int32(200)      # round(x / ln2), via truncation of a positive
+    nf = _f(n)
+    r = (xc - nf * _LN2_HI) - nf * _LN2_LO
+    p = ((((_E0 * r + _E1) * r + _E2) * r + _E3) * r + _E4) * r + _E5
+    y = p * r * r + r + ONE
+    h = n >> 1                                          # 2^n as 2^h * 2^(n-h): n may be -150 (subnormals)
+    y = y * _bits_to_f32((h + np.int32(127)) << 23) * _bits_to_f32((n - h + np.int32(127)) << 23)
+    y = ZERO if x < _UNDER else y
+    return _INF if x > _OVER else y
+
+
+@_helper
+def _sigmoid(z):
+    """1 / (1 + e^-z): exact limits 0 and 1, no cancellation for negative z."""
+    return ONE / (ONE + _exp(-z))
+
+
+@intrinsic
+def _fmax(typingctx, a, b):
+    """LLVM's maxnum (the larger; a NaN loses to a number): a max reduction LLVM can vectorise, where the
+    compare-and-select form cannot be without assuming no NaN."""
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(ir.FloatType(), [ir.FloatType(), ir.FloatType()])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.maxnum.f32")
+        return builder.call(fn, args, fastmath=("reassoc", "nsz"))
+    return types.float32(types.float32, types.float32), codegen
+
+
+@_sums
+def _row_max(x, i):
+    """max of row i, NaNs skipped: a NaN still reaches the exp-sum that follows and makes the row NaN."""
+    m = x[i, 0]
+    for j in range(x.shape[1]):
+        m = _fmax(m, x[i, j])
+    return m
+
+
+@_sums
+def _sum_exp(x, i, m):
+    """sum(exp(x[i] - m))."""
+    s = ZERO
+    for j in range(x.shape[1]):
+        s += _exp(x[i, j] - m)
+    return s
+
+
+@_sums
+def _row_sum(x, i):
+    s = ZERO
+    for j in range(x.shape[1]):
+        s += x[i, j]
+    return s
+
+
+@_sums
+def _row_dot(a, b, i):
+    s = ZERO
+    for j in range(a.shape[1]):
+        s += a[i, j] * b[i, j]
+    return s
+
+
+@_sums
+def _row_sq_dev(x, i, mu):
+    """sum((x[i] - mu)^2)."""
+    s = ZERO
+    for j in range(x.shape[1]):
+        d = x[i, j] - mu
+        s += d * d
+    return s
+
+
+@_sums
+def _ln_row_sums(g, x, w, i, mu, r):
+    """(sum(g w), sum(g w xhat)) of row i, xhat = (x - mu) r."""
+    a = ZERO
+    c = ZERO
+    for j in range(x.shape[1]):
+        gw = g[i, j] * w[j]
+        a += gw
+        c += gw * ((x[i, j] - mu) * r)
+    return a, c
+
+
+# ------------------------------------------------------------------------------------------------
+# softmax / log_softmax / cross entropy, one row at a time
+# ------------------------------------------------------------------------------------------------
+@_jit
+def softmax_forward(x, y, lo, hi):
+    """y = exp(x - max) / sum(exp(x - max)) for rows lo:hi."""
+    C = x.shape[1]
+    for i in range(lo, hi):
+        m = _row_max(x, i)
+        for j in range(C):
+            y[i, j] = _exp(x[i, j] - m)
+        inv = ONE / _row_sum(y, i)
+        for j in range(C):
+            y[i, j] *= inv
+
+
+@_jit
+def softmax_backward(g, y, dx, lo, hi):
+    """dx = y * (g - sum(g * y)) for rows lo:hi."""
+    C = g.shape[1]
+    for i in range(lo, hi):
+        d = _row_dot(g, y, i)
+        for j in range(C):
+            dx[i, j] = y[i, j] * (g[i, j] - d)
+
+
+@_jit
+def logsumexp_rows(x, m, logs, lo, hi):
+    """m[i] = max of row i, logs[i] = log(sum(exp(x[i] - m[i]))), for rows lo:hi (reads x once, writes 2M
+    numbers). Kept apart, not added: x - m - logs is exact where x is close to its logsumexp."""
+    for i in range(lo, hi):
+        mi = _row_max(x, i)
+        m[i] = mi
+        logs[i] = np.log(_sum_exp(x, i, mi))
+
+
+@_jit
+def log_softmax_forward(x, out, m, logs, lo, hi):
+    """out = (x - max) - log(sum(exp(x - max))) for rows lo:hi; keeps max and the log-sum for the backward."""
+    logsumexp_rows(x, m, logs, lo, hi)
+    C = x.shape[1]
+    for i in range(lo, hi):
+        mi, li = m[i], logs[i]
+        for j in range(C):
+            out[i, j] = (x[i, j] - mi) - li
+
+
+@_jit
+def log_softmax_backward(g, x, m, logs, dx, lo, hi):
+    """dx = g - softmax(x) * sum(g), softmax recomputed from x, max and log-sum (nothing (M, C) was saved)."""
+    C = g.shape[1]
+    for i in range(lo, hi):
+        s = _row_sum(g, i)
+        mi, li = m[i], logs[i]
+        for j in range(C):
+            dx[i, j] = g[i, j] - _exp((x[i, j] - mi) - li) * s
+
+
+@_jit
+def scaled_softmax(x, m, logs, scale, out, lo, hi):
+    """out[i] = softmax(x[i]) * scale[i] from the forward's max and log-sum: cross entropy's gradient before
+    the target's -1."""
+    C = x.shape[1]
+    for i in range(lo, hi):
+        mi, li, a = m[i], logs[i], scale[i]
+        for j in range(C):
+            out[i, j] = _exp((x[i, j] - mi) - li) * a
+
+
+# ------------------------------------------------------------------------------------------------
+# layer norm
+# ------------------------------------------------------------------------------------------------
+@_jit
+def layer_norm_forward(x, w, b, eps, y, mean, rstd, lo, hi):
+    """y = (x - mean) * rstd * w + b per row (biased variance, two passes over the cached row)."""
+    D = x.shape[1]
+    for i in range(lo, hi):
+        mu = _row_sum(x, i) / _f(D)
+        r = ONE / np.sqrt(_row_sq_dev(x, i, mu) / _f(D) + eps)
+        mean[i], rstd[i] = mu, r
+        for j in range(D):
+            y[i, j] = (x[i, j] - mu) * r * w[j] + b[j]
+
+
+@_jit
+def layer_norm_backward(g, x, w, mean, rstd, dx, dw, db, lo, hi, need_x):
+    """Rows lo:hi of dx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat)) with gw = g * w, and this slab's
+    partial sums dw += g * xhat, db += g (the caller adds the slabs' partials)."""
+    D = x.shape[1]
+    for i in range(lo, hi):
+        mu, r = mean[i], rstd[i]
+        for j in range(D):
+            gj = g[i, j]
+            dw[j] += gj * ((x[i, j] - mu) * r)
+            db[j] += gj
+        if need_x:
+            a, c = _ln_row_sums(g, x, w, i, mu, r)
+            a /= _f(D)
+            c /= _f(D)
+            for j in range(D):
+                dx[i, j] = r * (g[i, j] * w[j] - a - ((x[i, j] - mu) * r) * c)
+
+
+# ------------------------------------------------------------------------------------------------
+# GELU, element-wise over a flat range
+# ------------------------------------------------------------------------------------------------
+_ERF_C = tuple(_f(c) for c in (1.1283792750051547, 0.10276903983747074, -0.00019177377344070117,
+                                -0.0006198508273047022, 8.766817991987177e-05, -5.67441538204929e-06,
+                                1.42239225743438e-07))
+_Q0, _Q1, _Q2, _Q3, _Q4, _Q5, _Q6 = (_f(float(c) * (2.0 ** -0.5) ** (2 * k + 1)) for k, c in enumerate(_ERF_C))
+_K0 = _f(np.sqrt(2.0 / np.pi))
+_K1 = _f(np.sqrt(2.0 / np.pi) * 0.044715)
+_INV_SQRT_2PI = _f(1.0 / np.sqrt(2.0 * np.pi))
+_THREE = _f(3.0)
+
+
+@_helper
+def _phi_cdf(x):
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2 = sigmoid(2 s) with erf(u) = tanh(s), s = x Q(x^2) (the same
+    polynomial as ops/nn.py's NumPy erf, scaled for x / sqrt 2)."""
+    t = x * x
+    q = (((((_Q6 * t + _Q5) * t + _Q4) * t + _Q3) * t + _Q2) * t + _Q1) * t + _Q0
+    return _sigmoid(_f(2.0) * x * q)
+
+
+@_jit
+def gelu_forward(x, y, tanh, lo, hi):
+    """y = x Phi(x) (erf form) or x sigmoid(2 k(x)), k(x) = sqrt(2/pi)(x + 0.044715 x^3) (tanh form)."""
+    x, y = x[lo:hi], y[lo:hi]     # (indices from 0 let LLVM drop negative-index checks and vectorise)
+    if tanh:
+        for i in range(x.shape[0]):
+            v = x[i]
+            y[i] = v * _sigmoid(_f(2.0) * v * (_K0 + _K1 * v * v))
+    else:
+        for i in range(x.shape[0]):
+            v = x[i]
+            y[i] = v * _phi_cdf(v)
+
+
+@_jit
+def gelu_backward(g, x, dx, tanh, lo, hi):
+    """dx = g * dy/dx, from x alone: Phi(x) + x phi(x), or s + 2 x s (1 - s) k'(x) with s = sigmoid(2 k(x))."""
+    g, x, dx = g[lo:hi], x[lo:hi], dx[lo:hi]
+    if tanh:
+        for i in range(x.shape[0]):
+            v = x[i]
+            v2 = v * v
+            s = _sigmoid(_f(2.0) * v * (_K0 + _K1 * v2))
+            dx[i] = g[i] * (s + _f(2.0) * v * s * (ONE - s) * (_K0 + _THREE * _K1 * v2))
+    else:
+        for i in range(x.shape[0]):
+            v = x[i]
+            dx[i] = g[i] * (_phi_cdf(v) + v * _exp(-HALF * v * v) * _INV_SQRT_2PI)
