@@ -135,6 +135,19 @@ def randint_u32(words, rng, low, out):
 
 
 @numba.njit(nogil=True, cache=True)
+def dropout_f32(words, threshold, scale, x, y, mask):
+    """torch's dropout mask and output in one pass over float32 ``x``: element i keeps when its 53-bit
+    uniform ((w[2i] << 32 | w[2i+1]) & (2**53 - 1)) * 2**-53 is below 1 - p -- compared here as the integer
+    below ``threshold`` = ceil((1 - p) * 2**53), the same test -- then mask = scale (1 / (1 - p)) or 0 and
+    y = x * mask."""
+    for i in range(x.size):
+        k = (np.int64(words[2 * i] & np.uint32(0x1FFFFF)) << 32) | np.int64(words[2 * i + 1])
+        m = scale if k < threshold else _f(0.0)
+        mask[i] = m
+        y[i] = x[i] * m
+
+
+@numba.njit(nogil=True, cache=True)
 def swaps(t, r):
     """r[i] <-> r[t[i]] for i in order (torch's randperm)."""
     for i in range(t.size):

@@ -124,6 +124,7 @@ def _over_rows(M, C, kernel):
 
 
 _nn_kernels = LazyKernels("ember.ops.nn_kernels")
+from .._sampling_jit import kernels as _sampling_kernels   # noqa: E402  (the samplers' compiled loops)
 
 
 def _compiled(a):
@@ -960,10 +961,15 @@ class Gelu(Function):
         xp = array_module(xa)
         tanh = approximate == "tanh"
         K = _compiled(xa)
-        if K is not None:                                 # compiled: one pass; the backward reads only x
+        if K is not None:                                 # compiled: one pass (keeping Phi(x) for the erf form)
             flat = np.ascontiguousarray(xa).reshape(-1)
-            y, keep = np.empty_like(flat), None
-            _split(flat.size, lambda lo, hi: K.gelu_forward(flat, y, tanh, lo, hi), flat.size)
+            y = np.empty_like(flat)
+            if tanh:
+                keep = None
+                _split(flat.size, lambda lo, hi: K.gelu_tanh_forward(flat, y, lo, hi), flat.size)
+            else:
+                keep = np.empty_like(flat)                # Phi(x)
+                _split(flat.size, lambda lo, hi: K.gelu_erf_forward(flat, y, keep, lo, hi), flat.size)
             y = y.reshape(xa.shape)
         elif xp is not np or xa.dtype == np.float64:       # CuPy / float64: whole-array formulas
             if tanh:
@@ -1027,8 +1033,11 @@ class Gelu(Function):
             xf = np.ascontiguousarray(xa).reshape(-1)
             gf = np.ascontiguousarray(ga, dtype=xf.dtype).reshape(-1)
             out = np.empty_like(xf)
-            tanh = ctx.approximate == "tanh"
-            _split(xf.size, lambda lo, hi: ctx.kernels.gelu_backward(gf, xf, out, tanh, lo, hi), xf.size)
+            K = ctx.kernels
+            if keep is None:
+                _split(xf.size, lambda lo, hi: K.gelu_tanh_backward(gf, xf, out, lo, hi), xf.size)
+            else:
+                _split(xf.size, lambda lo, hi: K.gelu_erf_backward(gf, xf, keep, out, lo, hi), xf.size)
             return _wrap(out.reshape(xa.shape)), None
         if xp is not np or xa.dtype == np.float64:
             if ctx.approximate == "tanh":
@@ -1178,6 +1187,15 @@ class Dropout(Function):
         if p >= 1:
             mask = xp.zeros(xa.shape, dtype=dt)
         else:
+            K = _sampling_kernels(xa.size) if xp is np and dt == np.float32 else None
+            if K is not None:   # compiled: mask and output in one pass over the generator's words
+                words = _gen(generator)._words(2 * xa.size)
+                x1 = np.ascontiguousarray(xa).reshape(-1)
+                y, mask = np.empty_like(x1), np.empty_like(x1)
+                K.dropout_f32(words, math.ceil((1.0 - p) * 2.0 ** 53),
+                              np.float32(np.float32(1.0) / to_dtype(np.float64(1.0 - p), dt)), x1, y, mask)
+                ctx.mask = mask.reshape(xa.shape)
+                return y.reshape(xa.shape)
             keep = bernoulli_scalar(_gen(generator), xa.size, 1.0 - p).reshape(xa.shape)
             mask = xp.asarray(keep.astype(dt) / to_dtype(np.float64(1.0 - p), dt))
         ctx.mask = mask

@@ -47,6 +47,22 @@ def _bits_to_f32(typingctx, i):
     return types.float32(types.int32), codegen
 
 
+def _llvm_min_max(name):
+    """An intrinsic calling LLVM's ``llvm.<name>.f32``: maxnum / minnum return the number when the other
+    operand is NaN, and vectorise (as one instruction each) where compare-and-select does not."""
+    @intrinsic
+    def call(typingctx, a, b):
+        def codegen(context, builder, signature, args):
+            fnty = ir.FunctionType(ir.FloatType(), [ir.FloatType(), ir.FloatType()])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.{name}.f32")
+            return builder.call(fn, args, fastmath=("reassoc", "nsz"))
+        return types.float32(types.float32, types.float32), codegen
+    return call
+
+
+_fmax, _fmin = _llvm_min_max("maxnum"), _llvm_min_max("minnum")
+
+
 _LOG2E, _LN2_HI, _LN2_LO = _f(1.4426950408889634), _f(0.693359375), _f(-2.12194440e-4)
 _E0, _E1, _E2 = _f(1.9875691500e-4), _f(1.3981999507e-3), _f(8.3334519073e-3)
 _E3, _E4, _E5 = _f(4.1665795894e-2), _f(1.6666665459e-1), _f(5.0000001201e-1)
@@ -58,10 +74,8 @@ _INF = _f(np.inf)
 @_helper
 def _exp(x):
     """e^x in float32, vectorisable: inf above 88.72, 0 below -103.97, NaN for NaN."""
-    xc = _UNDER if x < _UNDER else x                   # clamp (a NaN fails both tests and stays NaN)
-    xc = _OVER if xc > _OVER else xc
-    safe = xc if xc == xc else ZERO                    # float -> int of NaN is undefined in LLVM
-    n = np.int32(safe * _LOG2E + _f(200.5)) - np.int32(200)      # round(x / ln2), via truncation of a positive
+    xc = _fmin(_fmax(x, _UNDER), _OVER)               # clamped, and a NaN becomes _UNDER (handled below)
+    n = np.int32(xc * _LOG2E + _f(200.5)) - np.int32(200)        # round(x / ln2), via truncation of a positive
     nf = _f(n)
     r = (xc - nf * _LN2_HI) - nf * _LN2_LO
     p = ((((_E0 * r + _E1) * r + _E2) * r + _E3) * r + _E4) * r + _E5
@@ -69,24 +83,14 @@ def _exp(x):
     h = n >> 1                                          # 2^n as 2^h * 2^(n-h): n may be -150 (subnormals)
     y = y * _bits_to_f32((h + np.int32(127)) << 23) * _bits_to_f32((n - h + np.int32(127)) << 23)
     y = ZERO if x < _UNDER else y
-    return _INF if x > _OVER else y
+    y = _INF if x > _OVER else y
+    return x if x != x else y
 
 
 @_helper
 def _sigmoid(z):
     """1 / (1 + e^-z): exact limits 0 and 1, no cancellation for negative z."""
     return ONE / (ONE + _exp(-z))
-
-
-@intrinsic
-def _fmax(typingctx, a, b):
-    """LLVM's maxnum (the larger; a NaN loses to a number): a max reduction LLVM can vectorise, where the
-    compare-and-select form cannot be without assuming no NaN."""
-    def codegen(context, builder, signature, args):
-        fnty = ir.FunctionType(ir.FloatType(), [ir.FloatType(), ir.FloatType()])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.maxnum.f32")
-        return builder.call(fn, args, fastmath=("reassoc", "nsz"))
-    return types.float32(types.float32, types.float32), codegen
 
 
 @_sums
@@ -271,30 +275,40 @@ def _phi_cdf(x):
 
 
 @_jit
-def gelu_forward(x, y, tanh, lo, hi):
-    """y = x Phi(x) (erf form) or x sigmoid(2 k(x)), k(x) = sqrt(2/pi)(x + 0.044715 x^3) (tanh form)."""
-    x, y = x[lo:hi], y[lo:hi]     # (indices from 0 let LLVM drop negative-index checks and vectorise)
-    if tanh:
-        for i in range(x.shape[0]):
-            v = x[i]
-            y[i] = v * _sigmoid(_f(2.0) * v * (_K0 + _K1 * v * v))
-    else:
-        for i in range(x.shape[0]):
-            v = x[i]
-            y[i] = v * _phi_cdf(v)
+def gelu_erf_forward(x, y, phi, lo, hi):
+    """y = x Phi(x) for elements lo:hi; keeps Phi(x) for the backward (one more write, one exp less)."""
+    x, y, phi = x[lo:hi], y[lo:hi], phi[lo:hi]   # (indices from 0 let LLVM drop negative-index checks)
+    for i in range(x.shape[0]):
+        v = x[i]
+        c = _phi_cdf(v)
+        phi[i] = c
+        y[i] = v * c
 
 
 @_jit
-def gelu_backward(g, x, dx, tanh, lo, hi):
-    """dx = g * dy/dx, from x alone: Phi(x) + x phi(x), or s + 2 x s (1 - s) k'(x) with s = sigmoid(2 k(x))."""
+def gelu_erf_backward(g, x, phi, dx, lo, hi):
+    """dx = g (Phi(x) + x phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi)."""
+    g, x, phi, dx = g[lo:hi], x[lo:hi], phi[lo:hi], dx[lo:hi]
+    for i in range(x.shape[0]):
+        v = x[i]
+        dx[i] = g[i] * (phi[i] + v * _exp(-HALF * v * v) * _INV_SQRT_2PI)
+
+
+@_jit
+def gelu_tanh_forward(x, y, lo, hi):
+    """y = x sigmoid(2 k(x)) = x (1 + tanh k(x)) / 2, k(x) = sqrt(2/pi) (x + 0.044715 x^3)."""
+    x, y = x[lo:hi], y[lo:hi]
+    for i in range(x.shape[0]):
+        v = x[i]
+        y[i] = v * _sigmoid(_f(2.0) * v * (_K0 + _K1 * v * v))
+
+
+@_jit
+def gelu_tanh_backward(g, x, dx, lo, hi):
+    """dx = g (s + 2 x s (1 - s) k'(x)), s = sigmoid(2 k(x)), recomputed from x."""
     g, x, dx = g[lo:hi], x[lo:hi], dx[lo:hi]
-    if tanh:
-        for i in range(x.shape[0]):
-            v = x[i]
-            v2 = v * v
-            s = _sigmoid(_f(2.0) * v * (_K0 + _K1 * v2))
-            dx[i] = g[i] * (s + _f(2.0) * v * s * (ONE - s) * (_K0 + _THREE * _K1 * v2))
-    else:
-        for i in range(x.shape[0]):
-            v = x[i]
-            dx[i] = g[i] * (_phi_cdf(v) + v * _exp(-HALF * v * v) * _INV_SQRT_2PI)
+    for i in range(x.shape[0]):
+        v = x[i]
+        v2 = v * v
+        s = _sigmoid(_f(2.0) * v * (_K0 + _K1 * v2))
+        dx[i] = g[i] * (s + _f(2.0) * v * s * (ONE - s) * (_K0 + _THREE * _K1 * v2))
