@@ -10,7 +10,9 @@ takes about a second, so small scripts never trigger it; compiled machine code i
 import importlib
 import os
 
-__all__ = ["LazyKernels", "MIN_SIZE", "enabled"]
+import numpy as np
+
+__all__ = ["LazyKernels", "MIN_SIZE", "enabled", "nn_kernels", "sampling_kernels", "float32_kernels"]
 
 MIN_SIZE = 1 << 15
 
@@ -38,3 +40,16 @@ class LazyKernels:
             except Exception:  # Numba missing or unusable: the NumPy paths
                 self._mod = None
         return self._mod
+
+
+nn_kernels = LazyKernels("ember.ops.nn_kernels")                 # fused float32 primitives, ReLU, pooling
+sampling_kernels = LazyKernels("ember._sampling_kernels")        # torch-exact random streams
+
+
+def float32_kernels(a, kernels=nn_kernels, any_size=False):
+    """``kernels`` (loaded) when ``a`` is a NumPy float32 array big enough to pay for a compiled call (or
+    of any size, with ``any_size``: a backward whose forward ran compiled); else None (the caller's NumPy
+    path runs)."""
+    if a is None or a.__class__ is not np.ndarray or a.dtype != np.float32:
+        return None
+    return kernels(max(a.size, kernels.min_size) if any_size else a.size)

@@ -6,11 +6,12 @@ shared output (``out=``). The results are bit-identical to the single call: the 
 Small arrays (below ``MIN_ELEMENTS``) are not worth the thread hand-off and run directly.
 """
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["num_threads", "set_num_threads", "thread_pool", "parallel_ufunc", "MIN_ELEMENTS"]
+__all__ = ["num_threads", "set_num_threads", "thread_pool", "parallel_ufunc", "split_work", "MIN_ELEMENTS"]
 
 MIN_ELEMENTS = 1 << 18  # 256K elements: below this one thread is as fast
 
@@ -67,6 +68,19 @@ def thread_pool():
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=_N_THREADS, thread_name_prefix="ember")
     return _pool
+
+
+def split_work(n, work, size):
+    """Run ``work(lo, hi)`` over range(n) cut into one contiguous slab per core (when the job of ``size``
+    elements is big enough); returns the list of the slabs' results. ``work`` must release the GIL to
+    gain anything: NumPy calls and Ember's ``nogil`` compiled kernels do."""
+    T = _N_THREADS if size >= MIN_ELEMENTS else 1
+    if T < 2 or n < 2 or threading.current_thread().name.startswith("ember"):
+        return [work(0, n)]   # small job, one core, or already inside a pool worker (waiting could deadlock)
+    step = -(-n // T)
+    futures = [thread_pool().submit(work, lo, min(lo + step, n)) for lo in range(step, n, step)]
+    first = work(0, min(step, n))
+    return [first] + [f.result() for f in futures]
 
 
 def _splittable(x, shape):

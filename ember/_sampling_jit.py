@@ -12,12 +12,12 @@ import types
 
 import numpy as np
 
-from ._jit import LazyKernels, MIN_SIZE as _MIN_SIZE
+from ._jit import MIN_SIZE as _MIN_SIZE, sampling_kernels
 
 __all__ = ["MIN_SIZE", "kernels", "make_poisson"]
 
 MIN_SIZE = _MIN_SIZE
-kernels = LazyKernels("ember._sampling_kernels", MIN_SIZE)
+kernels = sampling_kernels
 """``kernels(n)``: the compiled kernels (a namespace) when Numba is installed and ``n`` values are worth
 compiling for; else None (callers then use their NumPy code paths)."""
 

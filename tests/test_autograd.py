@@ -841,3 +841,29 @@ def test_stolen_gradients_accumulate_correctly_over_steps():
         for _ in range(3):
             torch.softmax(xt * 1.0, -1).pow(2).sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_linear_weight_gradient_is_kept_without_a_copy_and_contiguous():
+    from ember.autograd import engine
+    seen = []
+    real = engine._sole_owner
+
+    def spy(grads):
+        seen.append(real(grads))
+        return seen[-1]
+    lin = ember.nn.Linear(6, 4)
+    x = ember.randn(5, 6)
+    engine._sole_owner = spy
+    try:
+        lin(x).pow(2).sum().backward()
+    finally:
+        engine._sole_owner = real
+    assert seen == [True, True]                       # weight (a transposed view's base) and bias
+    assert lin.weight.grad.is_contiguous() and lin.weight.grad.stride() == (6, 1)
+    assert not np.shares_memory(lin.weight.grad._data, lin.bias.grad._data)
+    if torch is not None:
+        tl = torch.nn.Linear(6, 4)
+        with torch.no_grad():
+            tl.weight.copy_(to_torch(torch, lin.weight)), tl.bias.copy_(to_torch(torch, lin.bias))
+        tl(to_torch(torch, x)).pow(2).sum().backward()
+        np.testing.assert_allclose(lin.weight.grad.numpy(), tl.weight.grad.numpy(), rtol=1e-5, atol=1e-6)

@@ -288,7 +288,7 @@ def test_pool_module_reprs():
 
 
 def test_pool_errors():
-    with pytest.raises(RuntimeError, match="pad should be at most half of effective kernel size"):
+    with pytest.raises(RuntimeError, match="pad should be smaller than or equal to half of kernel size"):  # torch's words
         F.max_pool2d(ember.randn(1, 1, 8, 8), 2, padding=2)
 
 

@@ -193,3 +193,64 @@ def test_the_exp_kernel_against_float64():
     ok = np.isfinite(want)
     np.testing.assert_allclose(lse[ok], want[ok], rtol=4e-7, atol=4e-7)
     assert np.isnan(lse[0]) and np.isnan(lse[1]) and lse[2] == 0.0    # inf - inf: NaN, as log_softmax gives
+
+
+# --- ReLU and 2-d max pooling (compiled for big float32 inputs) -------------------------------------------
+def test_relu_backward(monkeypatch):
+    x = RNG.standard_normal((ROWS, COLS)).astype(np.float32)
+    x[0, :4] = [0.0, -0.0, np.nan, np.inf]
+    g = RNG.standard_normal((ROWS, COLS)).astype(np.float32)
+    fast, ref = _both(monkeypatch, lambda: _fwd_bwd(lambda a: F.relu(a), x, g=g))
+    for a, b in zip(fast, ref):
+        np.testing.assert_array_equal(a, b)
+    assert not np.signbit(fast[1][x <= 0]).any()          # zeros, not -0.0, where the unit is off
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=3, stride=1, padding=1), dict(kernel_size=(2, 3), stride=(1, 2)),
+                                dict(kernel_size=3, stride=2, dilation=2, padding=1),
+                                dict(kernel_size=3, stride=2, ceil_mode=True)])
+def test_max_pool2d_matches_torch_and_the_numpy_path(monkeypatch, kw):
+    torch = pytest.importorskip("torch")
+    x = RNG.standard_normal((8, 16, 33, 30)).astype(np.float32)
+    x[0, 0, :4, :4] = 1.0                                    # ties: the first maximum wins
+    x[0, 1, 5, 5] = np.nan
+    x[0, 1, 6, 6] = np.nan                                   # NaNs: torch keeps the last one
+    x[1, 2] = -np.inf
+    g = RNG.standard_normal(F.max_pool2d(ember.tensor(x), **kw).shape).astype(np.float32)
+
+    def run():
+        xt = ember.tensor(x, requires_grad=True)
+        y, idx = F.max_pool2d(xt, return_indices=True, **kw)
+        y.backward(ember.tensor(g))
+        return y.detach().numpy(), idx.numpy(), xt.grad.numpy()
+    fast, ref = _both(monkeypatch, run)
+    tx = torch.tensor(x, requires_grad=True)
+    ty, tidx = torch.nn.functional.max_pool2d(tx, return_indices=True, **kw)
+    ty.backward(torch.tensor(g))
+    np.testing.assert_array_equal(fast[0], ty.detach().numpy())
+    np.testing.assert_array_equal(fast[1], tidx.numpy())
+    np.testing.assert_allclose(fast[2], tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+    ok = ~np.isnan(ref[0])                                   # the NumPy path agrees away from the NaN windows
+    np.testing.assert_array_equal(fast[0][ok], ref[0][ok])
+
+
+def test_max_pool_padding_bound_is_torchs():
+    torch = pytest.importorskip("torch")
+    for nd, shape in ((1, (1, 2, 10)), (2, (1, 1, 10, 10)), (3, (1, 1, 10, 10, 10))):
+        name = f"max_pool{nd}d"
+        with pytest.raises(RuntimeError) as ours:
+            getattr(F, name)(ember.zeros(*shape), 3, 2, padding=2, dilation=2)
+        with pytest.raises(RuntimeError) as theirs:
+            getattr(torch.nn.functional, name)(torch.zeros(*shape), 3, 2, padding=2, dilation=2)
+        assert str(ours.value) == str(theirs.value)
+
+
+def test_max_pool2d_double_backward_and_returned_indices_are_a_copy():
+    x = ember.tensor(RNG.standard_normal((8, 16, 32, 32)).astype(np.float32), requires_grad=True)
+    y, idx = F.max_pool2d(x, 2, return_indices=True)
+    idx.zero_()                                              # the caller's indices are theirs to change
+    (gx,) = ember.autograd.grad(y.sum(), x, create_graph=True)
+    assert gx.sum().item() == y.numel()
+    (gx * x).sum().backward()                                # d/dx sum(gx * x) = gx (gx is piecewise constant)
+    np.testing.assert_array_equal(x.grad.numpy(), gx.detach().numpy())

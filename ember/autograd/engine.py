@@ -395,26 +395,55 @@ def _refs_base(grads):
     return _getrefcount(b)
 
 
+def _refs_tensor_base(grads):
+    b = grads[0]._base
+    return _getrefcount(b)
+
+
+def _refs_tensor_base_data(grads):
+    d = grads[0]._base._data
+    return _getrefcount(d)
+
+
 _ALONE = []
 
 
+def _calibrate():
+    """What the probes return for objects nothing else refers to: [tensor, array, array base]."""
+    from .._tensor import wrap
+    _ALONE.extend((_refs_tensor([wrap(np.empty(1))]), _refs_array([wrap(np.empty(1))]),
+                   _refs_base([wrap(np.empty(4).reshape(2, 2))])))
+
+
 def _sole_owner(grads):
-    """True when ``grads[0]`` (a Tensor in the engine's gradient buffer) is referenced by that buffer only,
-    and its NumPy array by that Tensor only: either the array owns its memory, or it is a full-size view of
-    one that nothing else refers to (``out.reshape(shape)`` as a backward returns it). Then no other tensor,
-    saved value or view can see the memory, and the leaf may keep it as ``.grad`` without a copy."""
+    """True when nothing but the engine's gradient buffer can reach the memory of ``grads[0]``, so the leaf
+    may keep it as ``.grad`` without a copy (torch's AccumulateGrad steals a gradient the same way, when its
+    use count says it is the only owner). Owners are counted with CPython's reference counts:
+
+    * the Tensor is referenced by the buffer only, and its array by that Tensor only;
+    * the array owns its memory, or is a full-size C-contiguous view of an array that does, referenced by
+      nothing else -- except, when the Tensor is a view (``out.t()`` in a backward), by the Tensor it is a
+      view of, itself referenced by nothing but this view.
+    """
     if not _ALONE:
-        from .._tensor import wrap
-        _ALONE.extend((_refs_tensor([wrap(np.empty(1))]), _refs_array([wrap(np.empty(1))]),
-                       _refs_base([wrap(np.empty(4).reshape(2, 2))])))
+        _calibrate()
     if grads[0]._data.__class__ is not np.ndarray or not grads[0]._data.flags.writeable \
             or _refs_tensor(grads) != _ALONE[0] or _refs_array(grads) != _ALONE[1]:
         return False
     if grads[0]._data.base is None:
-        return grads[0]._data.flags.owndata
-    return grads[0]._data.base.__class__ is np.ndarray and grads[0]._data.base.base is None \
-        and grads[0]._data.base.flags.owndata and grads[0]._data.base.nbytes == grads[0]._data.nbytes \
-        and grads[0]._data.flags.c_contiguous and _refs_base(grads) == _ALONE[2]
+        return grads[0]._data.flags.owndata and grads[0]._base is None
+    if not (grads[0]._data.base.__class__ is np.ndarray and grads[0]._data.base.base is None
+            and grads[0]._data.base.flags.owndata and grads[0]._data.base.nbytes == grads[0]._data.nbytes
+            and grads[0]._data.flags.c_contiguous):
+        return False
+    if grads[0]._base is None:
+        return _refs_base(grads) == _ALONE[2]
+    if grads[0]._base._base is not None or _refs_tensor_base(grads) != _ALONE[1]:
+        return False   # (a Tensor held in one attribute counts like an array held in one: _ALONE[1])
+    if grads[0]._base._data is grads[0]._data.base:       # the base Tensor holds the memory's owner itself
+        return _refs_base(grads) == _ALONE[2] + 1
+    return grads[0]._base._data.base is grads[0]._data.base and _refs_tensor_base_data(grads) == _ALONE[1] \
+        and _refs_base(grads) == _ALONE[2] + 1
 
 
 def _sum_to(g, shape, fn):

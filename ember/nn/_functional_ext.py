@@ -206,6 +206,15 @@ def _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, nd):
 
 def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd, name):
     x, unbatched = _batchify(input, nd, name)
+    k, p = _ntuple(kernel_size, nd, "kernel_size"), _ntuple(padding, nd, "padding")
+    if any(p[i] > k[i] // 2 for i in range(nd)):      # torch bounds the padding by the kernel, not its dilated span
+        if nd == 2:
+            msg = f"pad should be smaller than or equal to half of kernel size, but got padW = {p[1]}, " \
+                  f"padH = {p[0]}, kW = {k[1]}, kH = {k[0]}"
+        else:
+            msg = f"pad should be smaller than or equal to half of kernel size, but got kT: {k[0]} kW: {k[2]} " \
+                  f"kH: {k[1]} padT: {p[0]} padW: {p[2]} padH: {p[1]}"
+        raise RuntimeError(msg)
     k, s, p, d, pads, out = _pool_geometry(x, kernel_size, stride, padding, dilation, ceil_mode, nd)
     holder = [] if return_indices else None
     fn = _C.MaxPoolNd if nd == 2 else _MaxPool3D
@@ -234,6 +243,9 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         raise RuntimeError(f"max_pool1d() Expected 2D or 3D input tensor, but got {_shape_str(input)}")
     k = _ntuple(kernel_size, 1)
     s = k if stride is None else _ntuple(stride, 1)
+    if _ntuple(padding, 1)[0] > k[0] // 2:
+        raise RuntimeError(f"max_pool1d() padding should be at most half of kernel size, but got "
+                           f"padding={_ntuple(padding, 1)[0]} and kernel_size={k[0]}")
     r = max_pool2d(input.unsqueeze(-2), (1,) + k, (1,) + s, (0,) + _ntuple(padding, 1),
                    (1,) + _ntuple(dilation, 1), ceil_mode, return_indices)
     if return_indices:

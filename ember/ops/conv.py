@@ -35,6 +35,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..device import array_module
+from .._jit import float32_kernels
 from .._tensor import wrap
 
 __all__ = [
@@ -442,12 +443,20 @@ class MaxPoolNd(Function):
         in_sp = X.shape[2:]
         out = [conv_output_size(in_sp[i], kernel[i], stride[i], pads[i][0], pads[i][1], dilation[i])
                for i in range(nd)]
+        K = float32_kernels(X) if nd == 2 and tuple(kernel) == tuple(stride) == (2, 2) and \
+            tuple(dilation) == (1, 1) and all(p == (0, 0) for p in pads) else None
+        if K is not None:     # compiled (ops/nn_kernels.py): the 2x2 pool in one pass, max and argmax
+            return MaxPoolNd._compiled(ctx, K, X, kernel, stride, pads, dilation, out, indices_out)
         fill = -xp.inf if X.dtype.kind in "fV" else xp.iinfo(X.dtype).min
         xpad = _pad_array(X, pads, fill)
         offsets = list(itertools.product(*[range(k) for k in kernel]))
         N = X.shape[0]
         best = xp.empty(X.shape[:2] + tuple(out), dtype=X.dtype)
         masks = [xp.empty(best.shape, dtype=bool) for _ in offsets]
+
+        # which window entries lie inside the input (not in the padding), per kernel offset
+        inside = _pad_array(xp.ones((1, 1) + tuple(in_sp), dtype=bool), pads, False)
+        inside = [inside[(slice(None), Ellipsis) + _offset_slices(k, stride, dilation, out)] for k in offsets]
 
         def work(lo, hi):
             views = [xpad[(slice(lo, hi), Ellipsis) + _offset_slices(k, stride, dilation, out)] for k in offsets]
@@ -456,19 +465,25 @@ class MaxPoolNd(Function):
             b[...] = views[0]
             for v in views[1:]:
                 xp.maximum(b, v, out=b)
-            has_nan = X.dtype.kind in "fV" and bool(xp.isnan(b).any())
-            # 2. where it was: the first offset (scan order, like torch) whose value equals the max
+            # 2. where it was, by torch's rule (a later entry wins only if greater, or NaN): the first
+            #    in-bounds offset, in scan order, whose value equals the max ...
             found = None
-            for v, m in zip(views, masks):
+            for v, m, ins in zip(views, masks, inside):
                 eq = m[lo:hi]
                 xp.equal(v, b, out=eq)
-                if has_nan:
-                    eq |= xp.isnan(v) & xp.isnan(b)
+                eq &= ins
                 if found is None:
                     found = eq.copy()
                 else:
                     eq &= ~found
                     found |= eq
+            # ... and in a window holding NaN (the max is NaN, nothing equals it) the last NaN
+            if X.dtype.kind in "fV" and bool(xp.isnan(b).any()):
+                taken = xp.isnan(b)
+                for v, m, ins in zip(views[::-1], masks[::-1], inside[::-1]):
+                    last = xp.isnan(v) & ins & taken
+                    m[lo:hi] |= last
+                    taken &= ~last
 
         for_batch_slabs(N, work, xpad.size, xp)
         ctx.masks = masks
@@ -476,6 +491,21 @@ class MaxPoolNd(Function):
         if indices_out is not None:        # the caller asked for return_indices
             indices_out.append(_max_pool_flat_indices(masks, kernel, stride, pads, dilation, in_sp, out))
         return best
+
+    @staticmethod
+    def _compiled(ctx, K, X, kernel, stride, pads, dilation, out, indices_out):
+        """The 2x2 / stride 2 forward as one compiled loop over (sample, channel) planes, on every core. Keeps torch's
+        ``indices`` (argmax position in the H x W plane) instead of the per-offset masks."""
+        N, C, H, W = X.shape
+        x3 = np.ascontiguousarray(X).reshape(N * C, H, W)
+        y = np.empty((N * C,) + tuple(out), X.dtype)
+        idx = np.empty(y.shape, np.int64)
+        for_batch_slabs(N * C, lambda lo, hi: K.max_pool2x2_forward(x3, y, idx, lo, hi), X.size)
+        ctx.masks = idx.reshape((N, C) + tuple(out))
+        ctx.params = (tuple(X.shape), kernel, stride, pads, dilation, out)
+        if indices_out is not None:
+            indices_out.append(ctx.masks.copy())     # (the caller's copy: changing it must not change our grads)
+        return y.reshape((N, C) + tuple(out))
 
     @staticmethod
     def backward(ctx, gy):
@@ -489,9 +519,24 @@ class MaxPoolScatter(Function):
 
     @staticmethod
     def forward(ctx, gy, masks, shape, kernel, stride, pads, dilation, out):
+        """``masks``: the per-offset window masks of MaxPoolNd's NumPy path, or (compiled path) one int64
+        array of argmax positions in each input plane."""
         G = gy._data
         xp = array_module(G)
         nd = len(kernel)
+        ctx.masks = masks
+        ctx.params = (shape, kernel, stride, pads, dilation, out)
+        if not isinstance(masks, list):
+            P = math.prod(shape[:2])
+            gx = np.zeros((P, math.prod(shape[2:])), G.dtype)
+            g3 = np.ascontiguousarray(G).reshape((P,) + tuple(out))
+            i3 = masks.reshape(g3.shape)
+            K = float32_kernels(g3, any_size=True)
+            if K is not None:
+                for_batch_slabs(P, lambda lo, hi: K.max_pool2d_backward(g3, i3, gx, lo, hi), gx.size)
+            else:            # (small or not float32) the same scatter-add, by NumPy
+                np.add.at(gx, (np.arange(P).reshape((P,) + (1,) * nd), i3), g3)
+            return gx.reshape(shape)
         padded = [shape[2 + i] + pads[i][0] + pads[i][1] for i in range(nd)]
         gx = xp.zeros(tuple(shape[:2]) + tuple(padded), dtype=G.dtype)
 
@@ -500,14 +545,13 @@ class MaxPoolScatter(Function):
                 gx[(slice(lo, hi), Ellipsis) + _offset_slices(kidx, stride, dilation, out)] += G[lo:hi] * m[lo:hi]
 
         for_batch_slabs(shape[0], work, gx.size, xp)
-        ctx.masks = masks
-        ctx.params = (shape, kernel, stride, pads, dilation, out)
         return _pad_array(gx, [(-lo, -hi) for lo, hi in pads])
 
     @staticmethod
     def backward(ctx, ggx):
         shape, kernel, stride, pads, dilation, out = ctx.params
-        flat = _max_pool_flat_indices(ctx.masks, kernel, stride, pads, dilation, shape[2:], out)
+        flat = ctx.masks if not isinstance(ctx.masks, list) else \
+            _max_pool_flat_indices(ctx.masks, kernel, stride, pads, dilation, shape[2:], out)
         N, C = ggx.shape[:2]
         g = ggx.reshape(N, C, -1).gather(2, wrap(flat.reshape(N, C, -1))).reshape(flat.shape)
         return g, None, None, None, None, None, None, None

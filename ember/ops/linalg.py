@@ -53,6 +53,16 @@ def _round_to(out, like):
     return out.astype(like.dtype) if out.dtype != like.dtype else out
 
 
+def _grad_like(at, g, b):
+    """at @ g, the gradient of matrix ``b``, laid out as ``b`` is. For ``x @ W.t()`` (Linear) b is a
+    transposed view, so the product is computed as (g.T @ a).T: after the transpose back, W's gradient is a
+    plain C-contiguous array the engine can hand to ``W.grad`` without a copy (same product, same cost)."""
+    bd = b._data
+    if bd.ndim == 2 and bd.flags.f_contiguous and not bd.flags.c_contiguous and g.dim() == 2:
+        return (g.mT @ at.mT).mT
+    return at @ g
+
+
 class MatMul(Function):
     """a @ b:  da = g @ bᵀ,  db = aᵀ @ g   (1-D operands get a temporary size-1 axis)"""
     _grad_fn_name = "MmBackward0"
@@ -85,7 +95,7 @@ class MatMul(Function):
             if a1:
                 ga = ga.squeeze(-2)
         if ctx.needs_input_grad[1]:
-            gb = (A.mH if A.is_complex() else A.mT) @ G
+            gb = (A.mH if A.is_complex() else A.mT) @ G if A.is_complex() or B.dim() != 2 else _grad_like(A.mT, G, B)
             if b1:
                 gb = gb.squeeze(-1)
         return ga, gb
@@ -174,7 +184,7 @@ class Addmm(Function):
             if ctx.alpha != 1:
                 ga = ga * ctx.alpha
         if ctx.needs_input_grad[2]:
-            gb = a.mT @ g
+            gb = _grad_like(a.mT, g, b)
             if ctx.alpha != 1:
                 gb = gb * ctx.alpha
         return gc, ga, gb, None, None

@@ -22,14 +22,13 @@ Conventions (the same for every class below):
 * Losses reduce inside the Function (``reduction`` = 'none' | 'mean' | 'sum'), as torch's kernels do.
 """
 import math
-import threading
 
 import numpy as np
 
 from ..autograd import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..device import array_module
-from .._jit import LazyKernels
+from .._jit import float32_kernels, sampling_kernels as _sampling_kernels
 from ._util import float32_inside, float32_inside_backward
 
 __all__ = [
@@ -83,27 +82,7 @@ def _blocks(n, size=None):
     return (slice(i, min(i + size, n)) for i in range(0, n, size))
 
 
-try:  # the core's shared worker pool (NumPy releases the GIL inside its loops, so slabs run in parallel)
-    from .._parallel import num_threads as _num_threads, thread_pool as _thread_pool
-except ImportError:  # pragma: no cover
-    _thread_pool = None
-
-    def _num_threads():
-        return 1
-
-_PARALLEL_MIN = 1 << 18   # elements: below this the thread hand-off costs more than it saves
-
-
-def _split(n, work, size):
-    """Run ``work(lo, hi)`` over range(n) cut into one contiguous slab per core (when the job of ``size``
-    elements is big enough); returns the list of the slabs' results."""
-    T = _num_threads() if _thread_pool is not None and size >= _PARALLEL_MIN else 1
-    if T < 2 or n < 2 or threading.current_thread().name.startswith("ember"):
-        return [work(0, n)]   # small job, one core, or already inside a pool worker (waiting could deadlock)
-    step = -(-n // T)
-    futures = [_thread_pool().submit(work, lo, min(lo + step, n)) for lo in range(step, n, step)]
-    first = work(0, min(step, n))
-    return [first] + [f.result() for f in futures]
+from .._parallel import split_work as _split   # noqa: E402  (work(lo, hi) on one slab per core)
 
 
 def _rows(a, dim):
@@ -123,16 +102,7 @@ def _over_rows(M, C, kernel):
     return [r for part in _split(M, slab, M * C) for r in part]
 
 
-_nn_kernels = LazyKernels("ember.ops.nn_kernels")
-from .._sampling_jit import kernels as _sampling_kernels   # noqa: E402  (the samplers' compiled loops)
-
-
-def _compiled(a):
-    """The compiled kernels (ops/nn_kernels.py) for NumPy float32 array ``a`` when Numba is installed and
-    ``a`` is big enough to pay for them; else None (the NumPy path below runs)."""
-    if a is None or a.dtype != np.float32 or a.__class__ is not np.ndarray:
-        return None
-    return _nn_kernels(a.size)
+_compiled = float32_kernels   # the compiled kernels (ops/nn_kernels.py) for a big float32 NumPy array, or None
 
 
 def _by_rows(kernel, M, C, *args):

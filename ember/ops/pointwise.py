@@ -8,7 +8,8 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
-from .._parallel import parallel_ufunc
+from .._jit import float32_kernels
+from .._parallel import parallel_ufunc, split_work as _split
 from ._util import arrays2, float_result, Tensor, wrap, array_module, is_tensor
 from ..dtypes import result_type, to_dtype, get_default_dtype
 from ..autograd.grad_mode import STATE
@@ -453,12 +454,19 @@ class Relu(Function):
     @staticmethod
     def forward(ctx, a):
         x = a._data
-        out = array_module(x).maximum(x, 0, dtype=x.dtype) if x.dtype != np.bool_ else x.copy()
+        out = parallel_ufunc(array_module(x).maximum, x, 0, dtype=x.dtype) if x.dtype != np.bool_ else x.copy()
         return save_output(ctx, out, a)
 
     @staticmethod
     def backward(ctx, g):
         out = saved_output(ctx, Relu.apply)
+        K = None if STATE.enabled else float32_kernels(out._data)
+        if K is not None and g._data.dtype == np.float32:   # one compiled pass, split across cores
+            o = out._data.reshape(-1)
+            gf = np.ascontiguousarray(g._data).reshape(-1)
+            dx = np.empty_like(gf)
+            _split(o.size, lambda lo, hi: K.relu_backward(gf, o, dx, lo, hi), o.size)
+            return wrap(dx.reshape(g.shape))
         return Where.apply(out > 0, g, 0.0)  # where, not g * mask: no -0. entries
 
 
