@@ -231,9 +231,12 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, inputs, accumul
                             ready.append(nxt)
             if leaves is not None:  # leaves next (as torch's engine does): each .grad is final as early as
                 ready.extend(leaves)  # possible, so its post-accumulate hooks (DDP's buckets) can fire
-            if not retain_graph and (fn._saved or _stashes_data(fn)):
-                fn._saved = ()  # free what was saved; a node that saved nothing can run again, as in torch
-                fn._freed = True
+            if not retain_graph:
+                if fn._saved:
+                    fn._saved = ()  # free what was saved: running this node again is an error, as in torch
+                    fn._freed = True
+                else:               # nothing saved: it may run again, unless its op stashed arrays on ctx
+                    fn._spent = True  # (checked then, by _stashes_data: not worth a scan of every node now)
     finally:
         STATE.enabled = prev
     return results
@@ -300,7 +303,7 @@ def _needed_nodes(roots, targets):
 
 
 def _call_backward(fn, grads):
-    if fn._freed:
+    if fn._freed or (fn._spent and _stashes_data(fn)):
         raise RuntimeError(
             "Trying to backward through the graph a second time (or directly access saved tensors after they "
             "have already been freed). Saved intermediate values of the graph are freed when you call "

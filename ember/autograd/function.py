@@ -30,7 +30,8 @@ class Node:
 
     _fn = None                # the Function class whose backward this node runs
     _saved = ()               # ((tensor, version), ...) from save_for_backward
-    _freed = False            # True once backward ran without retain_graph
+    _freed = False            # True once backward ran without retain_graph and freed saved tensors
+    _spent = False            # True once backward ran without retain_graph, nothing saved to free
     _edges = ()               # per forward input: (node, output_nr) or None
     _in_meta = ()             # per forward input: (shape, numpy dtype) of a grad-requiring tensor, else None
     _n_out = 1
@@ -264,6 +265,14 @@ def _connect(ctx, args, outs, flags):
             meta.append(("num" if a.__class__ not in _TENSOR_TYPES else None if a._data.dtype.kind in "fcV"
                          else False))
     ctx._edges, ctx._in_meta = edges, meta
+    if outs.__class__ is _Tensor:   # the common case, _attach inlined (this runs once per recorded op)
+        if outs._data.dtype.kind in "fcV" and not ctx._non_diff:
+            if outs.grad_fn is None and outs._requires_grad:
+                return _attach(outs, ctx, 0)            # (raises: a leaf changed in place)
+            outs.grad_fn = ctx
+            outs._requires_grad = True
+            outs._output_nr = 0
+            return
     if outs.__class__ is tuple:
         ctx._n_out = len(outs)
         ctx._out_meta = [(o._data.shape, o._data.dtype, _xp(o._data)) if o.__class__ in _TENSOR_TYPES else None
@@ -307,3 +316,4 @@ from ..device import array_module as _xp  # noqa: E402
 import numpy as _np  # noqa: E402
 
 _TENSOR_TYPES = Tensor._subclasses  # a set the tensor module keeps up to date (Tensor, Parameter, ...)
+_Tensor = Tensor

@@ -87,19 +87,25 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         xa, xb = arrays2(a, b)
-        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
-                              b if is_tensor(b) and ctx.needs_input_grad[0] else None)
-        ctx.b = b if not is_tensor(b) else None
+        if b.__class__ in (float, int):            # x * 2.0: nothing to save but the number
+            ctx.b = b
+        else:
+            ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
+                                  b if is_tensor(b) and ctx.needs_input_grad[0] else None)
+            ctx.b = b if not is_tensor(b) else None
         return parallel_ufunc(np.multiply, xa, xb)
 
     @staticmethod
     def backward(ctx, g):
+        b = ctx.b
+        if b.__class__ in (float, int):
+            if not STATE.enabled and g._data.dtype.kind in "fc":
+                # ``x * 2.0`` and no double backward: the gradient is one ufunc, no Function needed
+                return wrap(parallel_ufunc(np.multiply, g._data, b)), None
+            return g * b, None
         a, b = ctx.saved_tensors
         if b is None:
             b = ctx.b
-            if a is None and not STATE.enabled and b.__class__ in (float, int) and g._data.dtype.kind in "fc":
-                # ``x * 2.0`` and no double backward: the gradient is one ufunc, no Function needed
-                return wrap(parallel_ufunc(np.multiply, g._data, b)), None
         return (g * _cj(b) if ctx.needs_input_grad[0] else None,
                 g * _cj(a) if ctx.needs_input_grad[1] else None)
 

@@ -9,6 +9,8 @@ Every op that ran with grad enabled left a node (``y.grad_fn``, named as torch n
 import shutil
 import subprocess
 
+from ..autograd.engine import _stashes_data
+
 __all__ = ["graph", "graph_text", "draw_graph", "Graph"]
 
 
@@ -162,7 +164,7 @@ def graph(*outputs, params=None, show_saved=False):
             label = fn.name()
             if show_saved:
                 saved = [t for t, _ in getattr(fn, "_saved", ()) if t is not None]
-                if getattr(fn, "_freed", False):
+                if getattr(fn, "_freed", False) or (getattr(fn, "_spent", False) and _stashes_data(fn)):
                     label += "\n(saved: freed by backward)"
                 elif saved:
                     label += "\nsaved: " + " ".join(_shape(t) for t in saved)
