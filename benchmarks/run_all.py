@@ -251,15 +251,19 @@ def time_row(build, runs, torch):
         fe()
         if ft is not None:
             ft()
-    # Blocks in the order Ember, torch, torch, Ember (each half the runs): both libraries see the machine's
-    # slow and quiet spells alike, and neither runs right after the other's every step. Run-by-run
-    # alternation charged Ember for torch's OpenMP workers, which spin on the cores for a while after each
-    # op: softmax fwd+bwd measured 6.2 ms that way, 3.9 ms with OMP_WAIT_POLICY=PASSIVE, 3.6 ms alone.
+    # Blocks in the order Ember, torch, torch, Ember (each half the runs), so both libraries see the
+    # machine's slow and quiet spells alike; each block starts after a pause and one untimed step, so each
+    # library is timed in its steady state, as in a training loop. Run-by-run alternation measured
+    # something else: torch's OpenMP workers keep spinning on the cores for a while after torch's last op
+    # (softmax fwd+bwd: Ember 6.2 ms right after torch, 3.9 ms with OMP_WAIT_POLICY=PASSIVE, 3.6 ms alone),
+    # and torch's own steps ran slower after Ember's (small CNN: 15 ms vs 7.6 ms back to back).
     te, tt = [], []
     half = -(-runs // 2)
     for fn, times in ((fe, te), (ft, tt), (ft, tt), (fe, te)):
         if fn is None:
             continue
+        time.sleep(0.3)
+        fn()
         for _ in range(half):
             t0 = time.perf_counter()
             fn()
