@@ -29,6 +29,8 @@ from itertools import chain
 
 import numpy as np
 
+from .._jit import LazyKernels
+from .._parallel import split_work
 from .._tensor import Tensor, wrap
 from ..device import array_module
 
@@ -38,6 +40,10 @@ __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
 # Elements per block: ~8 block-sized float32 arrays (param, grad, states, scratch) fit a 2 MB L2 cache.
 _BLOCK = 32768
 _N_SCRATCH = 4
+# The compiled update loops (optim/_kernels.py): one pass per parameter instead of a dozen per block, for a
+# float32 parameter big enough to be worth importing Numba for.
+_compiled_kernels = LazyKernels("ember.optim._kernels")
+_PLAIN = (float, int, bool)   # hyperparameter types NumPy rounds to float32 as the compiled loops do
 
 
 class _RequiredParameter:
@@ -462,7 +468,7 @@ class Optimizer:
             bufs = cache[dtype] = [np.empty(_BLOCK, dtype=dtype) for _ in range(_N_SCRATCH)]
         return bufs
 
-    def _foreach_block(self, kernel, p, grad, states, *consts):
+    def _foreach_block(self, kernel, p, grad, states, *consts, compiled=None):
         """Run ``kernel(xp, p, grad, *states, scratch, *consts)`` over cache-sized blocks of ``p``.
 
         ``grad`` is read, never written; ``states`` are ndarrays shaped like ``p`` (moment buffers),
@@ -471,6 +477,11 @@ class Optimizer:
         stay in cache across all the kernel's passes.  Otherwise (GPU arrays, strided parameters)
         the kernel runs once over the whole arrays.  Complex tensors are viewed as (real, imag)
         pairs, as torch does.
+
+        ``compiled(K, p, grad, *states, *consts)``, when given, returns ``work(lo, hi)``: the same update
+        as one compiled loop from module ``K`` (optim/_kernels.py), bit for bit. It runs instead, one slab
+        per core, for a big C-contiguous float32 NumPy parameter whose hyperparameters are Python numbers
+        (NumPy rounds those to float32 exactly as the loop does), when Numba is installed.
         """
         data = p._data
         xp = array_module(data)
@@ -479,13 +490,20 @@ class Optimizer:
             data = data.view(real)
             grad = xp.ascontiguousarray(grad).view(real)
             states = [None if s is None else s.view(real) for s in states]
+            compiled = None   # (real, imag) pairs stay on the reference path
         dtype = data.dtype
         if grad.dtype != dtype:
             grad = grad.astype(dtype)
         if xp is np and data.flags.c_contiguous and all(s is None or s.flags.c_contiguous for s in states):
             flats = [data.reshape(-1), np.ascontiguousarray(grad).reshape(-1)]
             flats += [None if s is None else s.reshape(-1) for s in states]
-            self._run_blocks(kernel, flats, consts)
+            K = None
+            if compiled is not None and dtype == np.float32 and all(c.__class__ in _PLAIN for c in consts):
+                K = _compiled_kernels(data.size)
+            if K is not None:
+                split_work(data.size, compiled(K, *flats, *consts), data.size)
+            else:
+                self._run_blocks(kernel, flats, consts)
         else:
             kernel(xp, data, grad, *states, self._scratch(xp, dtype, data.shape), *consts)
         p._bump()

@@ -36,6 +36,16 @@ def _sgd_kernel(xp, p, g, buf, S, lr, momentum, dampening, nesterov, maximize, w
         p += S[1]
 
 
+def _sgd_compiled(K, p, g, buf, lr, momentum, dampening, nesterov, maximize, weight_decay, first):
+    """``_sgd_kernel``'s step as one compiled loop (``K.sgd``, optim/_kernels.py): returns ``work(lo, hi)``.
+    The constants are rounded to float32 here, as NumPy rounds them when they meet a float32 array."""
+    f = np.float32
+    args = (f(-lr), f(momentum), f(1 - dampening), f(weight_decay), bool(maximize), weight_decay != 0,
+            momentum != 0, bool(first), dampening != 0, bool(nesterov))
+    buf = g if buf is None else buf   # not touched without momentum
+    return lambda lo, hi: K.sgd(p, g, buf, lo, hi, *args)
+
+
 class SGD(Optimizer):
     r"""Stochastic gradient descent (optionally with momentum).
 
@@ -94,4 +104,5 @@ class SGD(Optimizer):
                     first = True
                 buf = state["momentum_buffer"]._data
             self._foreach_block(_sgd_kernel, p, p.grad._data, [buf], lr, momentum, dampening,
-                                group["nesterov"], group["maximize"], weight_decay, first)
+                                group["nesterov"], group["maximize"], weight_decay, first,
+                                compiled=_sgd_compiled)
