@@ -1,4 +1,6 @@
 """Adam: adaptive moment estimation (torch.optim.Adam)."""
+import numpy as np
+
 from .._tensor import Tensor
 from .optimizer import Optimizer, _adam_moments, _advance, _check_hyperparams, _scalar
 
@@ -27,6 +29,22 @@ def _adam_kernel(xp, p, g, m, v, vmax, S, lr, beta1, beta2, eps, weight_decay, d
     xp.multiply(m, -step_size, out=S[1])     # param.addcdiv_(m, denom, value=-step_size)
     S[1] /= denom
     p += S[1]
+
+
+def _adam_compiled(K, p, g, m, v, vmax, lr, beta1, beta2, eps, weight_decay, decoupled, maximize,
+                   step_size, bias_correction2_sqrt):
+    """``_adam_kernel``'s step as one compiled loop (``K.adam``, optim/_kernels.py): returns ``work(lo, hi)``.
+    The constants are formed in float64 and rounded to float32 here, as NumPy rounds them when they
+    meet a float32 array; the flags pick the branches ``_adam_moments`` and ``_lerp_`` take."""
+    f = np.float32
+    w = 1 - beta1
+    small = abs(w) < 0.5
+    shrink = bool(decoupled) and weight_decay != 0
+    args = (f(1 - lr * weight_decay) if shrink else f(1), f(weight_decay), f(w if small else 1 - w), small,
+            f(1 - beta2), f(beta2), f(bias_correction2_sqrt), f(eps), f(-step_size), shrink,
+            not decoupled and weight_decay != 0, bool(maximize), vmax is not None)
+    vmax = v if vmax is None else vmax   # not touched without amsgrad
+    return lambda lo, hi: K.adam(p, g, m, v, vmax, lo, hi, *args)
 
 
 class Adam(Optimizer):
@@ -90,4 +108,4 @@ class Adam(Optimizer):
                                 [state["exp_avg"]._data, state["exp_avg_sq"]._data, vmax],
                                 lr, beta1, beta2, group["eps"], weight_decay,
                                 group["decoupled_weight_decay"], group["maximize"],
-                                step_size, bias_correction2_sqrt)
+                                step_size, bias_correction2_sqrt, compiled=_adam_compiled)
