@@ -254,3 +254,57 @@ def test_max_pool2d_double_backward_and_returned_indices_are_a_copy():
     assert gx.sum().item() == y.numel()
     (gx * x).sum().backward()                                # d/dx sum(gx * x) = gx (gx is piecewise constant)
     np.testing.assert_array_equal(x.grad.numpy(), gx.detach().numpy())
+
+
+# --- Winograd F(2x2, 3x3) convolutions (ops/winograd.py) ----------------------------------------------------
+@pytest.mark.parametrize("shape,pad", [((4, 32, 19, 17), 1), ((8, 48, 16, 16), 0), ((8, 32, 13, 14), 2)])
+def test_winograd_conv_matches_im2col_and_torch(monkeypatch, shape, pad):
+    torch = pytest.importorskip("torch")
+    from ember.ops import winograd
+    x = RNG.standard_normal(shape).astype(np.float32)
+    w = (RNG.standard_normal((40, shape[1], 3, 3)) * 0.1).astype(np.float32)
+    pads = [(pad, pad), (pad, pad)]
+    assert winograd.usable(x, w.shape, (1, 1), (1, 1), 1, pads)
+    g = RNG.standard_normal(F.conv2d(ember.tensor(x), ember.tensor(w), padding=pad).shape).astype(np.float32)
+    fast, ref = _both(monkeypatch, lambda: _fwd_bwd(lambda a, b: F.conv2d(a, b, padding=pad), x, w, g=g))
+    _close(fast, ref, rtol=1e-4, atol=1e-4)          # Winograd vs im2col: float32 rounding of different sums
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    torch.nn.functional.conv2d(tx, tw, padding=pad).backward(torch.tensor(g))
+    for ours, theirs in zip(fast, [None, tx.grad.numpy(), tw.grad.numpy()]):
+        if theirs is not None:
+            np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
+
+
+def test_winograd_compiled_transforms_equal_numpy_ones(monkeypatch):
+    from ember.ops import winograd
+    x = RNG.standard_normal((4, 32, 21, 19)).astype(np.float32)
+    w = RNG.standard_normal((32, 32, 3, 3)).astype(np.float32)
+    gy = RNG.standard_normal((4, 32, 21, 19)).astype(np.float32)
+    pads = [(1, 1), (1, 1)]
+    fast, ref = _both(monkeypatch, lambda: (winograd.conv3x3(x, w, pads), winograd.conv3x3_weight_grad(x, gy, pads)))
+    np.testing.assert_array_equal(fast[0], ref[0])
+    np.testing.assert_array_equal(fast[1], ref[1])
+
+
+def test_winograd_is_exact_in_float64():
+    from ember.ops import winograd, conv
+    x = RNG.standard_normal((2, 5, 7, 6))
+    w = RNG.standard_normal((3, 5, 3, 3))
+    gy = RNG.standard_normal((2, 3, 7, 6))
+    pads = [(1, 1), (1, 1)]
+    y, _ = conv.conv_forward(x, w, (1, 1), pads, (1, 1), 1)       # (float64: the im2col path)
+    np.testing.assert_allclose(winograd.conv3x3(x, w, pads), y, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(winograd.conv3x3_weight_grad(x, gy, pads),
+                               conv.conv_weight_grad(x, gy, w.shape, (1, 1), pads, (1, 1), 1), rtol=1e-12, atol=1e-12)
+
+
+def test_winograd_under_conv_transpose_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = RNG.standard_normal((8, 40, 14, 14)).astype(np.float32)
+    w = (RNG.standard_normal((40, 32, 3, 3)) * 0.1).astype(np.float32)   # (in, out, kh, kw)
+    ours = _fwd_bwd(lambda a, b: F.conv_transpose2d(a, b, padding=1), x, w)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    ty = torch.nn.functional.conv_transpose2d(tx, tw, padding=1)
+    ty.backward(torch.ones_like(ty))
+    for a, b in zip(ours, (ty.detach().numpy(), tx.grad.numpy(), tw.grad.numpy())):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)

@@ -37,6 +37,7 @@ from ..autograd import Function
 from ..device import array_module
 from .._jit import float32_kernels
 from .._tensor import wrap
+from . import winograd
 
 __all__ = [
     "Convolution", "ConvolutionWeightGrad", "MaxPoolNd", "MaxPoolScatter", "AvgPoolNd",
@@ -228,6 +229,8 @@ def conv_forward(x, w, stride, pads, dilation, groups):
     :func:`im2col_t` when groups == 1, else (N, C*K, L) from :func:`im2col`."""
     N = x.shape[0]
     O = w.shape[0]
+    if winograd.usable(x, w.shape, stride, dilation, groups, pads):   # 3x3, stride 1: 2.25x fewer multiplies
+        return winograd.conv3x3(x, w, pads), None
     if groups == 1:
         cols, out = im2col_t(x, w.shape[2:], stride, pads, dilation)   # (C*K, N*L)
         y = _to_rows(w.reshape(O, -1) @ cols, N, O, math.prod(out))
@@ -274,6 +277,8 @@ def conv_weight_grad(x, gy, weight_shape, stride, pads, dilation, groups, cols=N
     """dW[o, c, k] = sum_{n, l} gy[n, o, l] * cols[n, c*K + k, l]  (per group)."""
     gy = array_module(gy).ascontiguousarray(gy)
     N, O = gy.shape[:2]
+    if winograd.usable(x, weight_shape, stride, dilation, groups, pads):
+        return winograd.conv3x3_weight_grad(x, gy, pads)
     if groups == 1:                                              # (O, N*L) @ (N*L, C*K): one GEMM
         if cols is None:
             cols = ("t", im2col_t(x, weight_shape[2:], stride, pads, dilation)[0])
@@ -298,6 +303,8 @@ _KEEP_COLS_BYTES = 1 << 20   # columns up to 1 MiB stay on ctx (small convs: reb
 
 
 def _keep_cols(cols, x):
+    if cols is None:                                  # (Winograd forward: no columns)
+        return False
     c = cols[1] if isinstance(cols, tuple) else cols
     return c.nbytes <= max(_KEEP_COLS_BYTES, 2 * x.nbytes)
 
