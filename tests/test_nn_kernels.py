@@ -308,3 +308,17 @@ def test_winograd_under_conv_transpose_matches_torch():
     ty.backward(torch.ones_like(ty))
     for a, b in zip(ours, (ty.detach().numpy(), tx.grad.numpy(), tw.grad.numpy())):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+
+
+def test_the_exp_kernel_at_its_edges():
+    from ember.ops import nn_kernels as K
+    x = np.array([[-np.inf, -1e30, -104.0, -103.9, -87.3, 0.0, 1.0, 88.7, 88.7229, 89.0, 1e30, np.inf, np.nan]],
+                 np.float32)
+    out = np.empty_like(x)
+    zero = np.zeros(1, np.float32)
+    K.scaled_softmax(x, zero, zero, np.ones(1, np.float32), out, 0, 1)     # exp((x - 0) - 0) * 1
+    with np.errstate(all="ignore"):
+        want = np.exp(x.astype(np.float64)).astype(np.float32)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(want))
+    ok = ~np.isnan(want)
+    np.testing.assert_allclose(out[ok], want[ok], rtol=2e-7, atol=0)     # 0 and inf exactly, 1 ulp elsewhere

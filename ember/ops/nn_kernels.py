@@ -66,24 +66,23 @@ _fmax, _fmin = _llvm_min_max("maxnum"), _llvm_min_max("minnum")
 _LOG2E, _LN2_HI, _LN2_LO = _f(1.4426950408889634), _f(0.693359375), _f(-2.12194440e-4)
 _E0, _E1, _E2 = _f(1.9875691500e-4), _f(1.3981999507e-3), _f(8.3334519073e-3)
 _E3, _E4, _E5 = _f(4.1665795894e-2), _f(1.6666665459e-1), _f(5.0000001201e-1)
-_OVER, _UNDER = _f(88.72283935546875), _f(-103.97208)    # e^x is inf above, 0 below (float32)
+_UNDER, _CLAMP = _f(-104.0), _f(89.0)   # e^x rounds to 0 at and below _UNDER; above 88.72 it is inf
 ONE, HALF, ZERO = _f(1.0), _f(0.5), _f(0.0)
-_INF = _f(np.inf)
 
 
 @_helper
 def _exp(x):
-    """e^x in float32, vectorisable: inf above 88.72, 0 below -103.97, NaN for NaN."""
-    xc = _fmin(_fmax(x, _UNDER), _OVER)               # clamped, and a NaN becomes _UNDER (handled below)
+    """e^x in float32, vectorisable: inf above 88.72, 0 at -104 and below, NaN for NaN."""
+    xc = _fmin(_fmax(x, _UNDER), _CLAMP)              # clamped (keeps 2^n in range); a NaN becomes _UNDER
     n = np.int32(xc * _LOG2E + _f(200.5)) - np.int32(200)        # round(x / ln2), via truncation of a positive
     nf = _f(n)
     r = (xc - nf * _LN2_HI) - nf * _LN2_LO
     p = ((((_E0 * r + _E1) * r + _E2) * r + _E3) * r + _E4) * r + _E5
     y = p * r * r + r + ONE
-    h = n >> 1                                          # 2^n as 2^h * 2^(n-h): n may be -150 (subnormals)
+    # 2^n as 2^h * 2^(n-h), so that n = -150 (x at _UNDER: the product rounds to 0) and n = 128 (x at _CLAMP:
+    # it overflows to inf) need no test of their own
+    h = n >> 1
     y = y * _bits_to_f32((h + np.int32(127)) << 23) * _bits_to_f32((n - h + np.int32(127)) << 23)
-    y = ZERO if x < _UNDER else y
-    y = _INF if x > _OVER else y
     return x if x != x else y
 
 
