@@ -213,13 +213,25 @@ def col2im_t(dcols, shape, kernel, stride, pads, dilation, out):
 
 
 def _to_rows(y, N, O, L):
-    """(O, N*L) GEMM result -> (N, O, L) contiguous (one copy of the output)."""
-    return array_module(y).ascontiguousarray(y.reshape(O, N, L).transpose(1, 0, 2))
+    """(O, N*L) GEMM result -> (N, O, L) contiguous (one copy of the output, in batch slabs on every core)."""
+    xp = array_module(y)
+    src = y.reshape(O, N, L)
+    if xp is not np:
+        return xp.ascontiguousarray(src.transpose(1, 0, 2))
+    out = np.empty((N, O, L), y.dtype)
+    for_batch_slabs(N, lambda lo, hi: np.copyto(out[lo:hi], src[:, lo:hi].transpose(1, 0, 2)), out.size)
+    return out
 
 
 def _from_rows(gy, N, O, L):
-    """(N, O, *out) gradient -> (O, N*L) for the GEMMs (one copy)."""
-    return array_module(gy).ascontiguousarray(gy.reshape(N, O, L).transpose(1, 0, 2)).reshape(O, N * L)
+    """(N, O, *out) gradient -> (O, N*L) for the GEMMs (one copy, in channel slabs on every core)."""
+    xp = array_module(gy)
+    src = gy.reshape(N, O, L)
+    if xp is not np:
+        return xp.ascontiguousarray(src.transpose(1, 0, 2)).reshape(O, N * L)
+    out = np.empty((O, N, L), gy.dtype)
+    for_batch_slabs(O, lambda lo, hi: np.copyto(out[lo:hi], src[:, lo:hi].transpose(1, 0, 2)), out.size)
+    return out.reshape(O, N * L)
 
 
 def conv_forward(x, w, stride, pads, dilation, groups):
