@@ -41,6 +41,11 @@ class LazyKernels:
                 self._mod = None
         return self._mod
 
+    def loaded(self):
+        """The module if an earlier call already imported it (and compiled paths are on), else None: once
+        a big job has paid for the import, small jobs may use the kernels too."""
+        return self._mod if enabled() else None
+
 
 nn_kernels = LazyKernels("ember.ops.nn_kernels")                 # fused float32 primitives, ReLU, pooling
 sampling_kernels = LazyKernels("ember._sampling_kernels")        # torch-exact random streams

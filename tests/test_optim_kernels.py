@@ -3,11 +3,13 @@
 Each optimizer setting runs 20 steps twice on the same float32 parameters and gradients: once as shipped
 (compiled, when Numba is installed) and once with ``EMBER_JIT=0`` (the NumPy reference). The parameters
 and every state buffer must be bit-for-bit equal: the compiled loops round after each operation exactly
-as the NumPy calls do. The sizes straddle the compiled threshold (32K elements) and the size above which
-the work is split across cores (256K), and are odd so the slabs end mid-vector.
+as the NumPy calls do. The sizes are odd (the loops' last vector is partial) and include a small one (compiled too
+once the module is loaded); one test covers parameters split across cores (1M elements and more).
 """
 import itertools
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -18,7 +20,7 @@ from ember.optim import optimizer as optimizer_module
 
 numba = pytest.importorskip("numba")
 
-SIZES = [(201, 199), (300_001,), (1001,)]   # above the threshold, split across cores, below it
+SIZES = [(201, 199), (70_001,), (1001,)]   # above the 32K import threshold, and below it
 
 
 def _run(monkeypatch, jit, name, kwargs, steps=20, sizes=SIZES):
@@ -39,9 +41,9 @@ def _run(monkeypatch, jit, name, kwargs, steps=20, sizes=SIZES):
     return [p.detach().numpy().copy() for p in params], states
 
 
-def _assert_identical(monkeypatch, name, kwargs):
-    fast_p, fast_s = _run(monkeypatch, True, name, kwargs)
-    ref_p, ref_s = _run(monkeypatch, False, name, kwargs)
+def _assert_identical(monkeypatch, name, kwargs, **run_kw):
+    fast_p, fast_s = _run(monkeypatch, True, name, kwargs, **run_kw)
+    ref_p, ref_s = _run(monkeypatch, False, name, kwargs, **run_kw)
     for a, b in zip(fast_p, ref_p):
         assert a.dtype == np.float32 and np.array_equal(a, b)
     for a, b in zip(fast_s, ref_s):
@@ -87,14 +89,24 @@ def test_adam_decoupled_flag_and_eps_zero(monkeypatch):
     assert np.isnan(p.detach().numpy()).all()
 
 
+@pytest.mark.parametrize("name,kwargs", [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01)),
+                                         ("AdamW", dict(lr=0.01, amsgrad=True, maximize=True))])
+def test_parameters_split_across_cores_are_bit_identical(monkeypatch, name, kwargs):
+    """A parameter of 1M+ elements is updated in one slab per core; the slabs join seamlessly."""
+    _assert_identical(monkeypatch, name, kwargs, steps=3, sizes=[(1_048_583,)])
+
+
 def test_the_compiled_path_is_taken(monkeypatch):
-    """A big float32 parameter loads the kernels; EMBER_JIT=0 and float64 do not use them."""
+    """float32 takes the loops (split across cores from 1M elements); EMBER_JIT=0 and float64 do not."""
     monkeypatch.delenv("EMBER_JIT", raising=False)
     assert optimizer_module._compiled_kernels(1 << 20) is not None
     calls = []
     real = optimizer_module.split_work
-    monkeypatch.setattr(optimizer_module, "split_work", lambda n, work, size: calls.append(n) or real(n, work, size))
-    for dtype, n, expected in ((np.float32, 50_000, [50_000]), (np.float64, 50_000, []), (np.float32, 100, [])):
+    monkeypatch.setattr(optimizer_module, "split_work",
+                        lambda n, work, size: calls.append((n, size)) or real(n, work, size))
+    cases = ((np.float32, 50_000, [(50_000, 0)]), (np.float32, 100, [(100, 0)]), (np.float64, 50_000, []),
+             (np.float32, 1 << 20, [(1 << 20, 1 << 20)]))
+    for dtype, n, expected in cases:
         calls.clear()
         p = ember.tensor(np.ones(n, dtype), requires_grad=True)
         p.grad = ember.tensor(np.ones(n, dtype))
@@ -106,6 +118,21 @@ def test_the_compiled_path_is_taken(monkeypatch):
     p.grad = ember.tensor(np.ones(50_000, np.float32))
     optim.Adam([p]).step()
     assert calls == []
+
+
+def test_numba_is_imported_only_for_a_big_parameter():
+    """Small models never pay Numba's import; the first 32K-element float32 parameter loads the loops."""
+    code = ("import sys, numpy as np, ember\n"
+            "p = ember.tensor(np.ones(1000, np.float32), requires_grad=True); p.grad = ember.ones(1000)\n"
+            "ember.optim.Adam([p]).step(); print('numba' in sys.modules)\n"
+            "q = ember.tensor(np.ones(40000, np.float32), requires_grad=True); q.grad = ember.ones(40000)\n"
+            "ember.optim.Adam([q]).step(); print('numba' in sys.modules)\n")
+    env = {k: v for k, v in os.environ.items() if k != "EMBER_JIT"}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "True"]
 
 
 def test_strided_and_complex_parameters_match_torch():

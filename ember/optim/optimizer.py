@@ -44,6 +44,9 @@ _N_SCRATCH = 4
 # float32 parameter big enough to be worth importing Numba for.
 _compiled_kernels = LazyKernels("ember.optim._kernels")
 _PLAIN = (float, int, bool)   # hyperparameter types NumPy rounds to float32 as the compiled loops do
+# Parameters from this size get one slab per core: the loops are memory-bound, and below it the thread
+# hand-off (tens of microseconds on a busy machine) costs more than a second core gains.
+_SPLIT = 1 << 20
 
 
 class _RequiredParameter:
@@ -479,9 +482,11 @@ class Optimizer:
         pairs, as torch does.
 
         ``compiled(K, p, grad, *states, *consts)``, when given, returns ``work(lo, hi)``: the same update
-        as one compiled loop from module ``K`` (optim/_kernels.py), bit for bit. It runs instead, one slab
-        per core, for a big C-contiguous float32 NumPy parameter whose hyperparameters are Python numbers
-        (NumPy rounds those to float32 exactly as the loop does), when Numba is installed.
+        as one compiled loop from module ``K`` (optim/_kernels.py), bit for bit. It runs instead for a
+        C-contiguous float32 NumPy parameter whose hyperparameters are Python numbers (NumPy rounds those
+        to float32 exactly as the loop does), when Numba is installed and a parameter big enough to pay
+        for importing it has asked (after that, small ones use the loops too: a call costs ~1 us, a
+        dozen NumPy calls ~10). Parameters of ``_SPLIT`` elements or more get one slab per core.
         """
         data = p._data
         xp = array_module(data)
@@ -499,9 +504,10 @@ class Optimizer:
             flats += [None if s is None else s.reshape(-1) for s in states]
             K = None
             if compiled is not None and dtype == np.float32 and all(c.__class__ in _PLAIN for c in consts):
-                K = _compiled_kernels(data.size)
+                K = _compiled_kernels.loaded() or _compiled_kernels(data.size)
             if K is not None:
-                split_work(data.size, compiled(K, *flats, *consts), data.size)
+                n = data.size
+                split_work(n, compiled(K, *flats, *consts), n if n >= _SPLIT else 0)
             else:
                 self._run_blocks(kernel, flats, consts)
         else:
