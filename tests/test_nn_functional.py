@@ -606,10 +606,21 @@ def test_one_hot():
         F.one_hot(ember.tensor([7]), 3)
 
 
-def test_functional_ext_names_visible():
-    for name in ("conv2d", "max_pool2d", "scaled_dot_product_attention", "pad"):
+def test_spatial_functionals_visible_from_functional():
+    """conv, pooling, padding, ... live in ``ember/nn/_functional/``; ``nn.functional`` re-exports every one
+    (the same object) and lists it in ``__all__``, so ``from torch.nn.functional import *`` sees them."""
+    from ember.nn import _functional
+    for module in (_functional.conv, _functional.pooling, _functional.padding, _functional.resampling,
+                   _functional.fold, _functional.attention):
+        for name in module.__all__:
+            assert getattr(F, name) is getattr(module, name)
+            assert name in F.__all__
+    for name in ("conv2d", "max_pool2d", "scaled_dot_product_attention", "pad", "interpolate", "unfold"):
         assert callable(getattr(F, name))
         assert name in F.__all__
+    namespace = {}
+    exec("from ember.nn.functional import *", namespace)
+    assert namespace["grid_sample"] is F.grid_sample and namespace["max_unpool3d"] is F.max_unpool3d
 
 
 @pytest.mark.parametrize("op", ["softmax", "log_softmax", "cross_entropy", "layer_norm", "gelu", "gelu_tanh"])

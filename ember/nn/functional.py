@@ -1258,7 +1258,15 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     return loss.sum() if reduction == "sum" else loss
 
 
-from ._functional_ext import *  # noqa: E402,F401,F403  conv, pooling, attention, ... (their own file)
-from . import _functional_ext as _ext  # noqa: E402
+# conv, pooling, padding, resampling, fold and attention: one module each in _functional/, re-exported here
+from ._functional.conv import *  # noqa: E402,F401,F403
+from ._functional.pooling import *  # noqa: E402,F401,F403
+from ._functional.padding import *  # noqa: E402,F401,F403
+from ._functional.resampling import *  # noqa: E402,F401,F403
+from ._functional.fold import *  # noqa: E402,F401,F403
+from ._functional.attention import *  # noqa: E402,F401,F403
+from ._functional import attention as _f_attention, conv as _f_conv, fold as _f_fold  # noqa: E402
+from ._functional import padding as _f_padding, pooling as _f_pooling, resampling as _f_resampling  # noqa: E402
 
-__all__ += list(getattr(_ext, "__all__", []))
+__all__ += (_f_conv.__all__ + _f_pooling.__all__ + _f_padding.__all__ + _f_resampling.__all__ + _f_fold.__all__
+            + _f_attention.__all__)

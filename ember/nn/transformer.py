@@ -19,7 +19,7 @@ from .dropout import Dropout
 from .containers import ModuleList
 from . import init
 from . import functional as F
-from ._functional_ext import _canonical_mask, multi_head_attention_forward
+from ._functional.attention import _canonical_mask, multi_head_attention_forward
 
 __all__ = ["NonDynamicallyQuantizableLinear", "MultiheadAttention", "TransformerEncoderLayer",
            "TransformerEncoder", "TransformerDecoderLayer", "TransformerDecoder", "Transformer"]
