@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-__all__ = ["LazyKernels", "MIN_SIZE", "enabled", "nn_kernels", "sampling_kernels", "float32_kernels"]
+__all__ = ["LazyKernels", "MIN_SIZE", "enabled", "nn_kernels", "sampling_kernels", "rnn_kernels", "float32_kernels"]
 
 MIN_SIZE = 1 << 15
 
@@ -49,6 +49,7 @@ class LazyKernels:
 
 nn_kernels = LazyKernels("ember.ops.nn_kernels")                 # fused float32 primitives, ReLU, pooling
 sampling_kernels = LazyKernels("ember._sampling_kernels")        # torch-exact random streams
+rnn_kernels = LazyKernels("ember.ops.rnn_kernels")               # LSTM time steps (size: the whole sequence)
 
 
 def float32_kernels(a, kernels=nn_kernels, any_size=False):

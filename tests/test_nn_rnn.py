@@ -260,3 +260,58 @@ def test_every_fused_rnn_function_has_a_gradcheck():
     from ember.autograd import Function
     names = {n for n, v in vars(_R).items() if isinstance(v, type) and issubclass(v, Function) and v is not Function}
     assert names == {"LSTMSequence", "GRUSequence"}
+
+
+# --- the compiled LSTM steps (ember/ops/rnn_kernels.py) against the NumPy path -----------------------
+def _lstm_run(x, hx, reverse_layer=False, g_seed=3):
+    """Outputs and every gradient of a 2-layer (optionally bidirectional) LSTM, as NumPy arrays."""
+    ember.manual_seed(0)
+    m = nn.LSTM(x.shape[-1], 64, num_layers=2, bidirectional=reverse_layer)
+    xe = ember.tensor(x, requires_grad=True)
+    h0, c0 = (ember.tensor(h, requires_grad=True) for h in hx)
+    y, (h, c) = m(xe, (h0, c0))
+    loss = (y * ember.tensor(rand(*y.shape, seed=g_seed))).sum() + (h * h).sum() + (c * 0.5).sum()
+    loss.backward()
+    return ([y.detach().numpy(), h.detach().numpy(), c.detach().numpy(), xe.grad.numpy(), h0.grad.numpy(),
+             c0.grad.numpy()] + [p.grad.numpy() for p in m.parameters()])
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_compiled_lstm_steps_match_the_numpy_path(monkeypatch, bidirectional):
+    pytest.importorskip("numba")
+    from ember import _jit
+    T, N, I, D = 12, 24, 32, 2 if bidirectional else 1
+    x = rand(T, N, I, seed=1) * 2                          # gates well into the nonlinear range
+    hx = (rand(2 * D, N, 64, seed=2), rand(2 * D, N, 64, seed=4) * 3)
+    assert _jit.float32_kernels(np.empty((T, N, 4 * 64), np.float32), _jit.rnn_kernels) is not None
+    monkeypatch.delenv("EMBER_JIT", raising=False)
+    fast = _lstm_run(x, hx, bidirectional)
+    monkeypatch.setenv("EMBER_JIT", "0")
+    ref = _lstm_run(x, hx, bidirectional)
+    for a, b in zip(fast, ref):
+        assert a.dtype == b.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6 * max(1.0, float(np.abs(b).max())))
+
+
+def test_compiled_lstm_matches_torch():
+    pytest.importorskip("numba")
+    e, t = make("LSTM", 32, 64, num_layers=2)
+    x = rand(12, 24, 32, seed=5)
+    run_both(e, t, x, (rand(2, 24, 64, seed=6), rand(2, 24, 64, seed=8)))
+
+
+def test_compiled_tanh_and_sigmoid_special_values():
+    pytest.importorskip("numba")
+    from ember.ops import rnn_kernels as K
+    x = np.concatenate([np.linspace(-12, 12, 4001), [0.0, -0.0, 1e-30, -1e-8, 0.6249, 0.625, 50, -50, 100,
+                                                      np.inf, -np.inf, np.nan]]).astype(np.float32)
+    a = np.zeros((1, 4 * x.size), np.float32)
+    xs = np.zeros_like(a)
+    xs[0, 2 * x.size:3 * x.size] = x                       # the g gate: tanh
+    c_prev = np.zeros((1, x.size), np.float32)
+    c, tc, y = (np.empty_like(c_prev) for _ in range(3))
+    K.lstm_forward_step(a, xs, c_prev, c, tc, y)
+    g = a[0, 2 * x.size:3 * x.size]
+    want = np.tanh(x)
+    np.testing.assert_allclose(g, want, rtol=3e-7, atol=0)  # relative: exact near 0 too
+    np.testing.assert_allclose(a[0, :x.size], 0.5)           # sigmoid(0)

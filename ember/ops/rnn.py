@@ -20,6 +20,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
+from .._jit import float32_kernels, rnn_kernels
 from ._util import array_module, wrap
 
 __all__ = ["LSTMSequence", "GRUSequence"]
@@ -87,28 +88,36 @@ class LSTMSequence(Function):
         xp = array_module(X)
         T, N, H4 = X.shape
         H = H4 // 4
+        K = float32_kernels(X, rnn_kernels)                      # compiled steps (ops/rnn_kernels.py) or None
         acts = xp.empty_like(X)                                  # sig(i), sig(f), tanh(g), sig(o) per step
         cs = xp.empty((T, N, H), dtype=X.dtype)
         tcs = xp.empty((T, N, H), dtype=X.dtype)                 # tanh(c_t)
         ys = xp.empty((T, N, H), dtype=X.dtype)
         h, c = h0._data, c0._data
         wt = W.T
-        for t in _steps(T, reverse):
-            a = acts[t]
-            xp.matmul(h, wt, out=a)
-            a += X[t]
-            _sigmoid(xp, a[:, :2 * H], a[:, :2 * H])
-            xp.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
-            _sigmoid(xp, a[:, 3 * H:], a[:, 3 * H:])
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            ct = cs[t]
-            xp.multiply(f, c, out=ct)
-            ct += i * g
-            xp.tanh(ct, out=tcs[t])
-            xp.multiply(o, tcs[t], out=ys[t])
-            h, c = ys[t], ct
+        if K is not None:
+            X, c = xp.ascontiguousarray(X), xp.ascontiguousarray(c)
+            for t in _steps(T, reverse):
+                xp.matmul(h, wt, out=acts[t])
+                K.lstm_forward_step(acts[t], X[t], c, cs[t], tcs[t], ys[t])
+                h, c = ys[t], cs[t]
+        else:
+            for t in _steps(T, reverse):
+                a = acts[t]
+                xp.matmul(h, wt, out=a)
+                a += X[t]
+                _sigmoid(xp, a[:, :2 * H], a[:, :2 * H])
+                xp.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
+                _sigmoid(xp, a[:, 3 * H:], a[:, 3 * H:])
+                i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+                ct = cs[t]
+                xp.multiply(f, c, out=ct)
+                ct += i * g
+                xp.tanh(ct, out=tcs[t])
+                xp.multiply(o, tcs[t], out=ys[t])
+                h, c = ys[t], ct
         ctx.arrays = (acts, cs, tcs, ys)
-        ctx.reverse = reverse
+        ctx.reverse, ctx.kernels = reverse, K
         ctx.save_for_backward(xw, h0, c0, w_hh)
         return ys, h.copy(), c.copy()
 
@@ -122,30 +131,38 @@ class LSTMSequence(Function):
         xp = array_module(W)
         T, N, H4 = acts.shape
         H = H4 // 4
+        K = ctx.kernels
         GY = gys._data
         dA = xp.empty_like(acts)
-        dh = gh._data.copy()
-        dc = gc._data.copy()
+        dh = gh._data.astype(acts.dtype, order="C", copy=True)
+        dc = gc._data.astype(acts.dtype, order="C", copy=True)
         order = list(_steps(T, ctx.reverse))
-        for k in range(T - 1, -1, -1):
-            t = order[k]
-            prev_c = cs[order[k - 1]] if k > 0 else c0._data
-            a = acts[t]
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            dh += GY[t]
-            tc = tcs[t]
-            da = dA[t]
-            xp.multiply(dh, tc, out=da[:, 3 * H:])                # do
-            da[:, 3 * H:] *= o * (1 - o)
-            dc += dh * o * (1 - tc * tc)
-            xp.multiply(dc, g, out=da[:, :H])                      # di
-            da[:, :H] *= i * (1 - i)
-            xp.multiply(dc, prev_c, out=da[:, H:2 * H])           # df
-            da[:, H:2 * H] *= f * (1 - f)
-            xp.multiply(dc, i, out=da[:, 2 * H:3 * H])            # dg
-            da[:, 2 * H:3 * H] *= 1 - g * g
-            dc *= f
-            dh = da @ W
+        if K is not None:
+            GY, c0d = xp.ascontiguousarray(GY, dtype=acts.dtype), xp.ascontiguousarray(c0._data)
+            for k in range(T - 1, -1, -1):
+                t = order[k]
+                K.lstm_backward_step(dh, GY[t], acts[t], tcs[t], cs[order[k - 1]] if k > 0 else c0d, dc, dA[t])
+                xp.matmul(dA[t], W, out=dh)
+        else:
+            for k in range(T - 1, -1, -1):
+                t = order[k]
+                prev_c = cs[order[k - 1]] if k > 0 else c0._data
+                a = acts[t]
+                i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+                dh += GY[t]
+                tc = tcs[t]
+                da = dA[t]
+                xp.multiply(dh, tc, out=da[:, 3 * H:])                # do
+                da[:, 3 * H:] *= o * (1 - o)
+                dc += dh * o * (1 - tc * tc)
+                xp.multiply(dc, g, out=da[:, :H])                      # di
+                da[:, :H] *= i * (1 - i)
+                xp.multiply(dc, prev_c, out=da[:, H:2 * H])           # df
+                da[:, H:2 * H] *= f * (1 - f)
+                xp.multiply(dc, i, out=da[:, 2 * H:3 * H])            # dg
+                da[:, 2 * H:3 * H] *= 1 - g * g
+                dc *= f
+                dh = da @ W
         # dW_hh = sum_t dA_t^T h_{t-1}: the previous hidden states of all steps, in one product
         prev = xp.empty_like(ys)
         for k, t in enumerate(order):
