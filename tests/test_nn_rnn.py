@@ -262,42 +262,47 @@ def test_every_fused_rnn_function_has_a_gradcheck():
     assert names == {"LSTMSequence", "GRUSequence"}
 
 
-# --- the compiled LSTM steps (ember/ops/rnn_kernels.py) against the NumPy path -----------------------
-def _lstm_run(x, hx, reverse_layer=False, g_seed=3):
-    """Outputs and every gradient of a 2-layer (optionally bidirectional) LSTM, as NumPy arrays."""
+# --- the compiled LSTM/GRU steps (ember/ops/rnn_kernels.py) against the NumPy path ------------------
+def _recurrent_run(kind, x, hx, bidirectional, bias):
+    """Outputs and every gradient of a 2-layer LSTM or GRU, as NumPy arrays."""
     ember.manual_seed(0)
-    m = nn.LSTM(x.shape[-1], 64, num_layers=2, bidirectional=reverse_layer)
+    m = getattr(nn, kind)(x.shape[-1], 64, num_layers=2, bidirectional=bidirectional, bias=bias)
     xe = ember.tensor(x, requires_grad=True)
-    h0, c0 = (ember.tensor(h, requires_grad=True) for h in hx)
-    y, (h, c) = m(xe, (h0, c0))
-    loss = (y * ember.tensor(rand(*y.shape, seed=g_seed))).sum() + (h * h).sum() + (c * 0.5).sum()
+    hs = [ember.tensor(h, requires_grad=True) for h in hx]
+    y, state = m(xe, tuple(hs) if kind == "LSTM" else hs[0])
+    loss = (y * ember.tensor(rand(*y.shape, seed=3))).sum()
+    for i, s in enumerate(state if kind == "LSTM" else (state,)):
+        loss = loss + (s * s).sum() * (i + 1)
     loss.backward()
-    return ([y.detach().numpy(), h.detach().numpy(), c.detach().numpy(), xe.grad.numpy(), h0.grad.numpy(),
-             c0.grad.numpy()] + [p.grad.numpy() for p in m.parameters()])
+    return ([y.detach().numpy(), xe.grad.numpy()] + [h.grad.numpy() for h in hs]
+            + [p.grad.numpy() for p in m.parameters()])
 
 
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_compiled_lstm_steps_match_the_numpy_path(monkeypatch, bidirectional):
+@pytest.mark.parametrize("kind, bidirectional, bias", [("LSTM", False, True), ("LSTM", True, False),
+                                                       ("GRU", False, True), ("GRU", True, False)])
+def test_compiled_steps_match_the_numpy_path(monkeypatch, kind, bidirectional, bias):
     pytest.importorskip("numba")
     from ember import _jit
     T, N, I, D = 12, 24, 32, 2 if bidirectional else 1
     x = rand(T, N, I, seed=1) * 2                          # gates well into the nonlinear range
-    hx = (rand(2 * D, N, 64, seed=2), rand(2 * D, N, 64, seed=4) * 3)
-    assert _jit.float32_kernels(np.empty((T, N, 4 * 64), np.float32), _jit.rnn_kernels) is not None
+    hx = [rand(2 * D, N, 64, seed=2)] + ([rand(2 * D, N, 64, seed=4) * 3] if kind == "LSTM" else [])
+    assert _jit.float32_kernels(np.empty((T, N, 3 * 64), np.float32), _jit.rnn_kernels) is not None
     monkeypatch.delenv("EMBER_JIT", raising=False)
-    fast = _lstm_run(x, hx, bidirectional)
+    fast = _recurrent_run(kind, x, hx, bidirectional, bias)
     monkeypatch.setenv("EMBER_JIT", "0")
-    ref = _lstm_run(x, hx, bidirectional)
+    ref = _recurrent_run(kind, x, hx, bidirectional, bias)
     for a, b in zip(fast, ref):
         assert a.dtype == b.dtype == np.float32
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6 * max(1.0, float(np.abs(b).max())))
 
 
-def test_compiled_lstm_matches_torch():
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_compiled_steps_match_torch(kind):
     pytest.importorskip("numba")
-    e, t = make("LSTM", 32, 64, num_layers=2)
+    e, t = make(kind, 32, 64, num_layers=2)
     x = rand(12, 24, 32, seed=5)
-    run_both(e, t, x, (rand(2, 24, 64, seed=6), rand(2, 24, 64, seed=8)))
+    hx = (rand(2, 24, 64, seed=6), rand(2, 24, 64, seed=8))
+    run_both(e, t, x, hx if kind == "LSTM" else hx[0])
 
 
 def test_compiled_tanh_and_sigmoid_special_values():

@@ -188,26 +188,35 @@ class GRUSequence(Function):
         gh = xp.empty((N, H3), dtype=X.dtype)
         h = h0._data
         wt = W.T
-        for t in _steps(T, reverse):
-            xp.matmul(h, wt, out=gh)
-            if b_hh is not None:
-                gh += b_hh._data
-            g = gates[t]
-            xp.add(X[t, :, :2 * H], gh[:, :2 * H], out=g[:, :2 * H])
-            _sigmoid(xp, g[:, :2 * H], g[:, :2 * H])
-            hns[t] = gh[:, 2 * H:]
-            n = g[:, 2 * H:]
-            xp.multiply(g[:, :H], gh[:, 2 * H:], out=n)
-            n += X[t, :, 2 * H:]
-            xp.tanh(n, out=n)
-            z = g[:, H:2 * H]
-            y = ys[t]
-            xp.subtract(h, n, out=y)                             # h_t = n + z (h - n)
-            y *= z
-            y += n
-            h = y
+        K = float32_kernels(X, rnn_kernels)                      # compiled steps (ops/rnn_kernels.py) or None
+        if K is not None:
+            X, h = xp.ascontiguousarray(X), xp.ascontiguousarray(h)
+            b = xp.zeros(H3, X.dtype) if b_hh is None else xp.ascontiguousarray(b_hh._data, dtype=X.dtype)
+            for t in _steps(T, reverse):
+                xp.matmul(h, wt, out=gh)
+                K.gru_forward_step(gh, b, X[t], h, gates[t], hns[t], ys[t])
+                h = ys[t]
+        else:
+            for t in _steps(T, reverse):
+                xp.matmul(h, wt, out=gh)
+                if b_hh is not None:
+                    gh += b_hh._data
+                g = gates[t]
+                xp.add(X[t, :, :2 * H], gh[:, :2 * H], out=g[:, :2 * H])
+                _sigmoid(xp, g[:, :2 * H], g[:, :2 * H])
+                hns[t] = gh[:, 2 * H:]
+                n = g[:, 2 * H:]
+                xp.multiply(g[:, :H], gh[:, 2 * H:], out=n)
+                n += X[t, :, 2 * H:]
+                xp.tanh(n, out=n)
+                z = g[:, H:2 * H]
+                y = ys[t]
+                xp.subtract(h, n, out=y)                             # h_t = n + z (h - n)
+                y *= z
+                y += n
+                h = y
         ctx.arrays = (gates, hns, ys)
-        ctx.reverse = reverse
+        ctx.reverse, ctx.kernels = reverse, K
         ctx.save_for_backward(xw, h0, w_hh, b_hh)
         return ys, h.copy()
 
@@ -229,21 +238,31 @@ class GRUSequence(Function):
         prev = xp.empty_like(ys)
         for k, t in enumerate(order):
             prev[t] = ys[order[k - 1]] if k > 0 else h0._data
-        for k in range(T - 1, -1, -1):
-            t = order[k]
-            g = gates[t]
-            r, z, n = g[:, :H], g[:, H:2 * H], g[:, 2 * H:]
-            dh += GY[t]
-            dn = dh * (1 - z) * (1 - n * n)                      # d(pre-tanh of n)
-            dx, dgh = dX[t], dGH[t]
-            xp.multiply(dh, prev[t] - n, out=dx[:, H:2 * H])     # dz
-            dx[:, H:2 * H] *= z * (1 - z)
-            xp.multiply(dn, hns[t], out=dx[:, :H])               # dr
-            dx[:, :H] *= r * (1 - r)
-            dx[:, 2 * H:] = dn
-            dgh[:, :2 * H] = dx[:, :2 * H]
-            xp.multiply(dn, r, out=dgh[:, 2 * H:])
-            dh = dh * z + dgh @ W
+        K = ctx.kernels
+        if K is not None:
+            GY = xp.ascontiguousarray(GY, dtype=gates.dtype)
+            dhz, mm = dh.astype(gates.dtype, order="C"), xp.zeros(dh.shape, gates.dtype)
+            for k in range(T - 1, -1, -1):
+                t = order[k]
+                K.gru_backward_step(dhz, mm, GY[t], gates[t], hns[t], prev[t], dX[t], dGH[t])
+                xp.matmul(dGH[t], W, out=mm)
+            dh = dhz + mm
+        else:
+            for k in range(T - 1, -1, -1):
+                t = order[k]
+                g = gates[t]
+                r, z, n = g[:, :H], g[:, H:2 * H], g[:, 2 * H:]
+                dh += GY[t]
+                dn = dh * (1 - z) * (1 - n * n)                      # d(pre-tanh of n)
+                dx, dgh = dX[t], dGH[t]
+                xp.multiply(dh, prev[t] - n, out=dx[:, H:2 * H])     # dz
+                dx[:, H:2 * H] *= z * (1 - z)
+                xp.multiply(dn, hns[t], out=dx[:, :H])               # dr
+                dx[:, :H] *= r * (1 - r)
+                dx[:, 2 * H:] = dn
+                dgh[:, :2 * H] = dx[:, :2 * H]
+                xp.multiply(dn, r, out=dgh[:, 2 * H:])
+                dh = dh * z + dgh @ W
         flat = dGH.reshape(T * N, H3)
         gw = flat.T @ prev.reshape(T * N, H)
         gb = wrap(flat.sum(axis=0)) if b_hh is not None else None

@@ -1,12 +1,13 @@
-"""Compiled (Numba) time-step kernels for the fused LSTM of ``ops/rnn.py``.
+"""Compiled (Numba) time-step kernels for the fused LSTM and GRU of ``ops/rnn.py``.
 
 One LSTM step is one matrix product (h_{t-1} W_hh^T, done by BLAS) followed by gate arithmetic on a small
 (N, 4H) block: add the step's input projection, three sigmoids and two tanhs, the cell update, the output.
 In NumPy that arithmetic is about fifteen calls per step, each a full pass over the block plus Python's
 call overhead -- for a 2-layer LSTM over 35 steps, forward and backward, some 2,000 calls whose cost
-matches the matrix products themselves. Here each step's gate arithmetic is one loop: every element is
-read once, all four gates computed in registers, and the results written once. The backward step (BPTT
-through the gates and the cell) is one loop the same way.
+matches the matrix products themselves. Here a step's gate arithmetic is one call that takes each row of
+the block (a few KiB, in L1 cache) through all of it: the block is read from memory once and its results
+written once. The backward step (BPTT through the gates and the cell) is one call the same way, and so
+are the GRU's.
 
 The math is ``ops/nn_kernels.py``'s: its vectorisable float32 ``_exp`` and ``_sigmoid`` and its
 floating-point flags (``_EXACT``: fused multiply-adds allowed, no reassociation). tanh is written here,
@@ -97,3 +98,52 @@ def lstm_backward_step(dh, gy, a, tc, c_prev, dc, da):
             dan[2 * H + j] = dcn[j] * an[j] * (ONE - g * g)
         for j in range(H):
             dcn[j] *= an[H + j]
+
+
+@_jit
+def gru_forward_step(gh, b, x, h, gates, hn, y):
+    """One GRU step after the recurrent product: ``gh`` (N, 3H) holds h_{t-1} W_hh^T, ``b`` is b_hh (3H,)
+    (zeros without bias), ``x`` the step's projected input. Writes the gates r, z, n into ``gates``,
+    hn = W_hn h + b_hn (kept for the backward) and y = h_t = n + z (h_{t-1} - n)."""
+    N, H = y.shape
+    for k in range(N):
+        ghk, xk, hk, gk, hnk, yk = gh[k], x[k], h[k], gates[k], hn[k], y[k]
+        for j in range(2 * H):
+            gk[j] = _sigmoid(xk[j] + (ghk[j] + b[j]))
+        for j in range(H):
+            hnk[j] = ghk[2 * H + j] + b[2 * H + j]
+        for j in range(H):
+            gk[2 * H + j] = _tanh(gk[j] * hnk[j] + xk[2 * H + j])
+        for j in range(H):
+            n = gk[2 * H + j]
+            yk[j] = (hk[j] - n) * gk[H + j] + n
+
+
+@_jit
+def gru_backward_step(dhz, mm, gy, gates, hn, h_prev, dx, dgh):
+    """One step of BPTT through a GRU step. The gradient reaching h_t is d = dhz + mm + gy: ``dhz`` the
+    direct path z_{t+1} dh_{t+1}, ``mm`` the path through the next step's recurrent product, ``gy`` the
+    output's gradient. Writes the pre-activation gradients of the input side ``dx`` (N, 3H) and of the
+    recurrent side ``dgh`` (N, 3H), and leaves d z in ``dhz``; the caller adds dgh W_hh as the next ``mm``:
+        dn = d (1 - z)(1 - n^2),  dz = d (h_prev - n) z (1 - z),  dr = dn hn r (1 - r),
+        dx = (dr, dz, dn),  dgh = (dr, dz, dn r)."""
+    N, H = dhz.shape
+    for k in range(N):
+        dk, mk, gyk, gk, hnk, hp, dxk, dgk = dhz[k], mm[k], gy[k], gates[k], hn[k], h_prev[k], dx[k], dgh[k]
+        for j in range(H):
+            dk[j] += mk[j] + gyk[j]
+        for j in range(H):
+            n = gk[2 * H + j]
+            dxk[2 * H + j] = dk[j] * (ONE - gk[H + j]) * (ONE - n * n)
+        for j in range(H):
+            z = gk[H + j]
+            dxk[H + j] = dk[j] * (hp[j] - gk[2 * H + j]) * (z * (ONE - z))
+        for j in range(H):
+            r = gk[j]
+            dxk[j] = dxk[2 * H + j] * hnk[j] * (r * (ONE - r))
+        for j in range(2 * H):
+            dgk[j] = dxk[j]
+        for j in range(H):
+            dgk[2 * H + j] = dxk[2 * H + j] * gk[j]
+        for j in range(H):
+            dk[j] *= gk[H + j]
