@@ -97,9 +97,10 @@ class LSTMSequence(Function):
         wt = W.T
         if K is not None:
             X, c = xp.ascontiguousarray(X), xp.ascontiguousarray(c)
+            gT = xp.empty((H4, N), dtype=X.dtype)                # W_hh h^T: the layout BLAS writes fastest
             for t in _steps(T, reverse):
-                xp.matmul(h, wt, out=acts[t])
-                K.lstm_forward_step(acts[t], X[t], c, cs[t], tcs[t], ys[t])
+                xp.matmul(W, h.T, out=gT)
+                K.lstm_forward_step(gT, X[t], c, acts[t], cs[t], tcs[t], ys[t])
                 h, c = ys[t], cs[t]
         else:
             for t in _steps(T, reverse):

@@ -46,19 +46,23 @@ def _tanh(x):
 # KiB) stays in L1 between the loops. Loops run over range(H) with the offset in the index: a loop over
 # range(2 * H, 3 * H) was not vectorised either.
 @_jit
-def lstm_forward_step(a, x, c_prev, c, tc, y):
-    """One LSTM step after the recurrent product: on entry ``a`` (N, 4H) holds h_{t-1} W_hh^T; adds the
-    step's projected input ``x`` and leaves the activations sig(i), sig(f), tanh(g), sig(o) in ``a``;
-    writes c = f c_prev + i g, tc = tanh(c) and y = h_t = o tc (each (N, H))."""
+def lstm_forward_step(g, x, c_prev, a, c, tc, y):
+    """One LSTM step after the recurrent product ``g`` = W_hh h_{t-1}^T (4H, N): writes the activations
+    sig(i), sig(f), tanh(g), sig(o) of g^T + x (``x`` the step's projected input) into ``a`` (N, 4H), and
+    c = f c_prev + i g, tc = tanh(c) and y = h_t = o tc (each (N, H)). (``g`` comes transposed because
+    OpenBLAS writes W h^T faster than h W^T: 140 vs 230 us for N = 20, H = 256, one thread; the first
+    loop transposes it while it adds x, the block being in cache.)"""
     N, H = c.shape
     for n in range(N):
         an, xn, cp, cn, tn, yn = a[n], x[n], c_prev[n], c[n], tc[n], y[n]
+        for j in range(4 * H):
+            an[j] = g[j, n] + xn[j]
         for j in range(2 * H):
-            an[j] = _sigmoid(an[j] + xn[j])
+            an[j] = _sigmoid(an[j])
         for j in range(H):
-            an[2 * H + j] = _tanh(an[2 * H + j] + xn[2 * H + j])
+            an[2 * H + j] = _tanh(an[2 * H + j])
         for j in range(H):
-            an[3 * H + j] = _sigmoid(an[3 * H + j] + xn[3 * H + j])
+            an[3 * H + j] = _sigmoid(an[3 * H + j])
         for j in range(H):
             cn[j] = an[H + j] * cp[j] + an[j] * an[2 * H + j]
         for j in range(H):
