@@ -21,8 +21,9 @@ operation:
 
 Each loop updates elements ``lo:hi`` of flat C-contiguous arrays and releases the GIL (``nogil``), so
 ``Optimizer._foreach_block`` can give one slab to each core (``ember._parallel.split_work``). The module
-is imported lazily (``ember._jit.LazyKernels``) the first time a large float32 parameter is updated; the
-machine code is cached on disk (``cache=True``).
+is imported lazily (``ember._jit.LazyKernels``) the first time a large float32 parameter is updated (then
+small ones use it too: one call costs about a microsecond); the machine code is cached on disk
+(``cache=True``).
 """
 import numba
 import numpy as np
