@@ -311,7 +311,8 @@ def conv_weight_grad(x, gy, weight_shape, stride, pads, dilation, groups, cols=N
 
 
 # ----------------------------------------------------------------------------- convolution
-_KEEP_COLS_BYTES = 1 << 20   # columns up to 1 MiB stay on ctx (small convs: rebuilding costs more than it saves)
+_KEEP_COLS_BYTES = 16 << 20  # columns up to 16 MiB stay on ctx for the weight gradient (rebuilding them costs a
+                              # pass; ResNet-18's 38-75 MB ones of the early layers are rebuilt)
 
 
 def _keep_cols(cols, x):

@@ -1,4 +1,5 @@
-"""Compiled (Numba) row kernels for the fused float32 primitives of ``ops/nn.py``.
+"""Compiled (Numba) row kernels for the fused float32 primitives of ``ops/nn.py`` (plus ReLU's backward for
+``ops/pointwise.py`` and the 2x2 max pool for ``ops/conv.py``).
 
 Why compile at all: NumPy runs one operation over the whole array per call, so softmax is five passes and
 LayerNorm's backward a dozen, each streaming the full tensor through memory. These loops instead take one
