@@ -47,7 +47,8 @@ class LazyKernels:
         return self._mod if enabled() else None
 
 
-nn_kernels = LazyKernels("ember.ops.nn_kernels")                 # fused float32 primitives, ReLU, pooling
+nn_kernels = LazyKernels("ember.ops.nn_kernels")                 # fused float32 primitives, ReLU
+conv_kernels = LazyKernels("ember.ops.conv_kernels")             # the 2x2 max pool
 sampling_kernels = LazyKernels("ember._sampling_kernels")        # torch-exact random streams
 rnn_kernels = LazyKernels("ember.ops.rnn_kernels")               # LSTM time steps (size: the whole sequence)
 

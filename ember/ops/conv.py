@@ -35,7 +35,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..device import array_module
-from .._jit import float32_kernels
+from .._jit import conv_kernels, float32_kernels
 from .._tensor import wrap
 from . import winograd
 
@@ -463,9 +463,9 @@ class MaxPoolNd(Function):
         in_sp = X.shape[2:]
         out = [conv_output_size(in_sp[i], kernel[i], stride[i], pads[i][0], pads[i][1], dilation[i])
                for i in range(nd)]
-        K = float32_kernels(X) if nd == 2 and tuple(kernel) == tuple(stride) == (2, 2) and \
+        K = float32_kernels(X, conv_kernels) if nd == 2 and tuple(kernel) == tuple(stride) == (2, 2) and \
             tuple(dilation) == (1, 1) and all(p == (0, 0) for p in pads) else None
-        if K is not None:     # compiled (ops/nn_kernels.py): the 2x2 pool in one pass, max and argmax
+        if K is not None:     # compiled (ops/conv_kernels.py): the 2x2 pool in one pass, max and argmax
             return MaxPoolNd._compiled(ctx, K, X, kernel, stride, pads, dilation, out, indices_out)
         fill = -xp.inf if X.dtype.kind in "fV" else xp.iinfo(X.dtype).min
         xpad = _pad_array(X, pads, fill)
@@ -551,7 +551,7 @@ class MaxPoolScatter(Function):
             gx = np.zeros((P, math.prod(shape[2:])), G.dtype)
             g3 = np.ascontiguousarray(G).reshape((P,) + tuple(out))
             i3 = masks.reshape(g3.shape)
-            K = float32_kernels(g3, any_size=True)
+            K = float32_kernels(g3, conv_kernels, any_size=True)
             if K is not None:
                 for_batch_slabs(P, lambda lo, hi: K.max_pool2d_backward(g3, i3, gx, lo, hi), gx.size)
             else:            # (small or not float32) the same scatter-add, by NumPy
