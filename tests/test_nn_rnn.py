@@ -131,6 +131,16 @@ def test_dropout_between_layers_only_in_training():
     assert not np.allclose(out1.detach().numpy(), out2.detach().numpy())   # dropout is random in train mode
 
 
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_train_mode_dropout_between_layers_matches_torch(kind):
+    # torch draws one dropout mask for each whole layer output; so does Ember's whole-sequence path
+    e, t = make(kind, 8, 16, num_layers=3, dropout=0.3)
+    x = rand(5, 4, 8)
+    torch.manual_seed(1)
+    ember.manual_seed(1)
+    run_both(e, t, x)
+
+
 @pytest.mark.parametrize("kind", ["RNNCell", "LSTMCell", "GRUCell"])
 def test_cells_match_torch(kind):
     e, t = make(kind, 3, 5)

@@ -213,6 +213,36 @@ class RNNBase(Module):
         ys, h = GRUSequence.apply(xw, state[0], w_hh, b_hh, direction == 1)
         return list(ys.unbind(0)), (h,)
 
+    def _run_whole(self, x, hx):
+        """The fused path over a whole (T, N, I) sequence (all steps of equal length, LSTM/GRU without
+        projections): per layer and direction, one input-projection matmul and one LSTMSequence /
+        GRUSequence (ember/ops/rnn.py). The sequence stays one tensor from layer to layer, and dropout
+        between layers is drawn for the whole layer output at once, as torch does."""
+        from ..ops.rnn import GRUSequence, LSTMSequence
+        D = 2 if self.bidirectional else 1
+        lstm = self.mode == "LSTM"
+        finals = []
+        for layer in range(self.num_layers):
+            outs = []
+            for direction in range(D):
+                idx = layer * D + direction
+                w_ih, w_hh, b_ih, b_hh, _ = self._layer_params(layer, direction)
+                xw = F.linear(x, w_ih, b_ih if (not lstm or b_ih is None) else b_ih + b_hh)  # (T, N, gates*H)
+                if lstm:
+                    ys, h, c = LSTMSequence.apply(xw, hx[0][idx], hx[1][idx], w_hh, direction == 1)
+                    finals.append((h, c))
+                else:
+                    ys, h = GRUSequence.apply(xw, hx[idx], w_hh, b_hh, direction == 1)
+                    finals.append((h,))
+                outs.append(ys)
+            x = outs[0] if D == 1 else ember.cat(outs, dim=-1)
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, p=self.dropout, training=True)
+        h_n = ember.stack([f[0] for f in finals], 0)
+        if lstm:
+            return x, (h_n, ember.stack([f[1] for f in finals], 0))
+        return x, h_n
+
     def _run(self, xs, bs, hx):
         """All layers and directions over the per-step inputs; returns (per-step outputs, final states).
 
@@ -267,7 +297,7 @@ class RNNBase(Module):
             self._check_dtype_and_size(data)
             bs = [int(b) for b in batch_sizes.tolist()]
             xs = list(data.split(bs, 0))
-            batch, unbatched, dtype, dev = bs[0], False, data.dtype, data.device
+            batch, unbatched, dtype, dev, whole = bs[0], False, data.dtype, data.device, False
         else:
             name = {"RNN_TANH": "RNN", "RNN_RELU": "RNN"}.get(self.mode, self.mode)
             if input.dim() not in (2, 3):
@@ -278,9 +308,10 @@ class RNNBase(Module):
             x = input.unsqueeze(0 if self.batch_first else 1) if unbatched else input
             if self.batch_first:
                 x = x.transpose(0, 1)
-            xs = list(x.unbind(0))
             batch, dtype, dev = x.shape[1], x.dtype, x.device
-            bs = [batch] * len(xs)
+            whole = self.mode in ("LSTM", "GRU") and self.proj_size == 0 and x.shape[0] > 1
+            xs = None if whole else list(x.unbind(0))
+            bs = None if whole else [batch] * len(xs)
             sorted_indices = unsorted_indices = None
 
         def zeros(size):
@@ -299,7 +330,11 @@ class RNNBase(Module):
         else:
             hx = zeros(self.hidden_size) if hx is None else prep(hx, self.hidden_size, "Expected hidden size {}, got {}")
 
-        ys, h_n = self._run(xs, bs, hx)
+        if whole:
+            out, h_n = self._run_whole(x, hx)
+        else:
+            ys, h_n = self._run(xs, bs, hx)
+            out = ember.cat(ys, 0) if packed else ember.stack(ys, 0)
         states = h_n if lstm else (h_n,)
         if unsorted_indices is not None:
             states = tuple(h.index_select(1, unsorted_indices) for h in states)
@@ -307,8 +342,7 @@ class RNNBase(Module):
             states = tuple(h.squeeze(1) for h in states)
         h_n = states if lstm else states[0]
         if packed:
-            return PackedSequence(ember.cat(ys, 0), batch_sizes, sorted_indices, unsorted_indices), h_n
-        out = ember.stack(ys, 0)
+            return PackedSequence(out, batch_sizes, sorted_indices, unsorted_indices), h_n
         if self.batch_first:
             out = out.transpose(0, 1)
         if unbatched:
