@@ -105,17 +105,19 @@ def lstm_backward_step(dh, gy, a, tc, c_prev, dc, da):
 
 
 @_jit
-def gru_forward_step(gh, b, x, h, gates, hn, y):
-    """One GRU step after the recurrent product: ``gh`` (N, 3H) holds h_{t-1} W_hh^T, ``b`` is b_hh (3H,)
-    (zeros without bias), ``x`` the step's projected input. Writes the gates r, z, n into ``gates``,
-    hn = W_hn h + b_hn (kept for the backward) and y = h_t = n + z (h_{t-1} - n)."""
+def gru_forward_step(g, b, x, h, gates, hn, y):
+    """One GRU step after the recurrent product ``g`` = W_hh h_{t-1}^T (3H, N) (transposed, as for the
+    LSTM): with b = b_hh (zeros without bias) and ``x`` the step's projected input, writes the gates r, z, n
+    into ``gates`` (N, 3H), hn = W_hn h + b_hn (kept for the backward) and y = h_t = n + z (h_{t-1} - n)."""
     N, H = y.shape
     for k in range(N):
-        ghk, xk, hk, gk, hnk, yk = gh[k], x[k], h[k], gates[k], hn[k], y[k]
-        for j in range(2 * H):
-            gk[j] = _sigmoid(xk[j] + (ghk[j] + b[j]))
+        xk, hk, gk, hnk, yk = x[k], h[k], gates[k], hn[k], y[k]
+        for j in range(3 * H):
+            gk[j] = g[j, k] + b[j]                      # the row of h W_hh^T + b_hh, transposed into place
         for j in range(H):
-            hnk[j] = ghk[2 * H + j] + b[2 * H + j]
+            hnk[j] = gk[2 * H + j]
+        for j in range(2 * H):
+            gk[j] = _sigmoid(xk[j] + gk[j])
         for j in range(H):
             gk[2 * H + j] = _tanh(gk[j] * hnk[j] + xk[2 * H + j])
         for j in range(H):
