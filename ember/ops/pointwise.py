@@ -79,6 +79,9 @@ class RSub(Function):
         return -g, None
 
 
+_NUMBER_SAVED = ((None, 0),)   # a saved-variable slot holding nothing: the node counts as having saved
+
+
 class Mul(Function):
     """a * b:  d/da = b,  d/db = a"""
     _grad_fn_name = "MulBackward0"
@@ -87,8 +90,9 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         xa, xb = arrays2(a, b)
-        if b.__class__ in (float, int):            # x * 2.0: nothing to save but the number
-            ctx.b = b
+        if b.__class__ in (float, int):            # x * 2.0: nothing to save but the number --
+            ctx.b = b                               # which torch saves as a wrapped tensor, so a second
+            ctx._saved = _NUMBER_SAVED              # backward is refused as in torch
         else:
             ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                                   b if is_tensor(b) and ctx.needs_input_grad[0] else None)
