@@ -15,6 +15,11 @@ Gate order and formulas are torch's:
 
 With ``create_graph=True`` (a gradient of the gradient) backward re-runs the same steps as ordinary
 Tensor ops and differentiates those, so higher-order gradients stay exact.
+
+For big float32 sequences each step is two calls: the recurrent GEMM, and one compiled kernel for all of
+the step's gate arithmetic (``ops/rnn_kernels.py``; NumPy below is the reference, used for float64, small
+sequences and ``EMBER_JIT=0``). The forward GEMM is then computed as W_hh h^T, the layout OpenBLAS writes
+fastest for a small batch, and the kernel transposes it as it reads.
 """
 import numpy as np
 
