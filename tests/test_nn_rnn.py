@@ -274,9 +274,13 @@ def test_every_fused_rnn_function_has_a_gradcheck():
 
 # --- the compiled LSTM/GRU steps (ember/ops/rnn_kernels.py) against the NumPy path ------------------
 def _recurrent_run(kind, x, hx, bidirectional, bias):
-    """Outputs and every gradient of a 2-layer LSTM or GRU, as NumPy arrays."""
+    """Outputs and every gradient of a 2-layer LSTM or GRU, as NumPy arrays (bidirectional ones take
+    batch-first input: the layers then see non-contiguous views)."""
     ember.manual_seed(0)
-    m = getattr(nn, kind)(x.shape[-1], 64, num_layers=2, bidirectional=bidirectional, bias=bias)
+    m = getattr(nn, kind)(x.shape[-1], 64, num_layers=2, bidirectional=bidirectional, bias=bias,
+                          batch_first=bidirectional)
+    if bidirectional:
+        x = np.ascontiguousarray(x.transpose(1, 0, 2))
     xe = ember.tensor(x, requires_grad=True)
     hs = [ember.tensor(h, requires_grad=True) for h in hx]
     y, state = m(xe, tuple(hs) if kind == "LSTM" else hs[0])
