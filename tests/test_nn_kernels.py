@@ -322,3 +322,25 @@ def test_the_exp_kernel_at_its_edges():
     np.testing.assert_array_equal(np.isnan(out), np.isnan(want))
     ok = ~np.isnan(want)
     np.testing.assert_allclose(out[ok], want[ok], rtol=2e-7, atol=0)     # 0 and inf exactly, 1 ulp elsewhere
+
+
+@pytest.mark.parametrize("padding_idx, scale", [(None, False), (3, False), (3, True)])
+def test_embedding_backward_matches_numpy_path_and_torch_bits(monkeypatch, padding_idx, scale):
+    torch = pytest.importorskip("torch")
+    idx = RNG.integers(0, 50, (35, 20))                        # 700 rows into 50: many repeats per row
+    idx[0, :5] = 3
+    g = RNG.standard_normal((35, 20, 256)).astype(np.float32)
+
+    def run():
+        w = ember.zeros(50, 256, requires_grad=True)
+        F.embedding(ember.tensor(idx), w, padding_idx=padding_idx, scale_grad_by_freq=scale).backward(ember.tensor(g))
+        return w.grad.numpy()
+    fast, ref = _both(monkeypatch, run)
+    np.testing.assert_allclose(fast, ref, rtol=2e-6, atol=2e-6)
+    tw = torch.zeros(50, 256, requires_grad=True)
+    torch.nn.functional.embedding(torch.tensor(idx), tw, padding_idx=padding_idx,
+                                  scale_grad_by_freq=scale).backward(torch.tensor(g))
+    if scale:   # torch scales each row before summing, Ember the sum: rounding apart
+        np.testing.assert_allclose(fast, tw.grad.numpy(), rtol=1e-5, atol=1e-6)
+    else:       # rows summed in torch's order: the same bits
+        np.testing.assert_array_equal(fast, tw.grad.numpy())

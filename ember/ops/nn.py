@@ -1062,7 +1062,8 @@ class Gelu(Function):
 # --------------------------------------------------------------------------------------------------
 def _scatter_rows(xp, idx, g, V):
     """out[V, D] with out[k] = sum of g[i] over i where idx[i] == k. Sort once, then segment sums
-    (``add.reduceat``) -- no per-element Python and no slow unbuffered ``add.at``."""
+    (``add.reduceat``) -- no per-element Python and no slow unbuffered ``add.at``. Big float32 gradients
+    take the compiled loop instead (``nn_kernels.embedding_backward``: one pass, torch's summation order)."""
     D = g.shape[-1]
     out = xp.zeros((V, D), dtype=g.dtype)
     flat = idx.reshape(-1)
@@ -1072,6 +1073,10 @@ def _scatter_rows(xp, idx, g, V):
     if xp is not np:  # CuPy has an atomic scatter-add
         import cupyx  # type: ignore
         cupyx.scatter_add(out, flat, g2)
+        return out
+    K = _compiled(g2)
+    if K is not None:  # one pass, rows summed in their order (torch's bits; ops/nn_kernels.py)
+        K.embedding_backward(np.ascontiguousarray(flat), np.ascontiguousarray(g2), out)
         return out
     order = xp.argsort(flat, kind="stable")
     s = flat[order]

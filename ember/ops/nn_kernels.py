@@ -315,6 +315,22 @@ def gelu_tanh_backward(g, x, dx, lo, hi):
 
 
 # ------------------------------------------------------------------------------------------------
+# Embedding's backward: the scatter-add of the output gradient's rows into the (V, D) weight gradient
+# ------------------------------------------------------------------------------------------------
+@_jit
+def embedding_backward(idx, g, out):
+    """out[idx[i]] += g[i] for i in order: each row of ``out`` (zeros on entry) sums its gradient rows in
+    the order they occur, as torch's ``index_add_`` does (bit-identical). One pass over g; NumPy needs a sort
+    and a segment sum (``add.reduceat``), 25x slower for 700 rows of 256. Indices were checked by the
+    forward."""
+    for i in range(idx.shape[0]):
+        o = out[idx[i]]
+        gi = g[i]
+        for j in range(g.shape[1]):
+            o[j] += gi[j]
+
+
+# ------------------------------------------------------------------------------------------------
 # ReLU's backward: where(out > 0, g, 0) in one pass (NumPy needs a mask pass and a where pass)
 # ------------------------------------------------------------------------------------------------
 @_jit
