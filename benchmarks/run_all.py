@@ -257,14 +257,21 @@ def time_row(build, runs, torch):
     # something else: torch's OpenMP workers keep spinning on the cores for a while after torch's last op
     # (softmax fwd+bwd: Ember 6.2 ms right after torch, 3.9 ms with OMP_WAIT_POLICY=PASSIVE, 3.6 ms alone),
     # and torch's own steps ran slower after Ember's (small CNN: 15 ms vs 7.6 ms back to back).
+    # A block warms up for a quarter of a second (a core that idled through the pause runs the first
+    # milliseconds slowly: a 3 ms softmax step measured 7 ms right after it), and fast rows time more
+    # runs, so that each block spans at least a quarter of a second too.
     te, tt = [], []
     half = -(-runs // 2)
     for fn, times in ((fe, te), (ft, tt), (ft, tt), (fe, te)):
         if fn is None:
             continue
         time.sleep(0.3)
-        fn()
-        for _ in range(half):
+        t_end, n_warm = time.perf_counter() + 0.25, 0
+        while n_warm == 0 or time.perf_counter() < t_end:
+            t0 = time.perf_counter()
+            fn()
+            step, n_warm = time.perf_counter() - t0, n_warm + 1
+        for _ in range(max(half, min(50, int(0.25 / max(step, 1e-6))))):
             t0 = time.perf_counter()
             fn()
             times.append(time.perf_counter() - t0)
@@ -332,7 +339,7 @@ def main(argv=None):
             torch.set_num_threads(args.threads)
     print(f"ember {ember.__version__}, torch {torch.__version__ if torch else '(not installed)'}, "
           f"threads: ember {ember.get_num_threads()}, torch {torch.get_num_threads() if torch else '-'}; "
-          f"median of {2 * -(-args.runs // 2)} runs")
+          f"median of at least {2 * -(-args.runs // 2)} runs")
     head = f"{'workload':48s} {'ember ms':>10s} {'torch ms':>10s} {'ratio':>7s} {'target':>7s}"
     if args.memory:
         head += f" {'ember MB':>9s} {'torch MB':>9s} {'mem ratio':>9s}"
