@@ -72,12 +72,22 @@ class MatMul(Function):
         _mm_check(a._data, b._data, "matmul")
         _dtypes(a, b)
         ctx.save_for_backward(a, b)
+        x, y = a._data, b._data
         with np.errstate(over="ignore", invalid="ignore"):  # inf/nan results, silently, as in torch
-            return _round_to(a._data @ b._data, a._data)
+            if x.ndim > 2 and y.ndim == 2:   # (..., M, K) @ (K, N): one GEMM over all rows, as torch folds it
+                return _round_to((x.reshape(-1, x.shape[-1]) @ y).reshape(x.shape[:-1] + y.shape[-1:]), x)
+            return _round_to(x @ y, x)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
+        if a.ndim > 2 and b.ndim == 2 and not a.is_complex():
+            # folded as in forward: da = g @ bᵀ (one GEMM), db = a₂ᵀ @ g₂ over all rows at once (not one
+            # product per batch entry summed afterwards)
+            ga = g @ b.mT if ctx.needs_input_grad[0] else None
+            gb = _grad_like(a.reshape(-1, a.shape[-1]).mT, g.reshape(-1, g.shape[-1]), b) \
+                if ctx.needs_input_grad[1] else None
+            return ga, gb
         a1, b1 = a.ndim == 1, b.ndim == 1
         A = a.unsqueeze(0) if a1 else a
         B = b.unsqueeze(-1) if b1 else b
