@@ -344,3 +344,15 @@ def test_embedding_backward_matches_numpy_path_and_torch_bits(monkeypatch, paddi
         np.testing.assert_allclose(fast, tw.grad.numpy(), rtol=1e-5, atol=1e-6)
     else:       # rows summed in torch's order: the same bits
         np.testing.assert_array_equal(fast, tw.grad.numpy())
+
+
+def test_winograd_wide_layers_take_the_transposed_gemm(monkeypatch):
+    from ember.ops import winograd
+    x = RNG.standard_normal((8, 128, 9, 8)).astype(np.float32)       # 128 channels: M^T = V^T U^T, odd sizes
+    w = (RNG.standard_normal((128, 128, 3, 3)) * 0.05).astype(np.float32)
+    pads = [(1, 1), (1, 1)]
+    fast, ref = _both(monkeypatch, lambda: winograd.conv3x3(x, w, pads))
+    np.testing.assert_array_equal(fast, ref)
+    from ember.ops import conv
+    y, _ = conv.conv_forward(x.astype(np.float64), w.astype(np.float64), (1, 1), pads, (1, 1), 1)
+    np.testing.assert_allclose(fast, y, rtol=1e-4, atol=1e-4)

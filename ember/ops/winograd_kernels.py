@@ -114,3 +114,34 @@ def grad_output_transform(gy, dm, th, tw, lo, hi):
                     d1[j] = r0[j] + r1[j]
                     d2[j] = r0[j] - r1[j]
                     d3[j] = -r1[j]
+
+
+@_jit
+def output_transform_t(mt, y, th, tw, lo, hi):
+    """y[n, o, 2i:2i+2, 2j:2j+2] = A^T M A from mt (16, tiles, O) -- the GEMM's output laid out tile-major,
+    the layout in which its 16 products run fastest -- for tile rows q = n * th + i in lo:hi, cropped to
+    y's size. The innermost loop runs over output channels, reading each of the 16 rows contiguously."""
+    O, OH, OW = y.shape[1], y.shape[2], y.shape[3]
+    for q in range(lo, hi):
+        n, i = q // th, q % th
+        r0 = 2 * i
+        for j in range(tw):
+            p = q * tw + j
+            s0 = 2 * j
+            for o in range(O):
+                # rows: A^T m  (z0 = m0 + m1 + m2, z1 = m1 - m2 - m3), column by column
+                z00 = mt[0, p, o] + mt[4, p, o] + mt[8, p, o]
+                z01 = mt[1, p, o] + mt[5, p, o] + mt[9, p, o]
+                z02 = mt[2, p, o] + mt[6, p, o] + mt[10, p, o]
+                z03 = mt[3, p, o] + mt[7, p, o] + mt[11, p, o]
+                z10 = mt[4, p, o] - mt[8, p, o] - mt[12, p, o]
+                z11 = mt[5, p, o] - mt[9, p, o] - mt[13, p, o]
+                z12 = mt[6, p, o] - mt[10, p, o] - mt[14, p, o]
+                z13 = mt[7, p, o] - mt[11, p, o] - mt[15, p, o]
+                y[n, o, r0, s0] = z00 + z01 + z02
+                if s0 + 1 < OW:
+                    y[n, o, r0, s0 + 1] = z01 - z02 - z03
+                if r0 + 1 < OH:
+                    y[n, o, r0 + 1, s0] = z10 + z11 + z12
+                    if s0 + 1 < OW:
+                        y[n, o, r0 + 1, s0 + 1] = z11 - z12 - z13
