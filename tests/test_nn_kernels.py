@@ -356,3 +356,34 @@ def test_winograd_wide_layers_take_the_transposed_gemm(monkeypatch):
     from ember.ops import conv
     y, _ = conv.conv_forward(x.astype(np.float64), w.astype(np.float64), (1, 1), pads, (1, 1), 1)
     np.testing.assert_allclose(fast, y, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_training(monkeypatch, affine):
+    torch = pytest.importorskip("torch")
+    x = (RNG.standard_normal((16, 24, 12, 11)) * 2 + 3).astype(np.float32)
+    g = RNG.standard_normal(x.shape).astype(np.float32)
+
+    def run():
+        bn = ember.nn.BatchNorm2d(24, affine=affine)
+        if affine:
+            with ember.no_grad():
+                bn.weight.copy_(ember.tensor(np.linspace(0.5, 1.5, 24, dtype=np.float32)))
+        xt = ember.tensor(x, requires_grad=True)
+        y = bn(xt)
+        y.backward(ember.tensor(g))
+        out = [y.detach().numpy(), xt.grad.numpy(), bn.running_mean.numpy(), bn.running_var.numpy()]
+        return out + ([bn.weight.grad.numpy(), bn.bias.grad.numpy()] if affine else [])
+    fast, ref = _both(monkeypatch, run)
+    _close(fast, ref, rtol=1e-4, atol=1e-4)
+    tbn = torch.nn.BatchNorm2d(24, affine=affine)
+    if affine:
+        with torch.no_grad():
+            tbn.weight.copy_(torch.linspace(0.5, 1.5, 24))
+    tx = torch.tensor(x, requires_grad=True)
+    ty = tbn(tx)
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(fast[0], ty.detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(fast[1], tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(fast[2], tbn.running_mean.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fast[3], tbn.running_var.numpy(), rtol=1e-5, atol=1e-6)

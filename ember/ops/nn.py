@@ -780,6 +780,9 @@ class BatchNorm(Function):
         N, C = xa.shape[0], xa.shape[1]
         x3 = xa.reshape(N, C, -1)
         axes = (0, 2)
+        K = _compiled(xa) if training and all(v is None or v._data.dtype == xa.dtype for v in (weight, bias)) else None
+        if K is not None:   # compiled: per channel, in cache; channels split across cores (ops/nn_kernels.py)
+            return BatchNorm._compiled_forward(ctx, K, x, weight, bias, running_mean, running_var, momentum, eps)
         if training:
             xhat, mean, rstd, var = _normalize(x3, axes, eps)
             n = N * x3.shape[2]
@@ -802,6 +805,32 @@ class BatchNorm(Function):
         # xhat is not kept: (x - mean) * rstd is rebuilt in backward from the saved x, as torch does -- one
         # activation-sized buffer less per BatchNorm between forward and backward
         ctx.mean, ctx.rstd, ctx.training, ctx.eps = mean.astype(xa.dtype, copy=False), rstd, training, eps
+        ctx.kernels = None
+        ctx.save_for_backward(x, weight, bias)
+        return y.reshape(xa.shape)
+
+    @staticmethod
+    def _compiled_forward(ctx, K, x, weight, bias, running_mean, running_var, momentum, eps):
+        xa = x._data
+        N, C = xa.shape[0], xa.shape[1]
+        x3 = np.ascontiguousarray(xa).reshape(N, C, -1)
+        w = np.ones(C, xa.dtype) if weight is None else np.ascontiguousarray(weight._data).reshape(C)
+        b = np.zeros(C, xa.dtype) if bias is None else np.ascontiguousarray(bias._data).reshape(C)
+        y = np.empty_like(x3)
+        mean, var, rstd = (np.empty(C, xa.dtype) for _ in range(3))
+        _split(C, lambda lo, hi: K.batch_norm_forward(x3, w, b, xa.dtype.type(eps), y, mean, var, rstd, lo, hi),
+               x3.size)
+        n = N * x3.shape[2]
+        if running_mean is not None:
+            running_mean._data *= (1 - momentum)
+            running_mean._data += momentum * mean.astype(running_mean._data.dtype)
+            running_mean._bump()
+        if running_var is not None:
+            running_var._data *= (1 - momentum)
+            running_var._data += momentum * (var * (n / max(n - 1, 1))).astype(running_var._data.dtype)
+            running_var._bump()
+        ctx.mean, ctx.rstd, ctx.training, ctx.eps, ctx.kernels = mean.reshape(1, C, 1), rstd.reshape(1, C, 1), \
+            True, eps, K
         ctx.save_for_backward(x, weight, bias)
         return y.reshape(xa.shape)
 
@@ -828,6 +857,8 @@ class BatchNorm(Function):
             gw = (g3 * xhat).sum((0, 2)) if weight is not None else None
             gb = g3.sum((0, 2)) if bias is not None else None
             return gx.reshape(x.shape), gw, gb, None, None, None, None, None
+        if ctx.kernels is not None and g._data.dtype == x._data.dtype:
+            return BatchNorm._compiled_backward(ctx, ctx.kernels, g, x, weight, bias)
         g3 = g._data.reshape(N, C, -1)
         xp = array_module(g3)
         xhat = x._data.reshape(N, C, -1) - ctx.mean
@@ -858,6 +889,21 @@ class BatchNorm(Function):
                 gx = g3 * scale.astype(g3.dtype, copy=False)
             gx = _wrap(gx.reshape(x.shape))
         return gx, gw, gb, None, None, None, None, None
+
+    @staticmethod
+    def _compiled_backward(ctx, K, g, x, weight, bias):
+        N, C = x.shape[0], x.shape[1]
+        x3 = np.ascontiguousarray(x._data).reshape(N, C, -1)
+        g3 = np.ascontiguousarray(g._data).reshape(x3.shape)
+        need_x = ctx.needs_input_grad[0]
+        w = np.ones(C, x3.dtype) if weight is None else np.ascontiguousarray(weight._data).reshape(C)
+        dx = np.empty_like(x3) if need_x else np.empty((1, 1, 1), x3.dtype)
+        sg, sgx = np.empty(C, x3.dtype), np.empty(C, x3.dtype)
+        mean, rstd = ctx.mean.reshape(C), ctx.rstd.reshape(C)
+        _split(C, lambda lo, hi: K.batch_norm_backward(g3, x3, w, mean, rstd, dx, sg, sgx, lo, hi, need_x), x3.size)
+        gw = _wrap(sgx.reshape(weight.shape)) if weight is not None and ctx.needs_input_grad[1] else None
+        gb = _wrap(sg.reshape(bias.shape)) if bias is not None and ctx.needs_input_grad[2] else None
+        return (_wrap(dx.reshape(x.shape)) if need_x else None), gw, gb, None, None, None, None, None
 
 
 class RmsNorm(Function):

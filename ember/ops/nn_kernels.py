@@ -338,3 +338,74 @@ def relu_backward(g, out, dx, lo, hi):
     g, out, dx = g[lo:hi], out[lo:hi], dx[lo:hi]
     for i in range(g.shape[0]):
         dx[i] = g[i] if out[i] > ZERO else ZERO
+
+
+# ------------------------------------------------------------------------------------------------
+# batch norm (training) over x (N, C, L), one channel at a time: its N x L values stay in cache across
+# the passes, and channels are split across cores
+# ------------------------------------------------------------------------------------------------
+@_sums
+def _channel_sum(x, c):
+    s = ZERO
+    for n in range(x.shape[0]):
+        for i in range(x.shape[2]):
+            s += x[n, c, i]
+    return s
+
+
+@_sums
+def _channel_sq_dev(x, c, mu):
+    s = ZERO
+    for n in range(x.shape[0]):
+        for i in range(x.shape[2]):
+            d = x[n, c, i] - mu
+            s += d * d
+    return s
+
+
+@_sums
+def _channel_grad_sums(g, x, c, mu, r):
+    """(sum(g), sum(g xhat)) over channel c, xhat = (x - mu) r."""
+    a = ZERO
+    b = ZERO
+    for n in range(x.shape[0]):
+        for i in range(x.shape[2]):
+            gv = g[n, c, i]
+            a += gv
+            b += gv * ((x[n, c, i] - mu) * r)
+    return a, b
+
+
+@_jit
+def batch_norm_forward(x, w, b, eps, y, mean, var, rstd, lo, hi):
+    """Channels lo:hi: batch mean and biased variance over (N, L), then y = (x - mean) rstd w + b."""
+    N, L = x.shape[0], x.shape[2]
+    cnt = _f(N * L)
+    for c in range(lo, hi):
+        mu = _channel_sum(x, c) / cnt
+        v = _channel_sq_dev(x, c, mu) / cnt
+        r = ONE / np.sqrt(v + eps)
+        mean[c], var[c], rstd[c] = mu, v, r
+        wc, bc = w[c], b[c]
+        for n in range(N):
+            for i in range(L):
+                y[n, c, i] = (x[n, c, i] - mu) * r * wc + bc
+
+
+@_jit
+def batch_norm_backward(g, x, w, mean, rstd, dx, sg, sgx, lo, hi, need_x):
+    """Channels lo:hi: sg = sum(g), sgx = sum(g xhat) (db and dw), and (need_x) the training-mode
+    dx = rstd w (g - sg / n - xhat sgx / n)."""
+    N, L = x.shape[0], x.shape[2]
+    cnt = _f(N * L)
+    for c in range(lo, hi):
+        mu, r = mean[c], rstd[c]
+        a, s = _channel_grad_sums(g, x, c, mu, r)
+        sg[c], sgx[c] = a, s
+        if need_x:
+            scale = r * w[c]
+            a /= cnt
+            s /= cnt
+            for n in range(N):
+                for i in range(L):
+                    dx[n, c, i] = scale * (g[n, c, i] - ((x[n, c, i] - mu) * r) * s - a)
