@@ -285,6 +285,12 @@ from benchmarks.run_all import ROWS
 lib = __import__({lib!r})
 build = dict((n, b) for n, b, _ in ROWS)[{row!r}]
 fn = build(lib)
+fn()  # warm-up: one-time costs (lazy imports such as Numba's ~100 MB, compiled kernels, torch's first calls)
+try:  # hand the heap's free memory back, so it neither hides nor inflates what the timed steps need
+    import ctypes
+    ctypes.CDLL(None).malloc_trim(0)
+except (OSError, AttributeError):
+    pass
 
 def status(key):  # kB, from /proc/self/status
     with open("/proc/self/status") as f:
@@ -304,7 +310,8 @@ print((peak() - before) / 1024)
 
 
 def peak_memory_mb(row, lib):
-    """Growth of the peak RSS (VmHWM) over three steps, after building the model, in a fresh process (MB)."""
+    """Growth of the peak RSS (VmHWM) over three steps, after building the model and one warm-up step, in a
+    fresh process (MB)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     code = _MEMORY_CHILD.format(root=root, lib=lib, row=row)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)

@@ -338,11 +338,12 @@ def save_output(ctx, out, a):
 
 def saved_output(ctx, recompute):
     """The saved output as a Tensor. Under ``create_graph`` it is rebuilt from the input by ``recompute(a)``,
-    so a second derivative sees how the output depends on the input (a plain array would be a constant)."""
+    so a second derivative sees how the output depends on the input (a plain array would be a constant);
+    ``recompute=None`` where the backward uses the output only through a piecewise-constant mask."""
     if ctx.out_vc[0] != 0:
         from ..autograd.function import inplace_error
         raise inplace_error(wrap(ctx.out), ctx, 0, ctx.out_vc[0], 0)
-    if STATE.enabled:
+    if STATE.enabled and recompute is not None:
         return recompute(ctx.inp)
     return wrap(ctx.out)
 
@@ -465,11 +466,13 @@ class Relu(Function):
     def forward(ctx, a):
         x = a._data
         out = parallel_ufunc(array_module(x).maximum, x, 0, dtype=x.dtype) if x.dtype != np.bool_ else x.copy()
-        return save_output(ctx, out, a)
+        # only the output is kept, as torch keeps it: the mask out > 0 is piecewise constant, so even a double
+        # backward needs no graph through it (keeping the input too held every conv output of a CNN alive)
+        return save_output(ctx, out, None)
 
     @staticmethod
     def backward(ctx, g):
-        out = saved_output(ctx, Relu.apply)
+        out = saved_output(ctx, None)
         K = None if STATE.enabled else float32_kernels(out._data)
         if K is not None and g._data.dtype == np.float32:   # one compiled pass, split across cores
             o = out._data.reshape(-1)
