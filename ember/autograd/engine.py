@@ -380,42 +380,27 @@ def _accumulate(var, grads, create_graph):
         var.grad._vc[0] += 1
 
 
-# Who else holds a gradient? CPython's reference counts say. Each probe counts the references to one object
-# reached from ``grads``; _ALONE keeps what the same probes return for objects nothing else refers to
-# (measured once, so it is right for whatever CPython runs us).
-def _refs_tensor(grads):
-    t = grads[0]
-    return _getrefcount(t)
+# Who else holds a gradient? CPython's reference counts say. ``_refs(grads, reach)`` counts the references to
+# the object ``reach(grads)`` leads to; _ALONE keeps what the same probe returns for an object held in one
+# place only (measured once, so it is right for whatever CPython runs us).
+def _refs(grads, reach):
+    obj = reach(grads)
+    return _getrefcount(obj)
 
 
-def _refs_array(grads):
-    a = grads[0]._data
-    return _getrefcount(a)
-
-
-def _refs_base(grads):
-    b = grads[0]._data.base
-    return _getrefcount(b)
-
-
-def _refs_tensor_base(grads):
-    b = grads[0]._base
-    return _getrefcount(b)
-
-
-def _refs_tensor_base_data(grads):
-    d = grads[0]._base._data
-    return _getrefcount(d)
-
-
+_TENSOR = lambda g: g[0]                       # noqa: E731  (the paths the probes follow)
+_ARRAY = lambda g: g[0]._data                  # noqa: E731
+_ARRAY_BASE = lambda g: g[0]._data.base        # noqa: E731
+_VIEW_BASE = lambda g: g[0]._base              # noqa: E731
+_VIEW_BASE_ARRAY = lambda g: g[0]._base._data  # noqa: E731
 _ALONE = []
 
 
 def _calibrate():
-    """What the probes return for objects nothing else refers to: [tensor, array, array base]."""
+    """What the probe returns for objects nothing else refers to: [a list's item, an attribute, a view's base]."""
     from .._tensor import wrap
-    _ALONE.extend((_refs_tensor([wrap(np.empty(1))]), _refs_array([wrap(np.empty(1))]),
-                   _refs_base([wrap(np.empty(4).reshape(2, 2))])))
+    _ALONE.extend((_refs([wrap(np.empty(1))], _TENSOR), _refs([wrap(np.empty(1))], _ARRAY),
+                   _refs([wrap(np.empty(4).reshape(2, 2))], _ARRAY_BASE)))
 
 
 def _sole_owner(grads):
@@ -431,7 +416,7 @@ def _sole_owner(grads):
     if not _ALONE:
         _calibrate()
     if grads[0]._data.__class__ is not np.ndarray or not grads[0]._data.flags.writeable \
-            or _refs_tensor(grads) != _ALONE[0] or _refs_array(grads) != _ALONE[1]:
+            or _refs(grads, _TENSOR) != _ALONE[0] or _refs(grads, _ARRAY) != _ALONE[1]:
         return False
     if grads[0]._data.base is None:
         return grads[0]._data.flags.owndata and grads[0]._base is None
@@ -440,13 +425,13 @@ def _sole_owner(grads):
             and grads[0]._data.flags.c_contiguous):
         return False
     if grads[0]._base is None:
-        return _refs_base(grads) == _ALONE[2]
-    if grads[0]._base._base is not None or _refs_tensor_base(grads) != _ALONE[1]:
+        return _refs(grads, _ARRAY_BASE) == _ALONE[2]
+    if grads[0]._base._base is not None or _refs(grads, _VIEW_BASE) != _ALONE[1]:
         return False   # (a Tensor held in one attribute counts like an array held in one: _ALONE[1])
     if grads[0]._base._data is grads[0]._data.base:       # the base Tensor holds the memory's owner itself
-        return _refs_base(grads) == _ALONE[2] + 1
-    return grads[0]._base._data.base is grads[0]._data.base and _refs_tensor_base_data(grads) == _ALONE[1] \
-        and _refs_base(grads) == _ALONE[2] + 1
+        return _refs(grads, _ARRAY_BASE) == _ALONE[2] + 1
+    return grads[0]._base._data.base is grads[0]._data.base and _refs(grads, _VIEW_BASE_ARRAY) == _ALONE[1] \
+        and _refs(grads, _ARRAY_BASE) == _ALONE[2] + 1
 
 
 def _sum_to(g, shape, fn):
