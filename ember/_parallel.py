@@ -5,13 +5,15 @@ be cut into one contiguous slab per core and each slab computed by a thread, wri
 shared output (``out=``). The results are bit-identical to the single call: the work is element-wise.
 Small arrays (below ``MIN_ELEMENTS``) are not worth the thread hand-off and run directly.
 """
+import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["num_threads", "set_num_threads", "thread_pool", "parallel_ufunc", "split_work", "MIN_ELEMENTS"]
+__all__ = ["num_threads", "set_num_threads", "thread_pool", "parallel_ufunc", "split_work", "MIN_ELEMENTS",
+           "blas_on_calling_thread", "tune_blas_wait", "share_cores"]
 
 MIN_ELEMENTS = 1 << 18  # 256K elements: below this one thread is as fast
 
@@ -52,6 +54,81 @@ def set_num_threads(n):
     _blas_limit = threadpool_limits(limits=n, user_api="blas")
 
 
+_blas_libs = None
+
+
+def _blas_controllers():
+    global _blas_libs
+    if _blas_libs is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _blas_libs = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+        except Exception:   # no threadpoolctl, or a BLAS it cannot drive: leave BLAS as it is
+            _blas_libs = []
+    return _blas_libs
+
+
+@contextlib.contextmanager
+def blas_on_calling_thread():
+    """While inside, each BLAS call runs on the thread that makes it (the library's thread count set to 1,
+    then restored). For work Ember splits itself: each of its threads runs its own small GEMMs, and the
+    BLAS library's threads would only compete with them for the same cores."""
+    libs = _blas_controllers()
+    old = [c.get_num_threads() for c in libs]
+    for c in libs:
+        c.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for c, n in zip(libs, old):
+            c.set_num_threads(n)
+
+
+_BLAS_SPIN = "18"   # log2 of the cycles an idle OpenBLAS worker spins before it sleeps (OpenBLAS: 28)
+
+
+def tune_blas_wait(spin=_BLAS_SPIN):
+    """Make OpenBLAS's idle worker threads go to sleep after ~0.1 ms instead of ~0.1 s.
+
+    After each multi-threaded GEMM, OpenBLAS's workers spin waiting for the next one, 2^28 cycles by
+    default. A training step calls a GEMM every few milliseconds, so they spin through the whole step and
+    hold the second core while Ember's own threads (conv columns, compiled kernels, layout copies) need it:
+    a small CNN step took 15 ms that way and 10 ms with them asleep. 2^18 cycles still keeps them awake
+    between the back-to-back GEMMs of an LSTM's time steps. OpenBLAS reads ``OPENBLAS_THREAD_TIMEOUT``
+    when it starts its threads, so Ember sets it, rereads the environment and lets OpenBLAS restart them
+    on the next call (as it does after a fork). A value the user exported is kept; ``EMBER_BLAS_TUNE=0``
+    leaves OpenBLAS alone. Returns True where it took effect.
+
+    It runs once, when Ember first splits work across its own threads (:func:`share_cores`): a program
+    made only of GEMMs and small ops (an MLP) keeps the long spin, which saves it waking the workers."""
+    if os.environ.get("EMBER_BLAS_TUNE", "1") == "0" or "OPENBLAS_THREAD_TIMEOUT" in os.environ:
+        return False
+    libs = [getattr(c, "dynlib", None) for c in _blas_controllers() if c.internal_api == "openblas"]
+    libs = [lib for lib in libs if hasattr(lib, "openblas_read_env") and hasattr(lib, "blas_thread_shutdown_")]
+    if not libs:
+        return False
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = spin
+    try:
+        for lib in libs:
+            lib.openblas_read_env()
+            lib.blas_thread_shutdown_()   # the threads restart, with the new timeout, on the next BLAS call
+    finally:
+        del os.environ["OPENBLAS_THREAD_TIMEOUT"]   # child processes start OpenBLAS with its own default
+    return True
+
+
+_shared = False
+
+
+def share_cores():
+    """Called where Ember is about to run work on several of its own threads: the first time, make
+    OpenBLAS's idle threads yield the cores (:func:`tune_blas_wait`)."""
+    global _shared
+    if not _shared:
+        _shared = True
+        tune_blas_wait()
+
+
 def _forget_pool():
     """A forked child (e.g. a DataLoader worker) must not reuse the parent's threads: they do not exist there."""
     global _pool
@@ -77,6 +154,7 @@ def split_work(n, work, size):
     T = _N_THREADS if size >= MIN_ELEMENTS else 1
     if T < 2 or n < 2 or threading.current_thread().name.startswith("ember"):
         return [work(0, n)]   # small job, one core, or already inside a pool worker (waiting could deadlock)
+    share_cores()
     step = -(-n // T)
     futures = [thread_pool().submit(work, lo, min(lo + step, n)) for lo in range(step, n, step)]
     first = work(0, min(step, n))
@@ -95,6 +173,7 @@ def parallel_ufunc(ufunc, *args, dtype=None):
             not all(_splittable(a, big.shape) for a in args):  # the common, small case: one plain call
         return ufunc(*args) if dtype is None else ufunc(*args, dtype=dtype)
     n_threads = _N_THREADS
+    share_cores()
     # NumPy decides the result type (weak Python scalars included): ask it on one element
     probe = ufunc(*[a.reshape(-1)[:1] if isinstance(a, np.ndarray) and a.ndim else a for a in args],
                   **({} if dtype is None else {"dtype": dtype}))

@@ -527,3 +527,45 @@ def test_slab_threads_survive_fork():
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert status == 0
+
+
+# ----------------------------------------------------------------------------- the per-sample route (ops/conv.py)
+@pytest.mark.parametrize("nd,kw", [(2, dict(padding=1)), (2, dict(stride=2, padding=2, dilation=2)),
+                                   (1, dict(stride=3, padding=1)), (3, dict(padding=(1, 0, 1))),
+                                   (2, dict(kernel=1)), (2, dict(padding=0, kernel=5))])
+def test_per_sample_columns_match_the_batch_gemm_and_torch(monkeypatch, nd, kw):
+    """Columns streamed per chunk of samples (several chunks per thread, the batch split across threads)
+    give the batch-wide GEMM's result: forward, input and weight gradient."""
+    from ember.ops import conv
+    kw = dict(kw)
+    k = kw.pop("kernel", 3)
+    x = rand(*((7, 5) + (11,) * nd))
+    w = rand(*((6, 5) + (k,) * nd), seed=1)
+    f = getattr(F, f"conv{nd}d")
+
+    def run():
+        xe, we = ember.tensor(x, requires_grad=True), ember.tensor(w, requires_grad=True)
+        y = f(xe, we, **kw)
+        y.backward(ember.tensor(rand(*y.shape, seed=2)))
+        return y.detach().numpy(), xe.grad.numpy(), we.grad.numpy()
+
+    monkeypatch.setattr(conv, "_CHUNK_BYTES", 1)            # one sample per chunk
+    monkeypatch.setattr(conv, "_SLAB_MIN_ELEMENTS", 1)      # the batch split across the threads
+    monkeypatch.setattr(conv, "_PER_SAMPLE_MIN_L", 1)
+    per_sample = run()
+    monkeypatch.setattr(conv, "_PER_SAMPLE_MIN_L", 1 << 40)
+    batch_gemm = run()
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    yt = getattr(TF, f"conv{nd}d")(xt, wt, **kw)
+    yt.backward(torch.tensor(rand(*yt.shape, seed=2)))
+    for a, b, t in zip(per_sample, batch_gemm, (yt, xt.grad, wt.grad)):
+        close(a, b)
+        close(a, t)
+
+
+def test_per_sample_route_in_float64_is_exact():
+    from ember.ops import conv
+    x, w = rand(3, 4, 9, 10, dtype=np.float64), rand(5, 4, 3, 3, seed=1, dtype=np.float64)
+    assert conv._per_sample(x, w.shape, 1)
+    assert gradcheck(lambda x, w: F.conv2d(x, w, padding=1, stride=(1, 2)),
+                     (ember.tensor(x, requires_grad=True), ember.tensor(w, requires_grad=True)))

@@ -132,3 +132,40 @@ def test_malloc_tuning_is_on_by_default_and_can_be_turned_off():
     assert off == "False"
     import platform
     assert on == str(sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc")
+
+
+def test_blas_wait_is_shortened_once_ember_splits_work_and_can_be_turned_off():
+    """OpenBLAS's idle threads spin ~0.1 s by default; once Ember runs its own threads they must sleep
+    sooner (tune_blas_wait). Checked in fresh processes, with the environment left as it was."""
+    import os
+    import subprocess
+    import sys
+    code = ("import os, numpy as np, ember; from ember import _parallel as p\n"
+            "libs = [c.dynlib for c in p._blas_controllers() if c.internal_api == 'openblas']\n"
+            "has = bool(libs) and hasattr(libs[0], 'openblas_thread_timeout')\n"
+            "before = libs[0].openblas_thread_timeout() if has else None\n"
+            "x = ember.ones(1 << 20); y = (x * 2).sum()\n"        # a job big enough to be split
+            "print(has, before, libs[0].openblas_thread_timeout() if has else None,"
+            " 'OPENBLAS_THREAD_TIMEOUT' in os.environ, float(y), p._shared)")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    has, before, after, leaked, total, shared = on.stdout.split()
+    assert leaked == "False" and float(total) == 2 * (1 << 20)
+    if has == "True" and ember.get_num_threads() > 1:
+        assert shared == "True" and before == "0" and after == "18"
+    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**env, "EMBER_BLAS_TUNE": "0"}).stdout.split()
+    if has == "True":
+        assert off[2] == "0"
+
+
+def test_blas_on_calling_thread_restores_the_thread_count(restore_threads):
+    from threadpoolctl import threadpool_info
+    np.ones((4, 4)) @ np.ones((4, 4))
+    ember.set_num_threads(2)
+    numpys = {lib["filepath"] for lib in threadpool_info() if lib["user_api"] == "blas" and "numpy" in lib["filepath"]}
+    libs = _parallel._blas_controllers()
+    assert numpys <= {c.filepath for c in libs}           # NumPy's BLAS is among those Ember drives
+    with _parallel.blas_on_calling_thread():
+        assert [c.get_num_threads() for c in libs] == [1] * len(libs)
+    assert [c.get_num_threads() for c in libs] == [2] * len(libs)
