@@ -532,10 +532,12 @@ def test_slab_threads_survive_fork():
 # ----------------------------------------------------------------------------- the per-sample route (ops/conv.py)
 @pytest.mark.parametrize("nd,kw", [(2, dict(padding=1)), (2, dict(stride=2, padding=2, dilation=2)),
                                    (1, dict(stride=3, padding=1)), (3, dict(padding=(1, 0, 1))),
-                                   (2, dict(kernel=1)), (2, dict(padding=0, kernel=5))])
+                                   (2, dict(kernel=1)), (2, dict(kernel=1, stride=2)), (2, dict(padding=0, kernel=5)),
+                                   (2, dict(padding=(2, 1), dilation=(2, 1))), (1, dict(padding=2, dilation=2))])
 def test_per_sample_columns_match_the_batch_gemm_and_torch(monkeypatch, nd, kw):
-    """Columns streamed per chunk of samples (several chunks per thread, the batch split across threads)
-    give the batch-wide GEMM's result: forward, input and weight gradient."""
+    """Columns streamed per chunk of samples (several chunks per thread, the batch split across threads; on
+    the padded grid at stride 1, as x itself for 1x1) give the batch-wide GEMM's result: forward, input and
+    weight gradient."""
     from ember.ops import conv
     kw = dict(kw)
     k = kw.pop("kernel", 3)

@@ -196,7 +196,7 @@ def test_the_exp_kernel_against_float64():
 
 
 # --- ReLU and 2-d max pooling (compiled for big float32 inputs) -------------------------------------------
-def test_relu_backward(monkeypatch):
+def test_relu_forward_and_backward(monkeypatch):
     x = RNG.standard_normal((ROWS, COLS)).astype(np.float32)
     x[0, :4] = [0.0, -0.0, np.nan, np.inf]
     g = RNG.standard_normal((ROWS, COLS)).astype(np.float32)
@@ -204,6 +204,10 @@ def test_relu_backward(monkeypatch):
     for a, b in zip(fast, ref):
         np.testing.assert_array_equal(a, b)
     assert not np.signbit(fast[1][x <= 0]).any()          # zeros, not -0.0, where the unit is off
+    torch = pytest.importorskip("torch")
+    theirs = torch.relu(torch.tensor(x)).numpy()
+    np.testing.assert_array_equal(fast[0], theirs)
+    assert np.signbit(fast[0][0, 1]) == np.signbit(theirs[0, 1])   # torch's x < 0 ? 0 : x keeps -0.0
 
 
 @pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),

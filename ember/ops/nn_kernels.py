@@ -331,8 +331,18 @@ def embedding_backward(idx, g, out):
 
 
 # ------------------------------------------------------------------------------------------------
-# ReLU's backward: where(out > 0, g, 0) in one pass (NumPy needs a mask pass and a where pass)
+# ReLU, forward and backward, one pass each. Forward: torch's clamp_min rule, x < 0 ? 0 : x (NaN and -0.
+# pass through). NumPy's maximum(x, 0) is a slow scalar-broadcast loop (0.30 ms for 800K floats, where a
+# multiply takes 0.07). Backward: where(out > 0, g, 0) (NumPy needs a mask pass and a where pass).
 # ------------------------------------------------------------------------------------------------
+@_jit
+def relu_forward(x, y, lo, hi):
+    x, y = x[lo:hi], y[lo:hi]
+    for i in range(x.shape[0]):
+        v = x[i]
+        y[i] = ZERO if v < ZERO else v
+
+
 @_jit
 def relu_backward(g, out, dx, lo, hi):
     g, out, dx = g[lo:hi], out[lo:hi], dx[lo:hi]

@@ -465,7 +465,13 @@ class Relu(Function):
     @staticmethod
     def forward(ctx, a):
         x = a._data
-        out = parallel_ufunc(array_module(x).maximum, x, 0, dtype=x.dtype) if x.dtype != np.bool_ else x.copy()
+        K = float32_kernels(x)
+        if K is not None and x.flags.c_contiguous:      # one compiled pass, split across cores
+            xf = x.reshape(-1)
+            out = np.empty_like(x)
+            _split(xf.size, lambda lo, hi: K.relu_forward(xf, out.reshape(-1), lo, hi), xf.size)
+        else:
+            out = parallel_ufunc(array_module(x).maximum, x, 0, dtype=x.dtype) if x.dtype != np.bool_ else x.copy()
         # only the output is kept, as torch keeps it: the mask out > 0 is piecewise constant, so even a double
         # backward needs no graph through it (keeping the input too held every conv output of a CNN alive)
         return save_output(ctx, out, None)
