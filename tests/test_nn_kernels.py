@@ -239,6 +239,27 @@ def test_max_pool2d_matches_torch_and_the_numpy_path(monkeypatch, kw):
     np.testing.assert_array_equal(fast[0][ok], ref[0][ok])
 
 
+def test_max_pool2x2_every_tie_nan_and_inf_window_as_torch():
+    """The compiled 2x2 pool decides column pairs first, then columns; torch scans each window in order.
+    Every window over {0, 1, 2, nan, -inf} (625 of them, side by side, 16 planes) must give torch's max,
+    indices and gradient."""
+    torch = pytest.importorskip("torch")
+    import itertools
+    combos = np.array(list(itertools.product([0.0, 1.0, 2.0, np.nan, -np.inf], repeat=4)), np.float32)
+    win = combos.reshape(-1, 2, 2).transpose(1, 0, 2).reshape(2, -1)          # (2, 1250): windows in a row
+    x = np.broadcast_to(win, (16, 1, 2, win.shape[1])).copy()
+    assert x.size >= 32768                                                     # the compiled path's size
+    xt = ember.tensor(x, requires_grad=True)
+    y, idx = F.max_pool2d(xt, 2, return_indices=True)
+    y.backward(ember.ones_like(y))
+    tx = torch.tensor(x, requires_grad=True)
+    ty, tidx = torch.nn.functional.max_pool2d(tx, 2, return_indices=True)
+    ty.backward(torch.ones_like(ty))
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    np.testing.assert_array_equal(xt.grad.numpy(), tx.grad.numpy())
+
+
 def test_max_pool_padding_bound_is_torchs():
     torch = pytest.importorskip("torch")
     for nd, shape in ((1, (1, 2, 10)), (2, (1, 1, 10, 10)), (3, (1, 1, 10, 10, 10))):

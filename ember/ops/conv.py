@@ -660,17 +660,18 @@ class MaxPoolNd(Function):
 
     @staticmethod
     def _compiled(ctx, K, X, kernel, stride, pads, dilation, out, indices_out):
-        """The 2x2 / stride 2 forward as one compiled loop over (sample, channel) planes, on every core. Keeps torch's
-        ``indices`` (argmax position in the H x W plane) instead of the per-offset masks."""
+        """The 2x2 / stride 2 forward as one compiled loop over (sample, channel) planes, on every core. Keeps
+        one byte per window (which of its four entries was the max: row*2 + col) instead of the per-offset
+        masks; torch's ``indices`` are made from it only when asked for."""
         N, C, H, W = X.shape
         x3 = np.ascontiguousarray(X).reshape(N * C, H, W)
         y = np.empty((N * C,) + tuple(out), X.dtype)
-        idx = np.empty(y.shape, np.int64)
-        for_batch_slabs(N * C, lambda lo, hi: K.max_pool2x2_forward(x3, y, idx, lo, hi), X.size)
-        ctx.masks = idx.reshape((N, C) + tuple(out))
+        code = np.empty(y.shape, np.uint8)
+        for_batch_slabs(N * C, lambda lo, hi: K.max_pool2x2_forward(x3, y, code, lo, hi), X.size)
+        ctx.masks = code.reshape((N, C) + tuple(out))
         ctx.params = (tuple(X.shape), kernel, stride, pads, dilation, out)
         if indices_out is not None:
-            indices_out.append(ctx.masks.copy())     # (the caller's copy: changing it must not change our grads)
+            indices_out.append(_window_codes_to_indices(ctx.masks, W))
         return y.reshape((N, C) + tuple(out))
 
     @staticmethod
@@ -679,14 +680,22 @@ class MaxPoolNd(Function):
         return gx, None, None, None, None, None
 
 
+def _window_codes_to_indices(code, W):
+    """torch's ``indices`` (flat position in the H x W plane) from the 2x2 pool's codes (row*2 + col)."""
+    OH, OW = code.shape[-2:]
+    base = 2 * W * np.arange(OH).reshape(OH, 1) + 2 * np.arange(OW)
+    c = code.astype(np.int64)
+    return base + (c >> 1) * W + (c & 1)
+
+
 class MaxPoolScatter(Function):
     """dx[argmax] += dy (linear in dy).  Backward: d(dy) = the gradient gathered at the argmax."""
     _grad_fn_name = "MaxPool2DWithIndicesBackwardBackward0"
 
     @staticmethod
     def forward(ctx, gy, masks, shape, kernel, stride, pads, dilation, out):
-        """``masks``: the per-offset window masks of MaxPoolNd's NumPy path, or (compiled path) one int64
-        array of argmax positions in each input plane."""
+        """``masks``: the per-offset window masks of MaxPoolNd's NumPy path, or (compiled 2x2 path) one uint8
+        code per window saying where its max sat."""
         G = gy._data
         xp = array_module(G)
         nd = len(kernel)
@@ -694,14 +703,16 @@ class MaxPoolScatter(Function):
         ctx.params = (shape, kernel, stride, pads, dilation, out)
         if not isinstance(masks, list):
             P = math.prod(shape[:2])
-            gx = np.zeros((P, math.prod(shape[2:])), G.dtype)
             g3 = np.ascontiguousarray(G).reshape((P,) + tuple(out))
-            i3 = masks.reshape(g3.shape)
             K = float32_kernels(g3, conv_kernels, any_size=True)
             if K is not None:
-                for_batch_slabs(P, lambda lo, hi: K.max_pool2d_backward(g3, i3, gx, lo, hi), gx.size)
-            else:            # (small or not float32) the same scatter-add, by NumPy
-                np.add.at(gx, (np.arange(P).reshape((P,) + (1,) * nd), i3), g3)
+                gx = np.empty((P,) + tuple(shape[2:]), G.dtype)
+                c3 = masks.reshape(g3.shape)
+                for_batch_slabs(P, lambda lo, hi: K.max_pool2x2_backward(g3, c3, gx, lo, hi), gx.size)
+            else:            # (not float32) the same scatter, by NumPy
+                gx = np.zeros((P, math.prod(shape[2:])), G.dtype)
+                idx = _window_codes_to_indices(masks, shape[-1]).reshape(g3.shape)
+                np.add.at(gx, (np.arange(P).reshape((P,) + (1,) * nd), idx), g3)
             return gx.reshape(shape)
         padded = [shape[2 + i] + pads[i][0] + pads[i][1] for i in range(nd)]
         gx = xp.zeros(tuple(shape[:2]) + tuple(padded), dtype=G.dtype)
@@ -716,7 +727,7 @@ class MaxPoolScatter(Function):
     @staticmethod
     def backward(ctx, ggx):
         shape, kernel, stride, pads, dilation, out = ctx.params
-        flat = ctx.masks if not isinstance(ctx.masks, list) else \
+        flat = _window_codes_to_indices(ctx.masks, shape[-1]) if not isinstance(ctx.masks, list) else \
             _max_pool_flat_indices(ctx.masks, kernel, stride, pads, dilation, shape[2:], out)
         N, C = ggx.shape[:2]
         g = ggx.reshape(N, C, -1).gather(2, wrap(flat.reshape(N, C, -1))).reshape(flat.shape)
