@@ -545,11 +545,13 @@ def test_per_sample_columns_match_the_batch_gemm_and_torch(monkeypatch, nd, kw):
     w = rand(*((6, 5) + (k,) * nd), seed=1)
     f = getattr(F, f"conv{nd}d")
 
+    b = rand(6, seed=3)
+
     def run():
-        xe, we = ember.tensor(x, requires_grad=True), ember.tensor(w, requires_grad=True)
-        y = f(xe, we, **kw)
+        xe, we, be = (ember.tensor(a, requires_grad=True) for a in (x, w, b))
+        y = f(xe, we, be, **kw)
         y.backward(ember.tensor(rand(*y.shape, seed=2)))
-        return y.detach().numpy(), xe.grad.numpy(), we.grad.numpy()
+        return y.detach().numpy(), xe.grad.numpy(), we.grad.numpy(), be.grad.numpy()
 
     monkeypatch.setattr(conv, "_CHUNK_BYTES", 1)            # one sample per chunk
     monkeypatch.setattr(conv, "_SLAB_MIN_ELEMENTS", 1)      # the batch split across the threads
@@ -557,12 +559,12 @@ def test_per_sample_columns_match_the_batch_gemm_and_torch(monkeypatch, nd, kw):
     per_sample = run()
     monkeypatch.setattr(conv, "_PER_SAMPLE_MIN_L", 1 << 40)
     batch_gemm = run()
-    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-    yt = getattr(TF, f"conv{nd}d")(xt, wt, **kw)
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    yt = getattr(TF, f"conv{nd}d")(xt, wt, bt, **kw)
     yt.backward(torch.tensor(rand(*yt.shape, seed=2)))
-    for a, b, t in zip(per_sample, batch_gemm, (yt, xt.grad, wt.grad)):
-        close(a, b)
-        close(a, t)
+    for ours, batched, theirs in zip(per_sample, batch_gemm, (yt, xt.grad, wt.grad, bt.grad)):
+        close(ours, batched)
+        close(ours, theirs)
 
 
 def test_per_sample_route_in_float64_is_exact():

@@ -337,21 +337,28 @@ def _sample_columns(x, plan, visit, init=None):
     return accs
 
 
-def _conv_per_sample(x, w, stride, pads, dilation):
-    """y[n] = W (O, C*K) @ cols[n] (C*K, L): into y's (N, O, L) rows, or via a scratch on the padded grid."""
+def _conv_per_sample(x, w, stride, pads, dilation, bias=None):
+    """y[n] = W (O, C*K) @ cols[n] (C*K, L) (+ bias): into y's (N, O, L) rows, or via a scratch on the padded
+    grid. The bias is added chunk by chunk, while the chunk's output is still in cache."""
     N, O = x.shape[0], w.shape[0]
     plan = _ColumnPlan(x, w.shape[2:], stride, pads, dilation)
     w2 = w.reshape(O, -1).astype(x.dtype, copy=False)
     y = np.empty((N, O) + plan.out, x.dtype)
     rows = y.reshape(N, O, -1)
+    b = None if bias is None else bias.astype(x.dtype, copy=False).reshape((O,) + (1,) * len(plan.out))
 
     def visit(lo, hi, cols, scratch):
         if scratch is None:
             np.matmul(w2, cols, out=rows[lo:hi])
+            if b is not None:
+                y[lo:hi] += b
         else:
             r = scratch[:hi - lo]
             np.matmul(w2, cols, out=r)
-            y[lo:hi] = plan.valid(r)
+            if b is None:
+                y[lo:hi] = plan.valid(r)
+            else:
+                np.add(plan.valid(r), b, out=y[lo:hi])
 
     _sample_columns(x, plan, visit,
                     init=None if plan.grid is None else lambda: np.empty((plan.chunk, O, plan.L), x.dtype))
@@ -378,26 +385,30 @@ def _weight_grad_per_sample(x, gy, weight_shape, stride, pads, dilation):
     return np.ascontiguousarray(dw.T if tall else dw).reshape(weight_shape)
 
 
-def conv_forward(x, w, stride, pads, dilation, groups):
-    """y[n, o] = sum_{c, k} W[o, c, k] * xpad[n, c, o*s + k*d]  (per group): one (batched) matmul.
+def conv_forward(x, w, stride, pads, dilation, groups, bias=None):
+    """y[n, o] = sum_{c, k} W[o, c, k] * xpad[n, c, o*s + k*d] (+ b[o])  (per group): one (batched) matmul.
 
     Returns y and the columns (kept for the weight gradient): ``("t", cols)`` in the (C*K, N*L) layout of
     :func:`im2col_t` when groups == 1, else (N, C*K, L) from :func:`im2col`."""
     N = x.shape[0]
     O = w.shape[0]
+    if _per_sample(x, w.shape, groups) and w.dtype == x.dtype and \
+            not winograd.usable(x, w.shape, stride, dilation, groups, pads):
+        return _conv_per_sample(x, w, stride, pads, dilation, bias), None
     if winograd.usable(x, w.shape, stride, dilation, groups, pads):   # 3x3, stride 1: 2.25x fewer multiplies
-        return winograd.conv3x3(x, w, pads), None
-    if _per_sample(x, w.shape, groups) and w.dtype == x.dtype:
-        return _conv_per_sample(x, w, stride, pads, dilation), None
-    if groups == 1:
-        cols, out = im2col_t(x, w.shape[2:], stride, pads, dilation)   # (C*K, N*L)
-        y = _to_rows(w.reshape(O, -1) @ cols, N, O, math.prod(out))
-        return y.reshape((N, O) + tuple(out)), ("t", cols)
-    cols, out = im2col(x, w.shape[2:], stride, pads, dilation)    # (N, C*K, L)
-    G = groups
-    CK = cols.shape[1] // G
-    y = w.reshape(G, O // G, CK) @ cols.reshape(N, G, CK, -1)      # (N, G, O/G, L)
-    return y.reshape((N, O) + tuple(out)), cols
+        y, cols = winograd.conv3x3(x, w, pads), None
+    elif groups == 1:
+        c, out = im2col_t(x, w.shape[2:], stride, pads, dilation)     # (C*K, N*L)
+        y = _to_rows(w.reshape(O, -1) @ c, N, O, math.prod(out)).reshape((N, O) + tuple(out))
+        cols = ("t", c)
+    else:
+        cols, out = im2col(x, w.shape[2:], stride, pads, dilation)    # (N, C*K, L)
+        G = groups
+        CK = cols.shape[1] // G
+        y = (w.reshape(G, O // G, CK) @ cols.reshape(N, G, CK, -1)).reshape((N, O) + tuple(out))  # (N, G, O/G, L)
+    if bias is not None:
+        y += bias.reshape((-1,) + (1,) * (y.ndim - 2))
+    return y, cols
 
 
 def conv_input_grad(gy, w, in_spatial, stride, pads, dilation, groups):
@@ -492,11 +503,11 @@ class Convolution(Function):
             y = conv_input_grad(X, W, out_spatial, stride, pads, dilation, groups)
             ctx.cols = None
         else:
-            y, cols = conv_forward(X, W, stride, pads, dilation, groups)
+            y, cols = conv_forward(X, W, stride, pads, dilation, groups, None if bias is None else bias._data)
             # The columns are K times the input (9x for 3x3): keeping them until backward made a ResNet step's
             # peak memory 2.6x torch's, so the weight gradient rebuilds them (one copy) unless they are small.
             ctx.cols = cols if ctx.needs_input_grad[1] and _keep_cols(cols, X) else None
-        if bias is not None:
+        if bias is not None and transposed:
             y += bias._data.reshape((-1,) + (1,) * (y.ndim - 2))
         # bfloat16: ``@`` accumulated in float32 (NumPy has no bfloat16 kernels), bias added in float32,
         # now one rounding as torch's kernels do. Gradients come back float32; the engine rounds them.
