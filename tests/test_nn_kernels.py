@@ -414,3 +414,22 @@ def test_batch_norm_training(monkeypatch, affine):
     np.testing.assert_allclose(fast[1], tx.grad.numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(fast[2], tbn.running_mean.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(fast[3], tbn.running_var.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_sum_around_a_middle_block_matches_numpy_and_torch(monkeypatch):
+    """A sum over every axis but a middle block (a conv bias gradient) runs compiled per channel."""
+    torch = pytest.importorskip("torch")
+    x = RNG.standard_normal((16, 12, 20, 18)).astype(np.float32)
+    x[3, 4, 5, 6] = np.inf
+    x[1, 7, 0, 0] = np.nan
+    for dims, keepdim in (((0, 2, 3), False), ((0, 2, 3), True), ((0, 3), False), ((0,), True)):
+        fast, ref = _both(monkeypatch, lambda: ember.tensor(x).sum(dim=dims, keepdim=keepdim).numpy())
+        theirs = torch.tensor(x).sum(dim=dims, keepdim=keepdim).numpy()
+        assert fast.dtype == np.float32 and fast.shape == ref.shape == theirs.shape
+        np.testing.assert_allclose(fast, theirs, rtol=1e-5, atol=1e-5 * np.abs(x[np.isfinite(x)]).sum() ** 0.5)
+        np.testing.assert_array_equal(np.isnan(fast), np.isnan(ref))
+        np.testing.assert_array_equal(np.isinf(fast), np.isinf(ref))
+    from ember.ops import reduce
+    assert reduce._sum_around(x, (0, 2, 3)) is not None
+    assert reduce._sum_around(x, (0, 1)) is None                    # the kept block is last: NumPy's loop is fine
+    assert reduce._sum_around(x.transpose(1, 0, 2, 3), (1, 2, 3)) is None   # not contiguous

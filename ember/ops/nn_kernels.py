@@ -387,6 +387,15 @@ def _channel_grad_sums(g, x, c, mu, r):
 
 
 @_jit
+def channel_sums(x, out, lo, hi):
+    """out[c] = sum of x[:, c, :] for channels lo:hi, x (A, C, B): a bias gradient's reduction over batch and
+    space. NumPy's sum over axes (0, 2) runs its pairwise loop one (784-long) row at a time, unvectorised:
+    0.14 ms for a 64x16x28x28 gradient; this loop's sums use the vector lanes."""
+    for c in range(lo, hi):
+        out[c] = _channel_sum(x, c)
+
+
+@_jit
 def batch_norm_forward(x, w, b, eps, y, mean, var, rstd, lo, hi):
     """Channels lo:hi: batch mean and biased variance over (N, L), then y = (x - mean) rstd w + b."""
     N, L = x.shape[0], x.shape[2]
