@@ -241,10 +241,11 @@ _CHUNK_BYTES = 1 << 20      # one chunk of columns stays in the core's L2 cache 
 _PER_SAMPLE_MIN_L = 64      # below this many output positions per sample, one GEMM over the batch wins
 
 
-def _per_sample(x, w_shape, groups):
-    """Whether a convolution takes the chunked per-sample route (CPU, one group, float, enough positions)."""
+def _per_sample(x, groups, L):
+    """Whether a convolution of ``x`` with L output positions per sample takes the chunked per-sample route
+    (CPU, one group, float, enough positions: a per-sample GEMM over 4x4 outputs would be too small)."""
     return (array_module(x) is np and groups == 1 and x.dtype in (np.float32, np.float64)
-            and math.prod(x.shape[2:]) >= _PER_SAMPLE_MIN_L)
+            and L >= _PER_SAMPLE_MIN_L)
 
 
 class _ColumnPlan:
@@ -392,7 +393,9 @@ def conv_forward(x, w, stride, pads, dilation, groups, bias=None):
     :func:`im2col_t` when groups == 1, else (N, C*K, L) from :func:`im2col`."""
     N = x.shape[0]
     O = w.shape[0]
-    if _per_sample(x, w.shape, groups) and w.dtype == x.dtype and \
+    L = math.prod(conv_output_size(x.shape[2 + i], w.shape[2 + i], stride[i], pads[i][0], pads[i][1], dilation[i])
+                  for i in range(len(stride)))
+    if _per_sample(x, groups, L) and w.dtype == x.dtype and \
             not winograd.usable(x, w.shape, stride, dilation, groups, pads):
         return _conv_per_sample(x, w, stride, pads, dilation, bias), None
     if winograd.usable(x, w.shape, stride, dilation, groups, pads):   # 3x3, stride 1: 2.25x fewer multiplies
@@ -422,7 +425,7 @@ def conv_input_grad(gy, w, in_spatial, stride, pads, dilation, groups):
     L = math.prod(out)
     nd = len(w.shape) - 2
     tpads = [((k - 1) * d - lo, (k - 1) * d - hi) for (lo, hi), k, d in zip(pads, w.shape[2:], dilation)]
-    if G == 1 and all(st == 1 for st in stride) and (O <= C or (O <= 8 * C and _per_sample(gy, w.shape, G)) or
+    if G == 1 and all(st == 1 for st in stride) and (O <= C or (O <= 8 * C and _per_sample(gy, G, math.prod(in_spatial))) or
                                                      winograd.usable(gy, (C, O) + tuple(w.shape[2:]), stride,
                                                                      dilation, G, tpads)):
         # stride 1: C_W^T is itself a convolution -- of gy with the kernel flipped and its in/out channels
@@ -453,7 +456,7 @@ def conv_weight_grad(x, gy, weight_shape, stride, pads, dilation, groups, cols=N
     N, O = gy.shape[:2]
     if winograd.usable(x, weight_shape, stride, dilation, groups, pads):
         return winograd.conv3x3_weight_grad(x, gy, pads)
-    if _per_sample(x, weight_shape, groups) and gy.dtype == x.dtype:
+    if _per_sample(x, groups, math.prod(gy.shape[2:])) and gy.dtype == x.dtype:
         return _weight_grad_per_sample(x, gy, weight_shape, stride, pads, dilation)
     if groups == 1:                                              # (O, N*L) @ (N*L, C*K): one GEMM
         if cols is None:
