@@ -53,6 +53,17 @@ def _round_to(out, like):
     return out.astype(like.dtype) if out.dtype != like.dtype else out
 
 
+def _mm(x, y):
+    """x @ y. A product of few rows by a wide transposed view -- Linear's x @ W.T on a small batch -- runs as
+    (W @ x.T).T and one copy back: OpenBLAS's kernel for that orientation is faster there, as in torch,
+    which computes W x^T in column-major (batch 64, 784 -> 512: 0.36 vs 0.40 ms; batch 16: 0.10 vs 0.18)."""
+    if x.__class__ is np.ndarray and x.ndim == 2 and y.ndim == 2 and x.flags.c_contiguous and \
+            y.flags.f_contiguous and not y.flags.c_contiguous and x.shape[0] <= 128 and \
+            y.shape[1] >= 4 * x.shape[0] and x.dtype.kind == "f":
+        return np.ascontiguousarray((y.T @ x.T).T)
+    return x @ y
+
+
 def _grad_like(at, g, b):
     """at @ g, the gradient of matrix ``b``, laid out as ``b`` is. For ``x @ W.t()`` (Linear) b is a
     transposed view, so the product is computed as (g.T @ a).T: after the transpose back, W's gradient is a
@@ -75,8 +86,8 @@ class MatMul(Function):
         x, y = a._data, b._data
         with np.errstate(over="ignore", invalid="ignore"):  # inf/nan results, silently, as in torch
             if x.ndim > 2 and y.ndim == 2:   # (..., M, K) @ (K, N): one GEMM over all rows, as torch folds it
-                return _round_to((x.reshape(-1, x.shape[-1]) @ y).reshape(x.shape[:-1] + y.shape[-1:]), x)
-            return _round_to(x @ y, x)
+                return _round_to(_mm(x.reshape(-1, x.shape[-1]), y).reshape(x.shape[:-1] + y.shape[-1:]), x)
+            return _round_to(_mm(x, y), x)
 
     @staticmethod
     def backward(ctx, g):
@@ -165,7 +176,7 @@ class Addmm(Function):
         ctx.save_for_backward(a, b)
         ctx.beta, ctx.alpha = beta, alpha
         with np.errstate(over="ignore", invalid="ignore"):  # inf/nan results, silently, as in torch
-            out = a._data @ b._data
+            out = _mm(a._data, b._data)
             if alpha != 1:
                 out *= alpha
         cd = c._data
