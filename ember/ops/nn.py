@@ -176,7 +176,10 @@ def _softmax_arrays(x, dim, normalize=True):
             s[lo:hi] = sb
             if normalize:
                 eb /= sb
-    _over_rows(*x2.shape, kernel)
+    if x2.size <= _BLOCK:
+        kernel(0, x2.shape[0])        # one block: no slabs to hand out
+    else:
+        _over_rows(*x2.shape, kernel)
     shape = x.shape
     return e.reshape(shape), z.reshape(shape), s.reshape(shape[:-1] + (1,))
 
@@ -317,6 +320,10 @@ class LogSoftmax(Function):
 # --------------------------------------------------------------------------------------------------
 def _class_targets(xp, t, C, ignore_index):
     """(safe targets, valid mask): ignored entries point at class 0; out-of-range targets raise."""
+    if t.size:        # the common case, in two reductions: every target a class, none the ignored one
+        lo, hi = int(t.min()), int(t.max())
+        if 0 <= lo and hi < C and not lo <= ignore_index <= hi:
+            return t, xp.ones(t.shape, bool)
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= C))
     if bad.any():
@@ -383,7 +390,10 @@ class CrossEntropy(Function):
         ctx.prob = False
         ts, valid = _class_targets(xp, ta, C, ignore_index)
         ti = xp.expand_dims(ts, c)
-        zt = xp.take_along_axis(z, ti, axis=c) if z is not None else xp.take_along_axis(x2, ti, axis=c) - m
+        if z is not None and z.ndim == 2:     # (one fancy index: take_along_axis builds index grids first)
+            zt = z[xp.arange(z.shape[0]), ts][:, None]
+        else:
+            zt = xp.take_along_axis(z, ti, axis=c) if z is not None else xp.take_along_axis(x2, ti, axis=c) - m
         nll = (logs - zt).squeeze(c)                                    # -logp_t
         wt = valid.astype(xa.dtype) if w is None else xp.where(valid, weight._data[ts], 0).astype(xa.dtype)
         loss = (1 - eps) * wt * nll if eps else wt * nll
