@@ -534,15 +534,16 @@ def test_slab_threads_survive_fork():
                                    (1, dict(stride=3, padding=1)), (3, dict(padding=(1, 0, 1))),
                                    (2, dict(kernel=1)), (2, dict(kernel=1, stride=2)), (2, dict(padding=0, kernel=5)),
                                    (2, dict(padding=(2, 1), dilation=(2, 1))), (1, dict(padding=2, dilation=2))])
-def test_per_sample_columns_match_the_batch_gemm_and_torch(monkeypatch, nd, kw):
+@pytest.mark.parametrize("cin", [5, 2])      # 2 -> 6 channels: the input gradient as the grid columns' adjoint
+def test_per_sample_columns_match_the_batch_gemm_and_torch(monkeypatch, nd, kw, cin):
     """Columns streamed per chunk of samples (several chunks per thread, the batch split across threads; on
     the padded grid at stride 1, as x itself for 1x1) give the batch-wide GEMM's result: forward, input and
     weight gradient."""
     from ember.ops import conv
     kw = dict(kw)
     k = kw.pop("kernel", 3)
-    x = rand(*((7, 5) + (11,) * nd))
-    w = rand(*((6, 5) + (k,) * nd), seed=1)
+    x = rand(*((7, cin) + (11,) * nd))
+    w = rand(*((6, cin) + (k,) * nd), seed=1)
     f = getattr(F, f"conv{nd}d")
 
     b = rand(6, seed=3)
@@ -572,4 +573,7 @@ def test_per_sample_route_in_float64_is_exact():
     x, w = rand(2, 3, 12, 14, dtype=np.float64), rand(4, 3, 3, 3, seed=1, dtype=np.float64)
     assert conv._per_sample(x, 1, 12 * 7)           # (the output of the stride (1, 2) convolution below)
     assert gradcheck(lambda x, w: F.conv2d(x, w, padding=1, stride=(1, 2)),
+                     (ember.tensor(x, requires_grad=True), ember.tensor(w, requires_grad=True)))
+    x, w = rand(2, 1, 9, 9, dtype=np.float64), rand(4, 1, 3, 3, seed=1, dtype=np.float64)   # widening 4x: the
+    assert gradcheck(lambda x, w: F.conv2d(x, w, padding=(1, 2), dilation=(1, 2)),          # grid adjoint's dx
                      (ember.tensor(x, requires_grad=True), ember.tensor(w, requires_grad=True)))
