@@ -100,7 +100,10 @@ def tune_blas_wait(spin=_BLAS_SPIN):
     leaves OpenBLAS alone. Returns True where it took effect.
 
     It runs once, when Ember first splits work across its own threads (:func:`share_cores`): a program
-    made only of GEMMs and small ops (an MLP) keeps the long spin, which saves it waking the workers."""
+    made only of GEMMs and small ops (an MLP) keeps the long spin, which saves it waking the workers.
+    The restart must not meet a multi-threaded BLAS call: Ember makes none at that point, but a program
+    that runs NumPy matrix products on another thread of its own at that very moment should set
+    ``EMBER_BLAS_TUNE=0`` (or its own ``OPENBLAS_THREAD_TIMEOUT``)."""
     if os.environ.get("EMBER_BLAS_TUNE", "1") == "0" or "OPENBLAS_THREAD_TIMEOUT" in os.environ:
         return False
     libs = [getattr(c, "dynlib", None) for c in _blas_controllers() if c.internal_api == "openblas"]
