@@ -13,9 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 __all__ = ["num_threads", "set_num_threads", "thread_pool", "parallel_ufunc", "split_work", "MIN_ELEMENTS",
+           "STREAM_MIN_ELEMENTS", "ROW_MIN_ELEMENTS",
            "blas_on_calling_thread", "tune_blas_wait", "share_cores"]
 
-MIN_ELEMENTS = 1 << 18  # 256K elements: below this one thread is as fast
+MIN_ELEMENTS = 1 << 18  # 256K elements: below this one thread is as fast (compute-heavy kernels: GELU, Adam)
+# A hand-off to a pool thread and back costs 30-60 us on these VMs (its wake-up), so a pass that only streams
+# memory (add, multiply, ReLU, a sum) gains from a second core only when much bigger: measured break-even
+# near 1M float32 elements (x * 1.5 on 256K: 33 us on one thread, 108 split in two).
+STREAM_MIN_ELEMENTS = 1 << 21
+ROW_MIN_ELEMENTS = 1 << 19   # softmax / layer norm rows: a few passes each (break-even 0.4-1M elements)
 
 _pool = None
 
@@ -150,11 +156,11 @@ def thread_pool():
     return _pool
 
 
-def split_work(n, work, size):
+def split_work(n, work, size, min_size=MIN_ELEMENTS):
     """Run ``work(lo, hi)`` over range(n) cut into one contiguous slab per core (when the job of ``size``
-    elements is big enough); returns the list of the slabs' results. ``work`` must release the GIL to
-    gain anything: NumPy calls and Ember's ``nogil`` compiled kernels do."""
-    T = _N_THREADS if size >= MIN_ELEMENTS else 1
+    elements is at least ``min_size``); returns the list of the slabs' results. ``work`` must release the
+    GIL to gain anything: NumPy calls and Ember's ``nogil`` compiled kernels do."""
+    T = _N_THREADS if size >= min_size else 1
     if T < 2 or n < 2 or threading.current_thread().name.startswith("ember"):
         return [work(0, n)]   # small job, one core, or already inside a pool worker (waiting could deadlock)
     share_cores()
@@ -172,7 +178,7 @@ def parallel_ufunc(ufunc, *args, dtype=None):
     """``ufunc(*args)`` computed in slabs on all cores when the operands are big contiguous NumPy arrays
     of one shape (numbers and 0-d arrays may join them); otherwise a plain call."""
     big = args[0] if args[0].__class__ is np.ndarray else args[-1]
-    if big.__class__ is not np.ndarray or big.size < MIN_ELEMENTS or _N_THREADS < 2 or \
+    if big.__class__ is not np.ndarray or big.size < STREAM_MIN_ELEMENTS or _N_THREADS < 2 or \
             not all(_splittable(a, big.shape) for a in args):  # the common, small case: one plain call
         return ufunc(*args) if dtype is None else ufunc(*args, dtype=dtype)
     n_threads = _N_THREADS

@@ -28,12 +28,14 @@ def test_set_num_threads_sets_the_pool_and_blas(restore_threads):
     assert _parallel.num_threads() == 1
     blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
     assert blas and all(lib["num_threads"] == 1 for lib in blas)
-    # element-wise work still gives the same numbers on one thread
-    x = ember.arange(1 << 19, dtype=ember.float32)
-    np.testing.assert_array_equal((x * 2).numpy(), np.arange(1 << 19, dtype=np.float32) * 2)
+    # element-wise work gives the same numbers on one thread and split across two
+    n = _parallel.STREAM_MIN_ELEMENTS
+    x = ember.arange(n, dtype=ember.float32)
+    np.testing.assert_array_equal((x * 2).numpy(), np.arange(n, dtype=np.float32) * 2)
     ember.set_num_threads(2)
     assert ember.get_num_threads() == 2
     assert _parallel.thread_pool()._max_workers == 2
+    np.testing.assert_array_equal((x * 2).numpy(), np.arange(n, dtype=np.float32) * 2)
 
 
 def test_set_num_threads_rejects_what_torch_rejects(restore_threads):
@@ -144,13 +146,13 @@ def test_blas_wait_is_shortened_once_ember_splits_work_and_can_be_turned_off():
             "libs = [c.dynlib for c in p._blas_controllers() if c.internal_api == 'openblas']\n"
             "has = bool(libs) and hasattr(libs[0], 'openblas_thread_timeout')\n"
             "before = libs[0].openblas_thread_timeout() if has else None\n"
-            "x = ember.ones(1 << 20); y = (x * 2).sum()\n"        # a job big enough to be split
+            "x = ember.ones(1 << 22); y = (x * 2).sum()\n"        # a job big enough to be split
             "print(has, before, libs[0].openblas_thread_timeout() if has else None,"
             " 'OPENBLAS_THREAD_TIMEOUT' in os.environ, float(y), p._shared)")
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
     on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     has, before, after, leaked, total, shared = on.stdout.split()
-    assert leaked == "False" and float(total) == 2 * (1 << 20)
+    assert leaked == "False" and float(total) == 2 * (1 << 22)
     if has == "True" and ember.get_num_threads() > 1:
         assert shared == "True" and before == "0" and after == "18"
     off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -82,7 +82,7 @@ def _blocks(n, size=None):
     return (slice(i, min(i + size, n)) for i in range(0, n, size))
 
 
-from .._parallel import split_work as _split   # noqa: E402  (work(lo, hi) on one slab per core)
+from .._parallel import split_work as _split, ROW_MIN_ELEMENTS   # noqa: E402  (work(lo, hi) on one slab per core)
 
 
 def _rows(a, dim):
@@ -99,7 +99,7 @@ def _over_rows(M, C, kernel):
 
     def slab(lo, hi):
         return [kernel(i, min(i + R, hi)) for i in range(lo, hi, R)]
-    return [r for part in _split(M, slab, M * C) for r in part]
+    return [r for part in _split(M, slab, M * C, ROW_MIN_ELEMENTS) for r in part]
 
 
 _compiled = float32_kernels   # the compiled kernels (ops/nn_kernels.py) for a big float32 NumPy array, or None
@@ -107,7 +107,7 @@ _compiled = float32_kernels   # the compiled kernels (ops/nn_kernels.py) for a b
 
 def _by_rows(kernel, M, C, *args):
     """``kernel(*args, lo, hi)`` over rows 0:M, one slab of rows per core (nogil kernels)."""
-    return _split(M, lambda lo, hi: kernel(*args, lo, hi), M * C)
+    return _split(M, lambda lo, hi: kernel(*args, lo, hi), M * C, ROW_MIN_ELEMENTS)
 
 
 def _erf_coefs(scale):
@@ -716,7 +716,7 @@ class LayerNorm(Function):
             dw, db = np.zeros(D, x2.dtype), np.zeros(D, x2.dtype)
             K.layer_norm_backward(g2, x2, wk, ctx.mean, ctx.rstd, dx, dw, db, lo, hi, need_x)
             return dw, db
-        parts = _split(M, slab, M * D)
+        parts = _split(M, slab, M * D, ROW_MIN_ELEMENTS)
         gx = _wrap(dx.reshape(x.shape)) if need_x else None
         gw = _wrap(sum(p[0] for p in parts).reshape(ctx.saved_tensors[1].shape)) if need_w else None
         gb = _wrap(sum(p[1] for p in parts).reshape(ctx.saved_tensors[2].shape)) if need_b else None

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from .._jit import float32_kernels
-from .._parallel import parallel_ufunc, split_work as _split
+from .._parallel import parallel_ufunc, split_work as _split, STREAM_MIN_ELEMENTS
 from ._util import arrays2, float_result, Tensor, wrap, array_module, is_tensor
 from ..dtypes import result_type, to_dtype, get_default_dtype
 from ..autograd.grad_mode import STATE
@@ -469,7 +469,7 @@ class Relu(Function):
         if K is not None and x.flags.c_contiguous:      # one compiled pass, split across cores
             xf = x.reshape(-1)
             out = np.empty_like(x)
-            _split(xf.size, lambda lo, hi: K.relu_forward(xf, out.reshape(-1), lo, hi), xf.size)
+            _split(xf.size, lambda lo, hi: K.relu_forward(xf, out.reshape(-1), lo, hi), xf.size, STREAM_MIN_ELEMENTS)
         else:
             out = parallel_ufunc(array_module(x).maximum, x, 0, dtype=x.dtype) if x.dtype != np.bool_ else x.copy()
         # only the output is kept, as torch keeps it: the mask out > 0 is piecewise constant, so even a double
@@ -484,7 +484,7 @@ class Relu(Function):
             o = out._data.reshape(-1)
             gf = np.ascontiguousarray(g._data).reshape(-1)
             dx = np.empty_like(gf)
-            _split(o.size, lambda lo, hi: K.relu_backward(gf, o, dx, lo, hi), o.size)
+            _split(o.size, lambda lo, hi: K.relu_backward(gf, o, dx, lo, hi), o.size, STREAM_MIN_ELEMENTS)
             return wrap(dx.reshape(g.shape))
         return Where.apply(out > 0, g, 0.0)  # where, not g * mask: no -0. entries
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from .._jit import float32_kernels
-from .._parallel import split_work
+from .._parallel import split_work, STREAM_MIN_ELEMENTS
 from ._util import norm_dims, norm_dim, wrap, array_module, float_result
 from ..dtypes import get_default_dtype, to_dtype
 from ..autograd.grad_mode import STATE
@@ -46,7 +46,7 @@ def _sum_around(x, dims):
         return None
     x3 = x.reshape(-1, math.prod(x.shape[kept[0]:kept[-1] + 1]), B)
     out = np.empty(x3.shape[1], np.float32)
-    split_work(x3.shape[1], lambda lo, hi: K.channel_sums(x3, out, lo, hi), x.size)
+    split_work(x3.shape[1], lambda lo, hi: K.channel_sums(x3, out, lo, hi), x.size, STREAM_MIN_ELEMENTS)
     return out.reshape(tuple(x.shape[d] for d in kept))
 
 
