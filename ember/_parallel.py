@@ -3,7 +3,8 @@
 NumPy's ufuncs run on one core, but they release the GIL inside their inner loop. So a big array can
 be cut into one contiguous slab per core and each slab computed by a thread, writing into its slice of a
 shared output (``out=``). The results are bit-identical to the single call: the work is element-wise.
-Small arrays (below ``MIN_ELEMENTS``) are not worth the thread hand-off and run directly.
+Small arrays are not worth the thread hand-off and run directly: below ``STREAM_MIN_ELEMENTS`` for passes
+that only stream memory, ``ROW_MIN_ELEMENTS`` for softmax-like rows, ``MIN_ELEMENTS`` for heavier math.
 """
 import contextlib
 import os
