@@ -330,12 +330,18 @@ def _sample_columns(x, plan, visit, init=None):
             visit(s, e, b.reshape(e - s, CK, L), acc)
         accs.append(acc)
 
-    if min(_threads(), N) > 1 and N * CK * L >= _SLAB_MIN_ELEMENTS:
+    _gemm_slabs(N, work, N * CK * L)
+    return accs
+
+
+def _gemm_slabs(N, work, size):
+    """``work(lo, hi)`` on one slab of the batch per core, each running its own GEMMs on BLAS's calling
+    thread; on one core (or a small job) one call with BLAS's own threads."""
+    if min(_threads(), N) > 1 and size >= _SLAB_MIN_ELEMENTS:
         with blas_on_calling_thread():
-            for_batch_slabs(N, work, N * CK * L)
+            for_batch_slabs(N, work, size)
     else:
         work(0, N)
-    return accs
 
 
 def _conv_per_sample(x, w, stride, pads, dilation, bias=None):
@@ -419,11 +425,7 @@ def _input_grad_on_grid(gy, w, in_spatial, pads, dilation):
             for k, off in enumerate(offsets):
                 gxp[s:e, :, off:off + L] += d4[:, :, k]
 
-    if min(_threads(), N) > 1 and N * C * K * L >= _SLAB_MIN_ELEMENTS:
-        with blas_on_calling_thread():
-            for_batch_slabs(N, work, N * C * K * L)
-    else:
-        work(0, N)
+    _gemm_slabs(N, work, N * C * K * L)
     planes = gxp[:, :, :P].reshape((N, C) + sp)
     return np.ascontiguousarray(planes[(slice(None), slice(None)) +
                                        tuple(slice(lo, lo + n) for (lo, _), n in zip(pads, in_spatial))])
