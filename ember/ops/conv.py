@@ -311,7 +311,8 @@ def _sample_columns(x, plan, visit, init=None):
     (written, then read by the GEMM). Here each chunk of samples is copied into one reused buffer small
     enough to stay in cache, and its GEMM runs at once. The batch is split across the cores, each thread
     with its own buffer and chunks (and BLAS on the calling thread, so the two pools do not fight). With
-    ``init``, each thread starts an accumulator (or scratch) ``init()``; the list of them is returned."""
+    ``init``, each thread starts an accumulator (or scratch) ``init()``; the list of them is returned, in
+    batch order (threads finish in any order; summing in a fixed one keeps results the same run to run)."""
     N = x.shape[0]
     CK, L, chunk = plan.CK, plan.L, plan.chunk
     src = np.ascontiguousarray(x).reshape(N, CK, L) if plan.identity else plan.windows(x)
@@ -328,10 +329,10 @@ def _sample_columns(x, plan, visit, init=None):
                 b = buf[:e - s]
                 np.copyto(b, src[s:e])
             visit(s, e, b.reshape(e - s, CK, L), acc)
-        accs.append(acc)
+        accs.append((lo, acc))
 
     _gemm_slabs(N, work, N * CK * L)
-    return accs
+    return [acc for _, acc in sorted(accs, key=lambda a: a[0])]   # in batch order: the same sums every run
 
 
 def _gemm_slabs(N, work, size):
