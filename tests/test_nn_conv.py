@@ -577,3 +577,17 @@ def test_per_sample_route_in_float64_is_exact():
     x, w = rand(2, 1, 9, 9, dtype=np.float64), rand(4, 1, 3, 3, seed=1, dtype=np.float64)   # widening 4x: the
     assert gradcheck(lambda x, w: F.conv2d(x, w, padding=(1, 2), dilation=(1, 2)),          # grid adjoint's dx
                      (ember.tensor(x, requires_grad=True), ember.tensor(w, requires_grad=True)))
+
+
+def test_per_sample_weight_gradient_is_the_same_every_run(monkeypatch):
+    """Threads finish in any order; their partial sums must still be added in one fixed order."""
+    from ember.ops import conv
+    monkeypatch.setattr(conv, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv, "_SLAB_MIN_ELEMENTS", 1)
+    x = ember.tensor(rand(16, 3, 12, 12))
+    grads = []
+    for _ in range(8):
+        w = ember.tensor(rand(4, 3, 3, 3, seed=1), requires_grad=True)
+        F.conv2d(x, w, padding=1).pow(2).sum().backward()
+        grads.append(w.grad.numpy())
+    assert all(np.array_equal(grads[0], g) for g in grads[1:])
