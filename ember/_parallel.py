@@ -36,6 +36,7 @@ def cpu_cores():
 
 
 _N_THREADS = cpu_cores()
+_ndarray = np.ndarray
 _blas_limit = None  # the threadpoolctl limiter set by set_num_threads (kept alive: it holds the setting)
 
 
@@ -178,10 +179,19 @@ def _splittable(x, shape):
 def parallel_ufunc(ufunc, *args, dtype=None):
     """``ufunc(*args)`` computed in slabs on all cores when the operands are big contiguous NumPy arrays
     of one shape (numbers and 0-d arrays may join them); otherwise a plain call."""
-    big = args[0] if args[0].__class__ is np.ndarray else args[-1]
-    if big.__class__ is not np.ndarray or big.size < STREAM_MIN_ELEMENTS or _N_THREADS < 2 or \
+    big = args[0]
+    if big.__class__ is not _ndarray:
+        big = args[-1]
+    if big.__class__ is not _ndarray or big.size < STREAM_MIN_ELEMENTS or _N_THREADS < 2 or \
             not all(_splittable(a, big.shape) for a in args):  # the common, small case: one plain call
-        return ufunc(*args) if dtype is None else ufunc(*args, dtype=dtype)
+        if dtype is None:
+            return ufunc(*args)
+        return ufunc(*args, dtype=dtype)
+    return _split_ufunc(ufunc, args, dtype, big)
+
+
+def _split_ufunc(ufunc, args, dtype, big):
+    """parallel_ufunc's split path (apart, so the small-array call above pays nothing for its closure)."""
     n_threads = _N_THREADS
     share_cores()
     # NumPy decides the result type (weak Python scalars included): ask it on one element

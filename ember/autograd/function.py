@@ -198,16 +198,23 @@ class Function(metaclass=_FunctionMeta):
         if _autocast is not None:  # mixed precision (amp/autocast_mode.py): one global check when off
             args = _autocast(cls, args)
         ctx = cls._node_cls()
-        record = False
-        if STATE.enabled:
-            flags = [a.__class__ in _TENSOR_TYPES and a._requires_grad for a in args]
-            record = True in flags
-        if record:
-            ctx.needs_input_grad = tuple(flags)
-        else:
-            ctx.needs_input_grad = (False,) * len(args)
         prev = STATE.enabled
-        STATE.enabled = False
+        if prev:  # which inputs need a gradient (unrolled for the one- and two-input ops: this runs per op)
+            n = len(args)
+            if n == 2:
+                a, b = args
+                flags = (a.__class__ in _TENSOR_TYPES and a._requires_grad,
+                         b.__class__ in _TENSOR_TYPES and b._requires_grad)
+            elif n == 1:
+                a = args[0]
+                flags = (a.__class__ in _TENSOR_TYPES and a._requires_grad,)
+            else:
+                flags = tuple([a.__class__ in _TENSOR_TYPES and a._requires_grad for a in args])
+            record = True in flags
+            STATE.enabled = False
+        else:
+            flags, record = (False,) * len(args), False
+        ctx.needs_input_grad = flags
         try:
             if cls._has_setup:
                 out = cls.forward(*args, **kwargs)
@@ -216,12 +223,15 @@ class Function(metaclass=_FunctionMeta):
                 out = cls.forward(ctx, *args, **kwargs)
         finally:
             STATE.enabled = prev
-        if out.__class__ is tuple:
+        if out.__class__ is _np.ndarray:  # the common case: one fresh NumPy result
+            outs = _wrap(out)
+        elif out.__class__ is tuple:
             outs = tuple(_as_output(o, args, ctx) for o in out)
         else:
             outs = _as_output(out, args, ctx)
-        for t in ctx._dirty:
-            t._vc[0] += 1
+        if ctx._dirty:
+            for t in ctx._dirty:
+                t._vc[0] += 1
         if record:
             _connect(ctx, args, outs, flags)
         return outs

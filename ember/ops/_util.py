@@ -9,6 +9,9 @@ __all__ = ["arrays2", "norm_dim", "norm_dims", "array_of", "is_tensor", "Tensor"
            "float_result"]
 
 
+_TENSOR_TYPES = Tensor._subclasses  # the exact tensor classes (Tensor, Parameter, ...)
+
+
 def is_tensor(x):
     return isinstance(x, Tensor)
 
@@ -24,6 +27,8 @@ def arrays2(a, b):
     Python numbers stay numbers: NumPy then keeps the tensor's dtype (NEP 50 "weak" scalars),
     which is torch's rule too whenever the number's category is not higher than the tensor's.
     """
+    if b.__class__ is float and a.__class__ in _TENSOR_TYPES and a._data.dtype.kind in "fc":
+        return a._data, b  # the common ``x * 0.5``: a float number never lifts a float tensor's dtype
     ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
     if ta and tb:
         xa, xb = a._data, b._data
