@@ -127,6 +127,62 @@ def test_cross_entropy_matches_torch():
     np.testing.assert_allclose(ours[1], tx.grad.numpy(), rtol=1e-5, atol=1e-9)
 
 
+def _load_kernels():
+    """The small-batch routes take the kernels only once something big has imported them."""
+    from ember._jit import nn_kernels
+    assert nn_kernels(1 << 20) is not None
+
+
+@pytest.mark.parametrize("kw", [{}, {"reduction": "sum"}, {"reduction": "none"}, {"ignore_index": 2},
+                                {"ignore_index": -1}])
+def test_cross_entropy_small_batch_route_matches_numpy_and_torch(monkeypatch, kw):
+    torch = pytest.importorskip("torch")
+    _load_kernels()
+    x = (RNG.standard_normal((64, 10)) * 3).astype(np.float32)
+    t = RNG.integers(0, 10, 64)
+    t[:5] = 2
+    t[5:8] = -1
+    if kw.get("ignore_index") != -1:
+        t[5:8] = 7
+    out = F.cross_entropy(ember.tensor(x, requires_grad=True), ember.tensor(t), **kw)
+    assert out.grad_fn.rows is not None                     # the compiled route ran
+
+    fast, ref = _both(monkeypatch, lambda: _fwd_bwd(lambda a: F.cross_entropy(a, ember.tensor(t), **kw).sum() * 1.5, x))
+    _close(fast, ref)
+    tx = torch.tensor(x, requires_grad=True)
+    theirs = torch.nn.functional.cross_entropy(tx, torch.tensor(t), **kw).sum() * 1.5
+    theirs.backward()
+    np.testing.assert_allclose(fast[0], theirs.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(fast[1], tx.grad.numpy(), rtol=1e-5, atol=1e-8)
+
+
+def test_cross_entropy_small_batch_route_edges_as_torch():
+    torch = pytest.importorskip("torch")
+    _load_kernels()
+    x = RNG.standard_normal((3, 4)).astype(np.float32)
+    x[1, 2] = np.inf                                   # an ignored row's inf still makes its gradient NaN
+    t = np.array([1, 1, 1])
+    a = ember.tensor(x, requires_grad=True)
+    loss = F.cross_entropy(a, ember.tensor(t), ignore_index=1)   # every target ignored: nan loss, zero grad
+    loss.backward()
+    tx = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.cross_entropy(tx, torch.tensor(t), ignore_index=1).backward()
+    assert np.isnan(loss.item())
+    np.testing.assert_array_equal(a.grad.numpy(), tx.grad.numpy())
+    assert not np.isnan(a.grad.numpy()[[0, 2]]).any()
+    with pytest.raises(IndexError, match="Target 4 is out of bounds"):
+        F.cross_entropy(ember.tensor(x), ember.tensor([0, 4, 1]))
+    # double backward takes the composed route from the same forward
+    x = RNG.standard_normal((5, 3)).astype(np.float32)
+    a, ta = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (g,) = ember.autograd.grad(F.cross_entropy(a, ember.tensor([0, 1, 2, 0, 1])), a, create_graph=True)
+    (tg,) = torch.autograd.grad(torch.nn.functional.cross_entropy(ta, torch.tensor([0, 1, 2, 0, 1])), ta,
+                                create_graph=True)
+    (g * g).sum().backward()
+    (tg * tg).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.parametrize("affine", [True, False])
 def test_layer_norm(monkeypatch, affine):
     x = (RNG.standard_normal((ROWS, COLS)) * 3 + 5).astype(np.float32)

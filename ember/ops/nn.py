@@ -28,7 +28,7 @@ import numpy as np
 from ..autograd import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..device import array_module
-from .._jit import float32_kernels, sampling_kernels as _sampling_kernels
+from .._jit import float32_kernels, sampling_kernels as _sampling_kernels, nn_kernels as _nn_kernels
 from ._util import float32_inside, float32_inside_backward
 
 __all__ = [
@@ -318,6 +318,17 @@ class LogSoftmax(Function):
 # --------------------------------------------------------------------------------------------------
 # cross entropy = log_softmax + nll_loss in one pass
 # --------------------------------------------------------------------------------------------------
+def _small_rows(xa, ta):
+    """The compiled kernels for cross entropy's small-batch route: a C-contiguous (N, C) float32 NumPy batch,
+    int64 class targets, and Numba already loaded by some bigger op (importing it costs a second: a
+    small script keeps the NumPy route). None otherwise."""
+    if xa.__class__ is not np.ndarray or xa.ndim != 2 or xa.dtype != np.float32 or not xa.shape[0] or \
+            ta.__class__ is not np.ndarray or ta.dtype != np.int64 or ta.ndim != 1 or not xa.flags.c_contiguous \
+            or not ta.flags.c_contiguous:
+        return None
+    return _nn_kernels.loaded()
+
+
 def _class_targets(xp, t, C, ignore_index):
     """(safe targets, valid mask): ignored entries point at class 0; out-of-range targets raise."""
     if t.size:        # the common case, in two reductions: every target a class, none the ignored one
@@ -360,6 +371,12 @@ class CrossEntropy(Function):
         ta = target._data
         eps = float(label_smoothing)
         K = _compiled(xa) if xa.ndim == 2 else None
+        ctx.rows = None
+        if K is None and weight is None and not eps:
+            R = _small_rows(xa, ta)
+            if R is not None:
+                ctx.save_for_backward(x, target)
+                return CrossEntropy._rows_forward(ctx, R, xa, ta, ignore_index, reduction)
         if K is not None:   # compiled: one read of x gives each row's max and log-sum; the backward recomputes p
             x2 = np.ascontiguousarray(xa)
             m, logs = np.empty((x2.shape[0], 1), x2.dtype), np.empty((x2.shape[0], 1), x2.dtype)
@@ -421,10 +438,43 @@ class CrossEntropy(Function):
             return tot / denom
 
     @staticmethod
+    def _rows_forward(ctx, R, xa, ta, ignore_index, reduction):
+        """A small float32 batch with class targets, no weights or smoothing (a classifier's usual loss):
+        one compiled call gives every row's max, log-sum, kept flag and the summed loss."""
+        N, C = xa.shape
+        m, logs, wt = np.empty((N, 1), xa.dtype), np.empty((N, 1), xa.dtype), np.empty(N, xa.dtype)
+        tot, kept, bad = R.nll_rows(xa, ta, ignore_index, m.reshape(-1), logs.reshape(-1), wt)
+        if bad >= 0:
+            raise IndexError(f"Target {int(ta[bad])} is out of bounds.")
+        ctx.rows, ctx.kernels, ctx.m, ctx.logs, ctx.dtype = R, None, m, logs, xa.dtype
+        ctx.c, ctx.C, ctx.reduction, ctx.eps, ctx.p, ctx.w, ctx.prob = 1, C, reduction, 0.0, None, None, False
+        ctx.wt = ctx.a = wt
+        ctx.ignore_index = ignore_index
+        # (the target indices a double backward uses: ignored rows point at class 0)
+        ctx.ti = ta[:, None] if kept == N else np.where(wt > 0, ta, 0)[:, None]
+        if reduction == "none":
+            with np.errstate(invalid="ignore"):
+                return (logs.reshape(-1) - np.take_along_axis(xa - m, ctx.ti, axis=1).reshape(-1)) * wt
+        tot = xa.dtype.type(tot)
+        if reduction == "sum":
+            return np.asarray(tot)
+        ctx.denom = xa.dtype.type(kept)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(tot / ctx.denom)
+
+    @staticmethod
     @float32_inside_backward
     def backward(ctx, g):
         c, C, red = ctx.c, ctx.C, ctx.reduction
         x, target = ctx.saved_tensors
+        if ctx.rows is not None and not is_grad_enabled():   # the compiled small-batch route (_rows_forward)
+            with np.errstate(invalid="ignore", divide="ignore"):   # (every row ignored: 0/0, zeroed below)
+                ga = g._data / ctx.denom if red == "mean" else g._data
+                s = np.ascontiguousarray(ctx.wt * ga, dtype=ctx.dtype)
+            dx = np.empty_like(x._data)
+            ctx.rows.nll_rows_backward(x._data, target._data, ctx.ignore_index, ctx.m.reshape(-1),
+                                       ctx.logs.reshape(-1), s, dx)
+            return _wrap(dx), None, None, None, None, None
         if ctx.prob:
             gs = _scale_grad(g, red, ctx.denom) if red != "none" else g.unsqueeze(c)
             if is_grad_enabled():
@@ -447,6 +497,8 @@ class CrossEntropy(Function):
             return gx, gt, None, None, None, None
         if red == "none":
             gv = g.unsqueeze(c)
+        elif red == "mean" and not ctx.denom:   # every target ignored: no gradient (not 0/0), as in torch
+            gv = g.new_zeros(g.shape)
         elif red == "mean":
             gv = g / _wrap(ctx.denom)
         else:

@@ -218,6 +218,49 @@ def scaled_softmax(x, m, logs, scale, out, lo, hi):
             out[i, j] = _exp((x[i, j] - mi) - li) * a
 
 
+@_jit
+def nll_rows(x, t, ignore_index, m, logs, wt):
+    """Cross entropy of a small (N, C) batch of logits with class targets ``t``, in one call (the NumPy
+    route is some twenty array calls, each costing more than the math here). Per row i: m[i] = max,
+    logs[i] = log(sum(exp(x[i] - m[i]))), wt[i] = 1, or 0 where t[i] == ignore_index. Returns (the sum of
+    -log p[i, t[i]] over the rows kept, left to right; how many rows were kept; the first row whose target is
+    out of range, or -1)."""
+    C = x.shape[1]
+    tot = ZERO
+    kept = 0
+    for i in range(x.shape[0]):
+        mi = _row_max(x, i)
+        li = np.log(_sum_exp(x, i, mi))
+        m[i], logs[i] = mi, li
+        ti = t[i]
+        if ti == ignore_index:
+            wt[i] = ZERO
+            continue
+        if ti < 0 or ti >= C:
+            return tot, kept, i
+        wt[i] = ONE
+        tot += li - (x[i, ti] - mi)
+        kept += 1
+    return tot, kept, -1
+
+
+@_jit
+def nll_rows_backward(x, t, ignore_index, m, logs, s, dx):
+    """dx[i] = s[i] (softmax(x[i]) - onehot(t[i])): the gradient of ``nll_rows``' loss, where s[i] is row
+    i's share of the incoming gradient; softmax comes back from x, max and log-sum."""
+    C = x.shape[1]
+    for i in range(x.shape[0]):
+        mi, li, a = m[i], logs[i], s[i]
+        ti = t[i]
+        ignored = ti == ignore_index
+        if ignored:   # p * 0, as torch's log_softmax backward gives it (NaN where the row's p is NaN)
+            a = ZERO
+        for j in range(C):
+            dx[i, j] = _exp((x[i, j] - mi) - li) * a
+        if not ignored:
+            dx[i, ti] -= a
+
+
 # ------------------------------------------------------------------------------------------------
 # layer norm
 # ------------------------------------------------------------------------------------------------
