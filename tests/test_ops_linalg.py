@@ -66,6 +66,31 @@ def test_addmm(beta, alpha, cshape):
           lambda c, a, b: torch.addmm(c, a, b, beta=beta, alpha=alpha), cshape, (2, 3), (3, 4))
 
 
+@pytest.mark.parametrize("cshape", [(4,), (3, 3), (2, 4), (5, 2, 3)])
+def test_addmm_bad_c_shape_errors_as_torch(cshape):
+    want = None
+    try:
+        torch.addmm(torch.ones(*cshape), torch.ones(2, 5), torch.ones(5, 3))
+    except RuntimeError as e:
+        want = str(e)
+    with pytest.raises(RuntimeError) as got:
+        ember.addmm(ember.ones(*cshape), ember.ones(2, 5), ember.ones(5, 3))
+    assert str(got.value) == want
+
+
+def test_linear_backward_with_and_without_a_graph_agree():
+    """The usual backward takes matrix products on the arrays (no graph); create_graph=True the Tensor ops."""
+    x = ember.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    lin = ember.nn.Linear(3, 5).double()
+    y = (lin(x) ** 2).sum()
+    gx, gw = ember.autograd.grad(y, (x, lin.weight), retain_graph=True)
+    gx2, gw2 = ember.autograd.grad(y, (x, lin.weight), create_graph=True)
+    assert gx2.requires_grad and gw2.grad_fn is not None
+    np.testing.assert_allclose(gx.numpy(), gx2.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gw.numpy(), gw2.detach().numpy(), rtol=1e-12)
+    assert gw.shape == lin.weight.shape and gw.is_contiguous()
+
+
 def test_baddbmm_addmv():
     check(lambda c, a, b: ember.baddbmm(c, a, b, beta=0.5, alpha=2), lambda c, a, b: torch.baddbmm(c, a, b, beta=0.5, alpha=2),
           (2, 2, 4), (2, 2, 3), (2, 3, 4), names=False)

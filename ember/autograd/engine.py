@@ -29,7 +29,6 @@ def queue_callback(callback):
 
 
 def _make_grads(outputs, grad_outputs):
-    from .._tensor import Tensor, wrap
     grads = []
     for out, g in zip(outputs, grad_outputs):
         if g is None:
@@ -53,7 +52,6 @@ def _make_grads(outputs, grad_outputs):
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulate d(tensors)/d(leaf) into every leaf's ``.grad`` (``torch.autograd.backward``)."""
-    from .._tensor import Tensor
     if isinstance(tensors, Tensor):
         tensors = (tensors,)
     tensors = tuple(tensors)
@@ -79,7 +77,6 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
          allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Return d(outputs)/d(inputs) without touching any ``.grad`` (``torch.autograd.grad``)."""
-    from .._tensor import Tensor, wrap
     single = isinstance(inputs, Tensor)
     outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     inputs = (inputs,) if single else tuple(inputs)
@@ -143,7 +140,6 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, acc
 
 
 def _run_backward(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
-    from .._tensor import Tensor
     # 1. Count, for every node reachable from the roots, how many edges point into it.
     deps = {}
     stack = []
@@ -273,7 +269,6 @@ def _data_types():
     """(Tensor, ndarray[, cupy.ndarray]): what counts as saved data on a ctx."""
     if not _DATA:
         import numpy as np
-        from .._tensor import Tensor
         types = [Tensor, np.ndarray]
         try:
             import cupy
@@ -310,7 +305,6 @@ def _call_backward(fn, grads):
             ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
             "graph a second time or if you need to access saved tensors after calling backward.")
     if fn.materialize_grads and fn._out_meta is not None:
-        from .._tensor import wrap
         grads = [g if g is not None or m is None else wrap(m[2].zeros(m[0], dtype=m[1]))
                  for g, m in zip(grads, fn._out_meta)]
     out = fn._fn.backward(fn, *grads)
@@ -365,7 +359,6 @@ def _accumulate(var, grads, create_graph):
     """``var.grad += grads[0]``. The first gradient becomes ``.grad`` itself when nothing else can see its
     memory (as torch's AccumulateGrad steals a gradient whose use count says it is the only owner);
     otherwise it is copied, so that no other tensor aliases ``.grad``."""
-    from .._tensor import wrap
     if var.grad is None:
         if create_graph:
             var.grad = grads[0]
@@ -398,7 +391,6 @@ _ALONE = []
 
 def _calibrate():
     """What the probe returns for objects nothing else refers to: [a list's item, an attribute, a view's base]."""
-    from .._tensor import wrap
     _ALONE.extend((_refs([wrap(np.empty(1))], _TENSOR), _refs([wrap(np.empty(1))], _ARRAY),
                    _refs([wrap(np.empty(4).reshape(2, 2))], _ARRAY_BASE)))
 
@@ -443,19 +435,23 @@ def _sum_to(g, shape, fn):
         raise RuntimeError(f"Function {fn.name()} returned an invalid gradient - got {list(gshape)} but expected "
                            f"shape compatible with {list(shape)}")
     axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1)
+    if not STATE.enabled:   # no graph to build: sum and reshape the array itself
+        return _raw_sum(g, axes, shape)
     if axes:
-        g = g.sum(dim=axes, keepdim=True) if STATE.enabled else _raw_sum(g, axes)
+        g = g.sum(dim=axes, keepdim=True)
     return g.reshape(shape)
 
 
-def _raw_sum(g, axes):
-    from .._tensor import wrap
+def _raw_sum(g, axes, shape):
     a = g._data
+    if not axes:
+        return wrap(a.reshape(shape))
     if a.dtype.kind == "V":  # bfloat16: accumulate in float32, round once (as Sum does, as torch does)
-        return wrap(a.sum(axis=axes, keepdims=True, dtype="float32").astype(a.dtype))
-    return wrap(a.sum(axis=axes, keepdims=True))
+        return wrap(a.sum(axis=axes, dtype="float32").astype(a.dtype).reshape(shape))
+    return wrap(a.sum(axis=axes).reshape(shape))
 
 
+from .._tensor import Tensor, wrap  # noqa: E402  (late: the tensor module imports this package)
 from ..device import array_module as _xp  # noqa: E402
 from ..dtypes import to_dtype as _dt  # noqa: E402
 from . import function as _function  # noqa: E402

@@ -6,6 +6,7 @@ Batch dimensions that were broadcast are summed back by the engine.
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import STATE
 from ._util import wrap, array_module
 from ..dtypes import result_type
 
@@ -84,6 +85,22 @@ def _grad_like(at, g, b):
     return at @ g
 
 
+def _raw_mm_grads(g, a, b, need_a, need_b):
+    """(da, db) of a 2-D real product a @ b straight on the arrays -- for the usual backward, which builds
+    no graph (``STATE.enabled`` off), so Tensor ops there would only add a Function call per transpose and
+    product. None where not applicable (the Tensor route then runs: double backward, complex, mixed dtypes)."""
+    G, A, B = g._data, a._data, b._data
+    if G.ndim != 2 or A.ndim != 2 or B.ndim != 2 or G.dtype.kind != "f" or not G.dtype == A.dtype == B.dtype:
+        return None
+    ga = gb = None
+    with np.errstate(over="ignore", invalid="ignore"):
+        if need_a:
+            ga = wrap(_mm(G, B.T))
+        if need_b:   # laid out as b, as _grad_like does it (W.t()'s gradient comes out as W's layout)
+            gb = wrap(_mm(G.T, A).T if B.flags.f_contiguous and not B.flags.c_contiguous else _mm(A.T, G))
+    return ga, gb
+
+
 class MatMul(Function):
     """a @ b:  da = g @ bᵀ,  db = aᵀ @ g   (1-D operands get a temporary size-1 axis)"""
     _grad_fn_name = "MmBackward0"
@@ -102,6 +119,9 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
+        raw = None if STATE.enabled else _raw_mm_grads(g, a, b, *ctx.needs_input_grad)
+        if raw is not None:
+            return raw
         if a.ndim > 2 and b.ndim == 2 and not a.is_complex():
             # folded as in forward: da = g @ bᵀ (one GEMM), db = a₂ᵀ @ g₂ over all rows at once (not one
             # product per batch entry summed afterwards)
@@ -172,6 +192,20 @@ def matmul(a, b):
     return UnsafeMatMul.apply(a, b)  # batched: torch runs bmm on folded views and records the final view
 
 
+def _check_expand(have, want):
+    """torch's error when ``c`` of addmm cannot be expanded to the product's shape."""
+    if len(have) > len(want):
+        raise RuntimeError(f"expand(torch.FloatTensor{{{list(have)}}}, size={list(want)}): the number of sizes "
+                           f"provided ({len(want)}) must be greater or equal to the number of dimensions in the "
+                           f"tensor ({len(have)})")
+    lead = len(want) - len(have)
+    for i, s in enumerate(have):
+        if s != 1 and s != want[lead + i]:
+            raise RuntimeError(f"The expanded size of the tensor ({want[lead + i]}) must match the existing size "
+                               f"({s}) at non-singleton dimension {lead + i}.  Target sizes: {list(want)}.  "
+                               f"Tensor sizes: {list(have)}")
+
+
 class Addmm(Function):
     """beta*c + alpha*(a @ b):  dc = beta*g,  da = alpha*g @ bᵀ,  db = alpha*aᵀ @ g"""
     _grad_fn_name = "AddmmBackward0"
@@ -185,24 +219,22 @@ class Addmm(Function):
         _dtypes(a, b)
         ctx.save_for_backward(a, b)
         ctx.beta, ctx.alpha = beta, alpha
+        cd = c._data
+        shape = (a._data.shape[0], b._data.shape[1])
+        if not (cd.shape == shape or (cd.ndim == 1 and cd.shape[0] == shape[1])):  # (the usual bias shapes)
+            _check_expand(cd.shape, shape)
         with np.errstate(over="ignore", invalid="ignore"):  # inf/nan results, silently, as in torch
             out = _mm(a._data, b._data)
             if alpha != 1:
                 out *= alpha
-        cd = c._data
-        if cd.dtype.kind == "V":  # bfloat16: beta * c joins the float32 product, one rounding at the end
-            cd = cd.astype(out.dtype)
-        if beta == 0:
-            return _round_to(out, a._data)
-        if beta != 1:
-            cd = cd * beta
-        if cd.shape == out.shape or np.broadcast_shapes(cd.shape, out.shape) == out.shape:
-            with np.errstate(over="ignore", invalid="ignore"):
-                out += cd
-            return _round_to(out, a._data)
-        raise RuntimeError(f"The expanded size of the tensor ({out.shape[-1]}) must match the existing size "
-                           f"({cd.shape[-1]}) at non-singleton dimension 1.  Target sizes: {list(out.shape)}.  "
-                           f"Tensor sizes: {list(cd.shape)}")
+            if beta == 0:
+                return _round_to(out, a._data)
+            if cd.dtype.kind == "V":  # bfloat16: beta * c joins the float32 product, one rounding at the end
+                cd = cd.astype(out.dtype)
+            if beta != 1:
+                cd = cd * beta
+            out += cd
+        return _round_to(out, a._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -210,6 +242,9 @@ class Addmm(Function):
         ga = gb = gc = None
         if ctx.needs_input_grad[0]:
             gc = g if ctx.beta == 1 else g * ctx.beta
+        raw = None if STATE.enabled or ctx.alpha != 1 else _raw_mm_grads(g, a, b, *ctx.needs_input_grad[1:3])
+        if raw is not None:
+            return (gc,) + raw + (None, None)
         if ctx.needs_input_grad[1]:
             ga = g @ b.mT
             if ctx.alpha != 1:

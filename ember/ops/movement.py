@@ -7,6 +7,7 @@ exactly as torch's views share storage. Their backward is the inverse movement o
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import STATE
 from ._util import norm_dim, wrap, array_module, is_tensor, Tensor, check_index_range
 from ..device import to_device_array
 
@@ -168,6 +169,8 @@ class Transpose(Function):
     def backward(ctx, g):
         if not hasattr(ctx, "d"):
             return g, None, None
+        if not STATE.enabled:   # no graph to build: the swapped view of g's array, without a Function call
+            return wrap(g._data.swapaxes(*ctx.d)), None, None
         return g.transpose(*ctx.d), None, None
 
 
