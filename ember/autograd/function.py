@@ -199,7 +199,7 @@ class Function(metaclass=_FunctionMeta):
             args = _autocast(cls, args)
         ctx = cls._node_cls()
         prev = STATE.enabled
-        if prev:  # which inputs need a gradient (unrolled for the one- and two-input ops: this runs per op)
+        if prev:  # which inputs need a gradient (unrolled for ops of one to three inputs: this runs per op)
             n = len(args)
             if n == 2:
                 a, b = args
@@ -208,6 +208,11 @@ class Function(metaclass=_FunctionMeta):
             elif n == 1:
                 a = args[0]
                 flags = (a.__class__ in _TENSOR_TYPES and a._requires_grad,)
+            elif n == 3:
+                a, b, c = args
+                flags = (a.__class__ in _TENSOR_TYPES and a._requires_grad,
+                         b.__class__ in _TENSOR_TYPES and b._requires_grad,
+                         c.__class__ in _TENSOR_TYPES and c._requires_grad)
             else:
                 flags = tuple([a.__class__ in _TENSOR_TYPES and a._requires_grad for a in args])
             record = True in flags
