@@ -91,6 +91,24 @@ def test_linear_backward_with_and_without_a_graph_agree():
     assert gw.shape == lin.weight.shape and gw.is_contiguous()
 
 
+@pytest.mark.parametrize("sa,sb", [((2, 3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5)), ((2, 1, 3, 4), (3, 4, 5)),
+                                   ((3, 4), (2, 4, 5)), ((2, 3, 4), (1, 4, 5))])
+def test_stacked_matmul_backward_with_and_without_a_graph_agree(sa, sb):
+    a = ember.tensor(rng.standard_normal(sa), requires_grad=True)
+    b = ember.tensor(rng.standard_normal(sb), requires_grad=True)
+    y = (ember.matmul(a, b.transpose(-1, -2).transpose(-1, -2)) ** 2).sum()
+    ga, gb = ember.autograd.grad(y, (a, b), retain_graph=True)
+    ga2, gb2 = ember.autograd.grad(y, (a, b), create_graph=True)
+    assert ga.shape == a.shape and gb.shape == b.shape
+    np.testing.assert_allclose(ga.numpy(), ga2.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gb.numpy(), gb2.detach().numpy(), rtol=1e-12)
+    if torch is not None:
+        ta, tb = to_torch(torch, a), to_torch(torch, b)
+        (torch.matmul(ta, tb) ** 2).sum().backward()
+        np.testing.assert_allclose(ga.numpy(), ta.grad.numpy(), rtol=1e-10)
+        np.testing.assert_allclose(gb.numpy(), tb.grad.numpy(), rtol=1e-10)
+
+
 def test_baddbmm_addmv():
     check(lambda c, a, b: ember.baddbmm(c, a, b, beta=0.5, alpha=2), lambda c, a, b: torch.baddbmm(c, a, b, beta=0.5, alpha=2),
           (2, 2, 4), (2, 2, 3), (2, 3, 4), names=False)

@@ -86,18 +86,27 @@ def _grad_like(at, g, b):
 
 
 def _raw_mm_grads(g, a, b, need_a, need_b):
-    """(da, db) of a 2-D real product a @ b straight on the arrays -- for the usual backward, which builds
-    no graph (``STATE.enabled`` off), so Tensor ops there would only add a Function call per transpose and
-    product. None where not applicable (the Tensor route then runs: double backward, complex, mixed dtypes)."""
+    """(da, db) of a real product a @ b of matrices or stacks of them, straight on the arrays -- for the usual
+    backward, which builds no graph (``STATE.enabled`` off), so Tensor ops there would only add a Function
+    call per transpose and product. Broadcast batch axes are summed back by the engine. None where this
+    does not apply (the Tensor route then runs: double backward, vectors, complex, mixed dtypes)."""
     G, A, B = g._data, a._data, b._data
-    if G.ndim != 2 or A.ndim != 2 or B.ndim != 2 or G.dtype.kind != "f" or not G.dtype == A.dtype == B.dtype:
+    if A.ndim < 2 or B.ndim < 2 or G.dtype.kind != "f" or not G.dtype == A.dtype == B.dtype:
         return None
     ga = gb = None
     with np.errstate(over="ignore", invalid="ignore"):
-        if need_a:
-            ga = wrap(_mm(G, B.T))
+        if A.ndim > 2 and B.ndim == 2:   # folded as in forward: one GEMM over all rows for each gradient
+            G2 = G.reshape(-1, G.shape[-1])
+            if need_a:
+                ga = wrap(_mm(G2, B.T).reshape(A.shape))
+            G, A = G2, A.reshape(-1, A.shape[-1])
+        elif need_a:
+            ga = wrap(_mm(G, B.swapaxes(-1, -2)))
         if need_b:   # laid out as b, as _grad_like does it (W.t()'s gradient comes out as W's layout)
-            gb = wrap(_mm(G.T, A).T if B.flags.f_contiguous and not B.flags.c_contiguous else _mm(A.T, G))
+            if B.ndim == 2 and A.ndim == 2 and B.flags.f_contiguous and not B.flags.c_contiguous:
+                gb = wrap(_mm(G.T, A).T)
+            else:
+                gb = wrap(_mm(A.swapaxes(-1, -2), G))
     return ga, gb
 
 
