@@ -2,7 +2,9 @@
 
 Run: ``python -m benchmarks`` (or ``python benchmarks/run_all.py``) from the repository root.
 Options: ``--only NAME`` (substring of a row), ``--runs N`` (timed runs per row, default 7),
-``--memory`` (also peak memory per train step, each library in a fresh process), ``--threads N``.
+``--memory`` (also peak memory per train step, each library in a fresh process), ``--threads N``,
+``--profile`` (under each row that misses its target, the ops that cost most, from each library's profiler;
+``--profile all`` under every row).
 
 Each row builds the same model in both libraries (same shapes, same optimizer), warms both up, then
 times them in blocks ordered Ember, torch, torch, Ember -- so machine noise hits both alike -- and reports
@@ -327,6 +329,21 @@ def ember_train_wall_time():
     return time.perf_counter() - t0 if p.returncode == 0 else float("nan")
 
 
+def top_costs(lib, build, steps=5, top=6):
+    """The ops and backward nodes that take most of a step, as each library's own profiler (``torch.profiler``
+    or ``ember.profiler``, one API) reports them: [(name, self CPU ms per step)], biggest first."""
+    import importlib
+    profiler = importlib.import_module(lib.__name__ + ".profiler")
+    fn = build(lib)
+    for _ in range(2):
+        fn()
+    with profiler.profile() as prof:
+        for _ in range(steps):
+            fn()
+    rows = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)[:top]
+    return [(e.key, e.self_cpu_time_total / steps / 1e3) for e in rows]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Ember vs PyTorch: training steps and primitives")
     ap.add_argument("--only", default=None, help="run rows whose name contains this text")
@@ -334,6 +351,9 @@ def main(argv=None):
     ap.add_argument("--memory", action="store_true", help="also peak memory per step (fresh processes)")
     ap.add_argument("--threads", type=int, default=None, help="threads for both libraries")
     ap.add_argument("--skip-train", action="store_true", help="skip the `ember train --model transformer` row")
+    ap.add_argument("--profile", nargs="?", const="miss", choices=["miss", "all"], default=None,
+                    help="under each row that misses its target (or every row: --profile all), the top self-time "
+                         "ops of a step in each library, from its profiler")
     args = ap.parse_args(argv)
     try:
         import torch
@@ -362,6 +382,10 @@ def main(argv=None):
             me, mt = peak_memory_mb(name, "ember"), (peak_memory_mb(name, "torch") if torch else float("nan"))
             line += f" {me:9.1f} {mt:9.1f} {me / mt if mt else float('nan'):8.2f}x"
         print(line, flush=True)
+        if args.profile == "all" or (args.profile == "miss" and mark == "MISS"):
+            for lib in (ember, torch) if torch is not None else (ember,):
+                costs = ", ".join(f"{n} {ms:.2f}" for n, ms in top_costs(lib, build))
+                print(f"    {lib.__name__:5s} top self CPU ms/step: {costs}", flush=True)
     if not args.skip_train and (args.only is None or "ember train" in args.only):
         wall = ember_train_wall_time()
         print(f"{'`ember train --model transformer` (digits), s':48s} {wall:10.1f} {'-':>10s} {'':7s} {'<=20 s':>7s} "

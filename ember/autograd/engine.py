@@ -188,7 +188,10 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, inputs, accumul
                         results[i] = g
             if fn.__class__ is AccumulateGrad:
                 if accumulate and (capture is None or (fn, 0) in capture) and grads[0] is not None:
-                    _accumulate(fn.variable, grads, create_graph)
+                    if _function._profiler is None:
+                        _accumulate(fn.variable, grads, create_graph)
+                    else:
+                        _function._profiler.node(lambda f, g: _accumulate(f.variable, g, create_graph), fn, grads)
                     if fn._post_hooks:
                         for hook in list(fn._post_hooks):
                             hook(fn.variable)
@@ -201,8 +204,10 @@ def _run_backward(roots, root_grads, retain_graph, create_graph, inputs, accumul
                 empty = True
             if empty or (needed is not None and not needed[fn]):
                 in_grads = ()  # nothing flows through this node (unused branch, or None gradients)
-            else:
+            elif _function._profiler is None:
                 in_grads = _call_backward(fn, grads)
+            else:   # a profile being recorded: it times the node
+                in_grads = _function._profiler.node(_call_backward, fn, grads)
             for e, meta, g in zip(fn._edges, fn._in_meta, in_grads):
                 if e is None or g is None:
                     continue

@@ -21,6 +21,7 @@ from .grad_mode import STATE
 
 _tracer = None  # the Tracer (tracer.py) recording the Functions a forward runs, or None
 _autocast = None  # while autocast is on: amp.autocast_mode._cast_args, which recasts listed ops' inputs
+_profiler = None  # while a profiler records (profiler.py): the recorder that times each op
 
 __all__ = ["Function", "Node", "FunctionCtx", "once_differentiable"]
 
@@ -195,6 +196,8 @@ class Function(metaclass=_FunctionMeta):
     def apply(cls, *args, **kwargs):
         if _tracer is not None:  # a forward being recorded (tracer.py): one global check when off
             return _tracer.call(cls, args, kwargs)
+        if _profiler is not None:  # a profile being recorded (profiler.py): it times this call
+            return _profiler.op(cls, args, kwargs)
         if _autocast is not None:  # mixed precision (amp/autocast_mode.py): one global check when off
             args = _autocast(cls, args)
         ctx = cls._node_cls()

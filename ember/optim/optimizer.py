@@ -35,6 +35,8 @@ import numpy as np
 from .._jit import LazyKernels
 from .._parallel import split_work
 from .._tensor import Tensor, wrap
+from ..autograd import function as _function
+from ..autograd.profiler import record_function
 from ..device import array_module
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
@@ -106,30 +108,38 @@ def _with_step_hooks(step):
     def hooked_step(self, *args, **kwargs):
         if self.__dict__.get("_in_step"):  # a subclass's step calling super().step(): hooks ran already
             return step(self, *args, **kwargs)
-        for pre_hook in chain(_global_optimizer_pre_hooks.values(),
-                              self._optimizer_step_pre_hooks.values()):
-            result = pre_hook(self, args, kwargs)
-            if result is not None:
-                if isinstance(result, tuple) and len(result) == 2:
-                    args, kwargs = result
-                else:
-                    raise RuntimeError(f"{step} must return None or a tuple of (new_args, new_kwargs), "
-                                       f"but got {result}.")
-        self._in_step = True
-        try:
-            out = step(self, *args, **kwargs)
-        finally:
-            self._in_step = False
-        for post_hook in chain(self._optimizer_step_post_hooks.values(),
-                               _global_optimizer_post_hooks.values()):
-            post_hook(self, args, kwargs)
-        return out
+        if _function._profiler is not None:   # a profile being recorded: name the step as torch does
+            with record_function(f"Optimizer.step#{type(self).__name__}.step"):
+                return _run_hooked(self, step, args, kwargs)
+        return _run_hooked(self, step, args, kwargs)
 
     hooked_step.__name__ = step.__name__
     hooked_step.__qualname__ = step.__qualname__
     hooked_step.__doc__ = step.__doc__
     hooked_step.hooked = True
     return hooked_step
+
+
+def _run_hooked(self, step, args, kwargs):
+    """``step`` with the global and the optimizer's own pre/post hooks around it."""
+    for pre_hook in chain(_global_optimizer_pre_hooks.values(),
+                          self._optimizer_step_pre_hooks.values()):
+        result = pre_hook(self, args, kwargs)
+        if result is not None:
+            if isinstance(result, tuple) and len(result) == 2:
+                args, kwargs = result
+            else:
+                raise RuntimeError(f"{step} must return None or a tuple of (new_args, new_kwargs), "
+                                   f"but got {result}.")
+    self._in_step = True
+    try:
+        out = step(self, *args, **kwargs)
+    finally:
+        self._in_step = False
+    for post_hook in chain(self._optimizer_step_post_hooks.values(),
+                           _global_optimizer_post_hooks.values()):
+        post_hook(self, args, kwargs)
+    return out
 
 
 def _typename(obj):
