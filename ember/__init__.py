@@ -57,7 +57,7 @@ _LAZY = {"nn", "optim", "utils", "datasets", "transforms", "compat", "serializat
          "backends", "distributions", "special", "jit", "amp", "multiprocessing", "hub", "onnx", "overrides",
          "accelerator", "cpu", "compiler"}
 
-_LAZY |= {"distributed", "viz"}
+_LAZY |= {"distributed", "viz", "profiler"}
 
 
 def __getattr__(name):

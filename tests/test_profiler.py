@@ -143,7 +143,7 @@ def test_schedule_handoffs_at_the_steps_torch_uses():
 
 def test_chrome_trace_export(tmp_path):
     m, opt, x = _model()
-    with ember.autograd.profiler.profile() as prof:   # the legacy spelling records the same way
+    with ember.autograd.profiler.profile() as prof:   # the legacy spelling records the same way (lazy attribute)
         m(x).sum().backward()
     path = prof.export_chrome_trace(str(tmp_path / "trace.json"))
     events = json.load(open(path))["traceEvents"]
@@ -171,3 +171,11 @@ def test_forward_op_names_are_names_torchs_profiler_uses():
     assert ops - theirs <= {"aten::softmax"}, ops - theirs      # (torch's is aten::_softmax)
     nodes = {n for n in ours if n.endswith("Backward0")}
     assert nodes and nodes <= theirs, nodes - theirs
+
+
+def test_reachable_as_torch_puts_them():
+    import subprocess
+    import sys
+    code = "import ember; print(ember.profiler.profile.__module__, ember.autograd.profiler.record_function.__module__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["ember.profiler", "ember.autograd.profiler"]
