@@ -31,7 +31,8 @@ def test_ops_nodes_and_steps_are_recorded_with_torchs_names():
     assert _function._profiler is None                       # nothing is timed after the block
     avg = {e.key: e for e in prof.key_averages()}
     for name in ("aten::addmm", "aten::t", "aten::relu", "aten::sum", "AddmmBackward0", "ReluBackward0",
-                 "torch::autograd::AccumulateGrad", "Optimizer.step#SGD.step", "step"):
+                 "torch::autograd::AccumulateGrad", "Optimizer.step#SGD.step", "Optimizer.zero_grad#SGD.zero_grad",
+                 "step"):
         assert name in avg, name
     assert avg["aten::addmm"].count == 2 and avg["AddmmBackward0"].count == 2
     assert avg["torch::autograd::AccumulateGrad"].count == 4

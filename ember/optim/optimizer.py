@@ -422,6 +422,12 @@ class Optimizer:
 
         With ``None`` a parameter that gets no gradient next time is skipped by ``step`` instead of
         being updated with a zero gradient (which still moves it under momentum or weight decay)."""
+        if _function._profiler is not None:   # a profile being recorded: name the call as torch does
+            with record_function(f"Optimizer.zero_grad#{type(self).__name__}.zero_grad"):
+                return self._reset_grads(set_to_none)
+        return self._reset_grads(set_to_none)
+
+    def _reset_grads(self, set_to_none):
         for group in self.param_groups:
             for p in group["params"]:
                 grad = p.grad
