@@ -177,17 +177,12 @@ _OVERLAP = ("unsupported operation: more than one element of the written-to tens
 
 def _expand_error(target, shape):
     """torch's message when a value of ``shape`` cannot be broadcast into a region of ``target`` shape."""
-    target, shape = list(target), list(shape)
-    if len(shape) > len(target):
-        return (f"expand(torch.FloatTensor{{{shape}}}, size={target}): the number of sizes provided ({len(target)}) "
-                f"must be greater or equal to the number of dimensions in the tensor ({len(shape)})")
-    lead = len(target) - len(shape)
-    for i in reversed(range(len(shape))):  # torch reports the innermost mismatch
-        s = shape[i]
-        if s != 1 and s != target[lead + i]:
-            return (f"The expanded size of the tensor ({target[lead + i]}) must match the existing size ({s}) at "
-                    f"non-singleton dimension {lead + i}.  Target sizes: {target}.  Tensor sizes: {shape}")
-    return f"shape mismatch: value tensor of shape {shape} cannot be broadcast to indexing result of shape {target}"
+    try:
+        M.expanded_shape(tuple(shape), list(target))
+    except RuntimeError as e:
+        return str(e)
+    return f"shape mismatch: value tensor of shape {list(shape)} cannot be broadcast to indexing result of shape " \
+           f"{list(target)}"
 
 
 Tensor.__setitem__ = _setitem

@@ -437,3 +437,19 @@ def test_negative_slice_step_refused_like_torch():
         assert str(ee.value) == str(te.value)
     with pytest.raises(ValueError, match="step must be greater than zero"):
         ember.arange(5)[::-1] = 1
+
+
+@pytest.mark.parametrize("have,size", [((3, 4), (-1, 3)), ((3, 4), (2, -1)), ((3, 4), (2, 3)), ((3, 1), (-1, -1, 2)),
+                                       ((2, 3, 4), (3, 4)), ((3, 4), (5, -1, 4))])
+def test_expand_errors_name_the_innermost_mismatch_as_torch(have, size):
+    if torch is None:
+        pytest.skip("torch not installed")
+    try:
+        want = tuple(torch.ones(*have).expand(*size).shape)
+    except RuntimeError as e:
+        want = str(e)
+    try:
+        got = tuple(ember.ones(*have).expand(*size).shape)
+    except RuntimeError as e:
+        got = str(e)
+    assert got == want

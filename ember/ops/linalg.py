@@ -8,6 +8,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
 from ._util import wrap, array_module
+from .movement import expanded_shape
 from ..dtypes import result_type
 
 
@@ -201,20 +202,6 @@ def matmul(a, b):
     return UnsafeMatMul.apply(a, b)  # batched: torch runs bmm on folded views and records the final view
 
 
-def _check_expand(have, want):
-    """torch's error when ``c`` of addmm cannot be expanded to the product's shape."""
-    if len(have) > len(want):
-        raise RuntimeError(f"expand(torch.FloatTensor{{{list(have)}}}, size={list(want)}): the number of sizes "
-                           f"provided ({len(want)}) must be greater or equal to the number of dimensions in the "
-                           f"tensor ({len(have)})")
-    lead = len(want) - len(have)
-    for i, s in enumerate(have):
-        if s != 1 and s != want[lead + i]:
-            raise RuntimeError(f"The expanded size of the tensor ({want[lead + i]}) must match the existing size "
-                               f"({s}) at non-singleton dimension {lead + i}.  Target sizes: {list(want)}.  "
-                               f"Tensor sizes: {list(have)}")
-
-
 class Addmm(Function):
     """beta*c + alpha*(a @ b):  dc = beta*g,  da = alpha*g @ bᵀ,  db = alpha*aᵀ @ g"""
     _grad_fn_name = "AddmmBackward0"
@@ -231,7 +218,7 @@ class Addmm(Function):
         cd = c._data
         shape = (a._data.shape[0], b._data.shape[1])
         if not (cd.shape == shape or (cd.ndim == 1 and cd.shape[0] == shape[1])):  # (the usual bias shapes)
-            _check_expand(cd.shape, shape)
+            expanded_shape(cd.shape, shape)        # (raises torch's error where c does not broadcast)
         with np.errstate(over="ignore", invalid="ignore"):  # inf/nan results, silently, as in torch
             out = _mm(a._data, b._data)
             if alpha != 1:

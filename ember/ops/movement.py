@@ -178,6 +178,32 @@ class T(Transpose):
     _grad_fn_name = "TBackward0"
 
 
+def expanded_shape(have, size):
+    """``size`` with each -1 replaced by the existing size there, or torch's error where a tensor of shape
+    ``have`` cannot be expanded to it (for ``expand``, ``addmm``'s ``c`` and assignments ``x[k] = v``).
+    As torch, the sizes are checked from the innermost out and quoted as given."""
+    size = list(size)
+    if len(size) < len(have):
+        raise RuntimeError(f"expand(torch.FloatTensor{{{list(have)}}}, size={size}): the number of sizes "
+                           f"provided ({len(size)}) must be greater or equal to the number of dimensions in the "
+                           f"tensor ({len(have)})")
+    lead = len(size) - len(have)
+    shape = list(size)
+    for i in reversed(range(len(size))):
+        s = size[i]
+        if i < lead:
+            if s == -1:
+                raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, "
+                                   f"non-existing dimension {i}")
+        elif s == -1:
+            shape[i] = have[i - lead]
+        elif have[i - lead] != 1 and have[i - lead] != s:
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size "
+                               f"({have[i - lead]}) at non-singleton dimension {i}.  Target sizes: {size}.  "
+                               f"Tensor sizes: {list(have)}")
+    return tuple(shape)
+
+
 class Expand(Function):
     """expand(a, shape): stride-0 broadcast view;  d/da = g summed over the expanded axes (done by the engine)"""
     _grad_fn_name = "ExpandBackward0"
@@ -185,24 +211,7 @@ class Expand(Function):
     @staticmethod
     def forward(ctx, a, shape):
         x = a._data
-        shape = list(shape)
-        if len(shape) < x.ndim:
-            raise RuntimeError(f"expand(torch.FloatTensor{{{list(x.shape)}}}, size={shape}): the number of sizes "
-                               f"provided ({len(shape)}) must be greater or equal to the number of dimensions in the "
-                               f"tensor ({x.ndim})")
-        lead = len(shape) - x.ndim
-        for i, s in enumerate(shape):
-            if s == -1:
-                if i < lead:
-                    raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, "
-                                       f"non-existing dimension {i}")
-                shape[i] = x.shape[i - lead]
-            elif i >= lead and x.shape[i - lead] != 1 and x.shape[i - lead] != s:
-                raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size "
-                                   f"({x.shape[i - lead]}) at non-singleton dimension {i}.  Target sizes: {shape}.  "
-                                   f"Tensor sizes: {list(x.shape)}")
-        out = array_module(x).broadcast_to(x, tuple(shape))
-        return view_of(a, out)
+        return view_of(a, array_module(x).broadcast_to(x, expanded_shape(x.shape, shape)))
 
     @staticmethod
     def backward(ctx, g):
