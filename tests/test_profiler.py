@@ -180,3 +180,12 @@ def test_reachable_as_torch_puts_them():
     code = "import ember; print(ember.profiler.profile.__module__, ember.autograd.profiler.record_function.__module__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["ember.profiler", "ember.autograd.profiler"]
+
+
+def test_dataloader_batches_are_recorded_as_torch_names_them():
+    data = ember.utils.data.TensorDataset(ember.arange(8.0).reshape(8, 1))
+    with profile() as prof:
+        for (batch,) in ember.utils.data.DataLoader(data, batch_size=4):
+            batch * 2
+    counts = {e.key: e.count for e in prof.key_averages()}
+    assert counts["enumerate(DataLoader)#_SingleProcessDataLoaderIter.__next__"] == 3   # two batches, then the end

@@ -32,6 +32,8 @@ import weakref
 import ember
 from ember.creation import empty as _empty
 from ember.dtypes import int64 as _int64
+from ember.autograd import function as _function
+from ember.autograd.profiler import record_function
 
 from ._collate import default_collate, default_convert
 from .dataset import IterableDataset, Subset, TensorDataset
@@ -363,7 +365,11 @@ class _BaseDataLoaderIter:
         return next(self._sampler_iter)  # may raise StopIteration
 
     def __next__(self):
-        data = self._next_data()
+        if _function._profiler is not None:   # a profile being recorded: the batch's wait, named as torch does
+            with record_function(f"enumerate(DataLoader)#{type(self).__name__}.__next__"):
+                data = self._next_data()
+        else:
+            data = self._next_data()
         self._num_yielded += 1
         return data
 
