@@ -191,8 +191,3 @@ class record_function:
             with record_function(self.name):
                 return fn(*args, **kwargs)
         return wrapped
-
-
-def recording():
-    """The recorder now collecting, or None (the check framework code makes before timing itself)."""
-    return _function._profiler
