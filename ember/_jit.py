@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-__all__ = ["LazyKernels", "MIN_SIZE", "enabled", "nn_kernels", "sampling_kernels", "rnn_kernels", "float32_kernels"]
+__all__ = ["LazyKernels", "MIN_SIZE", "enabled", "nn_kernels", "sampling_kernels", "rnn_kernels", "direct_conv", "float32_kernels"]
 
 MIN_SIZE = 1 << 15
 
@@ -51,6 +51,7 @@ nn_kernels = LazyKernels("ember.ops.nn_kernels")                 # fused float32
 conv_kernels = LazyKernels("ember.ops.conv_kernels")             # the 2x2 max pool
 sampling_kernels = LazyKernels("ember._sampling_kernels")        # torch-exact random streams
 rnn_kernels = LazyKernels("ember.ops.rnn_kernels")               # LSTM time steps (size: the whole sequence)
+direct_conv = LazyKernels("ember.ops.direct_conv")               # stride-1 convolutions (llvmlite, not Numba)
 
 
 def float32_kernels(a, kernels=nn_kernels, any_size=False):

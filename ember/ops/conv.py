@@ -35,7 +35,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..device import array_module
-from .._jit import conv_kernels, float32_kernels
+from .._jit import conv_kernels, direct_conv, float32_kernels
 from .._parallel import blas_on_calling_thread, share_cores
 from .._tensor import wrap
 from . import winograd
@@ -278,6 +278,7 @@ class _ColumnPlan:
 
     def valid(self, a):
         """The (n, R, *out) positions of a chunk's (n, R, L) result (a view: the grid's junk cut off)."""
+        a = a[..., :self.L]                                    # (rows padded past L: the direct kernels')
         if self.grid is None:
             return a.reshape(a.shape[:2] + self.out)
         g = a.reshape(a.shape[:2] + (self.out[0],) + self.grid[1:])
@@ -291,17 +292,48 @@ class _ColumnPlan:
             xpad = _pad_array(x, self.pads)
             win = _windows(xpad, self.kernel, self.stride, self.dilation, self.out)      # (N, C, *out, *k)
             return win.transpose((0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd)))
-        sp = self.grid
-        step = [math.prod(sp[i + 1:]) for i in range(nd)]                   # flat stride of each padded dim
-        P = math.prod(sp)
-        reach = sum((k - 1) * d * s for k, d, s in zip(self.kernel, self.dilation, step)) + self.L
-        buf = np.zeros(N * C * P + max(reach - P, 0), x.dtype)               # the runs of the last plane overhang
-        planes = buf[:N * C * P].reshape((N, C) + sp)
-        planes[(slice(None), slice(None)) + tuple(slice(lo, lo + n) for (lo, _), n in zip(self.pads, x.shape[2:]))] = x
-        it = x.itemsize
+        buf = self.flat_planes(N, C, self.L, x.dtype)
+        self.fill_planes(buf, x, 0, N)
+        it, P = x.itemsize, math.prod(self.grid)
+        step = self._steps()
         return np.lib.stride_tricks.as_strided(
             buf, (N, C) + self.kernel + (self.L,),
             (C * P * it, P * it) + tuple(d * s * it for d, s in zip(self.dilation, step)) + (it,))
+
+    def _steps(self):
+        return [math.prod(self.grid[i + 1:]) for i in range(len(self.grid))]     # flat stride of each padded dim
+
+    def offsets(self):
+        """Flat offset in a padded plane of each kernel offset's run (kernel offsets in C order)."""
+        step = self._steps()
+        return [sum(k * d * st for k, d, st in zip(kidx, self.dilation, step))
+                for kidx in itertools.product(*[range(k) for k in self.kernel])]
+
+    def row_offsets(self):
+        """(rows,) int64: the grid offset where each output row (an index over all but the last output dim)
+        starts."""
+        step = self._steps()
+        idx = np.indices(self.out[:-1], dtype=np.int64).reshape(len(self.out) - 1, -1)
+        return (np.array(step[:-1], np.int64)[:, None] * idx).sum(axis=0) if len(self.out) > 1 else \
+            np.zeros(1, np.int64)
+
+    def channel_offsets(self, C):
+        """(C*K,) int64: the flat offset of weight column c*K + k's run within a sample's C padded planes."""
+        return (np.arange(C, dtype=np.int64)[:, None] * math.prod(self.grid) +
+                np.array(self.offsets(), np.int64)).reshape(-1)
+
+    def flat_planes(self, N, C, run, dtype):
+        """A zeroed flat buffer for N*C padded planes (``fill_planes`` copies the input in), with an overhang
+        so that a run of ``run`` positions from any kernel offset of the last plane stays inside it."""
+        P = math.prod(self.grid)
+        return np.zeros(N * C * P + max(max(self.offsets()) + run - P, 0), dtype)
+
+    def fill_planes(self, buf, x, lo, hi):
+        """Copy samples lo:hi of x into their padded planes of ``buf`` (the borders stay zero)."""
+        N, C = x.shape[:2]
+        P = math.prod(self.grid)
+        planes = buf[lo * C * P:hi * C * P].reshape((hi - lo, C) + self.grid)
+        planes[(slice(None), slice(None)) + tuple(slice(a, a + n) for (a, _), n in zip(self.pads, x.shape[2:]))] = x[lo:hi]
 
 
 def _sample_columns(x, plan, visit, init=None):
@@ -350,6 +382,9 @@ def _conv_per_sample(x, w, stride, pads, dilation, bias=None):
     grid. The bias is added chunk by chunk, while the chunk's output is still in cache."""
     N, O = x.shape[0], w.shape[0]
     plan = _ColumnPlan(x.shape, x.itemsize, w.shape[2:], stride, pads, dilation)
+    K = None if plan.grid is None else _direct_kernels(x, w.dtype, 1, stride, pads)
+    if K is not None:
+        return _conv_direct(K, x, w, plan, bias)
     w2 = w.reshape(O, -1).astype(x.dtype, copy=False)
     y = np.empty((N, O) + plan.out, x.dtype)
     rows = y.reshape(N, O, -1)
@@ -370,7 +405,7 @@ def _conv_per_sample(x, w, stride, pads, dilation, bias=None):
 
     _sample_columns(x, plan, visit,
                     init=None if plan.grid is None else lambda: np.empty((plan.chunk, O, plan.L), x.dtype))
-    return y
+    return y, None
 
 
 def _weight_grad_per_sample(x, gy, weight_shape, stride, pads, dilation):
@@ -391,6 +426,101 @@ def _weight_grad_per_sample(x, gy, weight_shape, stride, pads, dilation):
     accs = _sample_columns(x, plan, visit, init=lambda: np.zeros((plan.CK, O) if tall else (O, plan.CK), x.dtype))
     dw = sum(accs[1:], accs[0])
     return np.ascontiguousarray(dw.T if tall else dw).reshape(weight_shape)
+
+
+# ----------------------------------------------------------------------------- direct kernels (ops/direct_conv.py)
+def _direct_kernels(x, w_dtype, groups, stride, pads):
+    """The compiled direct-convolution module when it serves this convolution (NumPy float32, one group,
+    stride 1, no negative padding, llvmlite installed and compiled paths on), else None."""
+    if w_dtype != np.float32 or groups != 1 or any(s != 1 for s in stride) or \
+            any(lo < 0 or hi < 0 for lo, hi in pads):
+        return None
+    return float32_kernels(x, direct_conv)
+
+
+_geometries = {}
+
+
+def _direct_geometry(K, plan, C):
+    """The direct kernels' view of a grid plan: the segment table (output rows cut into vectors), each
+    weight column's run offset within a sample's planes, the planes' sample stride, and the run length the
+    planes' buffer must allow for (the last segment reads a whole vector). Cached per geometry: a training
+    loop asks for the same few every step."""
+    key = (C, plan.grid, plan.out, plan.kernel, plan.dilation, tuple(plan.pads))
+    if key not in _geometries:
+        if len(_geometries) > 64:
+            _geometries.clear()
+        _geometries[key] = _direct_geometry_uncached(K, plan, C)
+    return _geometries[key]
+
+
+def _direct_geometry_uncached(K, plan, C):
+    V = K.lanes()
+    W = plan.out[-1]
+    rows = plan.row_offsets()
+    table = K.segments(rows, W)
+    run = int(rows[-1]) + -(-W // V) * V
+    return table, plan.channel_offsets(C), C * math.prod(plan.grid), run
+
+
+def _conv_direct(K, x, w, plan, bias):
+    """y = conv(x, W) (+ b) at stride 1 by the direct kernel, which writes y's rows in place (their last
+    vector masked) with the bias as its accumulators' start. Each thread first copies its samples into
+    their padded planes. Returns y and ``("grid", planes)``, which the weight gradient can reuse."""
+    N, C = x.shape[:2]
+    O = w.shape[0]
+    (MR, _), _ = K.blocking()
+    Op = -(-O // MR) * MR
+    table, offs, CP, run = _direct_geometry(K, plan, C)
+    buf = plan.flat_planes(N, C, run, np.float32)
+    wp = np.zeros((Op, offs.size), np.float32)
+    wp[:O] = w.reshape(O, -1)
+    bp = np.zeros(Op, np.float32)
+    if bias is not None:
+        bp[:O] = bias
+    y = np.empty((N, O) + plan.out, np.float32)
+    rows = y.reshape(N, O, -1)
+
+    def work(lo, hi):
+        plan.fill_planes(buf, x, lo, hi)
+        K.forward(buf[lo * CP:], CP, wp, bp, offs, rows[lo:hi], table, hi - lo)
+
+    for_batch_slabs(N, work, N * O * table.shape[1] * K.lanes())
+    return y, ("grid", buf)
+
+
+def _weight_grad_direct(K, x, gy, weight_shape, plan, planes=None):
+    """dW at stride 1 by the direct kernel: each thread copies its samples' inputs into padded planes and
+    accumulates V partial sums per weight; the threads' sums are added in batch order, then the lanes.
+    gy is read in place, its rows' last vectors masked. Masked-off lanes multiply a zero by whatever input
+    lies under them, so an inf or NaN input the weight never meets could leak in: a non-finite result is
+    recomputed by the per-sample route (None returned). ``planes``: the forward's padded planes of x."""
+    N, C = x.shape[:2]
+    O = gy.shape[1]
+    _, (MR, NK) = K.blocking()
+    Op = -(-O // MR) * MR
+    table, offs, CP, run = _direct_geometry(K, plan, C)
+    CK = offs.size
+    offs = np.concatenate([offs, np.zeros(-CK % NK, np.int64)])   # weight rows padded to the register block
+    buf = planes if planes is not None else plan.flat_planes(N, C, run, np.float32)
+    g = gy.reshape(N, O, -1)
+    accs = []
+
+    def work(lo, hi):
+        if planes is None:
+            plan.fill_planes(buf, x, lo, hi)
+        acc = np.zeros((Op, offs.size, K.lanes()), np.float32)
+        K.weight_grad(g[lo:hi], buf[lo * CP:], CP, offs, acc, table, hi - lo)
+        accs.append((lo, acc))
+
+    for_batch_slabs(N, work, N * O * table.shape[1] * K.lanes())
+    accs = [a for _, a in sorted(accs, key=lambda a: a[0])]
+    total = sum(accs[1:], accs[0])
+    # the lanes' sum as a matrix-vector product: NumPy's .sum over a 16-long last axis is 10x slower
+    dw = (total.reshape(-1, total.shape[-1]) @ np.ones(total.shape[-1], np.float32)).reshape(total.shape[:2])[:O, :CK]
+    if not np.isfinite(dw).all():
+        return None
+    return np.ascontiguousarray(dw).reshape(weight_shape)
 
 
 def _input_grad_on_grid(gy, w, in_spatial, pads, dilation):
@@ -443,7 +573,7 @@ def conv_forward(x, w, stride, pads, dilation, groups, bias=None):
                   for i in range(len(stride)))
     if _per_sample(x, groups, L) and w.dtype == x.dtype and \
             not winograd.usable(x, w.shape, stride, dilation, groups, pads):
-        return _conv_per_sample(x, w, stride, pads, dilation, bias), None
+        return _conv_per_sample(x, w, stride, pads, dilation, bias)
     if winograd.usable(x, w.shape, stride, dilation, groups, pads):   # 3x3, stride 1: 2.25x fewer multiplies
         y, cols = winograd.conv3x3(x, w, pads), None
     elif groups == 1:
@@ -471,14 +601,17 @@ def conv_input_grad(gy, w, in_spatial, stride, pads, dilation, groups):
     L = math.prod(out)
     nd = len(w.shape) - 2
     tpads = [((k - 1) * d - lo, (k - 1) * d - hi) for (lo, hi), k, d in zip(pads, w.shape[2:], dilation)]
+    direct = _per_sample(gy, G, math.prod(in_spatial)) and _direct_kernels(gy, w.dtype, G, stride, pads) is not None
     if G == 1 and all(st == 1 for st in stride) and 2 * O >= 5 * C and _per_sample(gy, G, math.prod(in_spatial)) \
+            and not direct \
             and w.dtype == gy.dtype and all(lo >= 0 and hi >= 0 for lo, hi in pads) and bool(np.isfinite(w).all()) \
             and (any(k > 1 for k in w.shape[2:]) or any(lo or hi for lo, hi in pads)):      # (1x1: W^T gy below)
         # a layer that widens 2.5x or more: the adjoint of the grid columns beats both routes below (measured
         # on two cores: 6 -> 16 channels at 14x14, 5x5: 1.17 vs 1.39 ms; 16 -> 64 at 28x28: 8.7 vs 10.1;
         # 3 -> 64 at 32x32: 3.3 vs 4.3), but not at 2x (16 -> 32 at 14x14: 1.8 vs 1.6)
         return _input_grad_on_grid(gy, w, in_spatial, pads, dilation)
-    if G == 1 and all(st == 1 for st in stride) and (O <= C or (O <= 8 * C and _per_sample(gy, G, math.prod(in_spatial))) or
+    if G == 1 and all(st == 1 for st in stride) and (O <= C or direct or
+                                                     (O <= 8 * C and _per_sample(gy, G, math.prod(in_spatial))) or
                                                      winograd.usable(gy, (C, O) + tuple(w.shape[2:]), stride,
                                                                      dilation, G, tpads)):
         # stride 1: C_W^T is itself a convolution -- of gy with the kernel flipped and its in/out channels
@@ -510,13 +643,20 @@ def conv_weight_grad(x, gy, weight_shape, stride, pads, dilation, groups, cols=N
     if winograd.usable(x, weight_shape, stride, dilation, groups, pads):
         return winograd.conv3x3_weight_grad(x, gy, pads)
     if _per_sample(x, groups, math.prod(gy.shape[2:])) and gy.dtype == x.dtype:
+        K = _direct_kernels(x, gy.dtype, groups, stride, pads)
+        plan = None if K is None else _ColumnPlan(x.shape, x.itemsize, weight_shape[2:], stride, pads, dilation)
+        if plan is not None and plan.grid is not None:
+            planes = cols[1] if isinstance(cols, tuple) and cols[0] == "grid" else None
+            dw = _weight_grad_direct(K, x, gy, weight_shape, plan, planes)
+            if dw is not None:
+                return dw
         return _weight_grad_per_sample(x, gy, weight_shape, stride, pads, dilation)
     if groups == 1:                                              # (O, N*L) @ (N*L, C*K): one GEMM
-        if cols is None:
+        if not (isinstance(cols, tuple) and cols[0] == "t"):
             cols = ("t", im2col_t(x, weight_shape[2:], stride, pads, dilation)[0])
         cols = cols[1]
         return (_from_rows(gy, N, O, cols.shape[1] // N) @ cols.T).reshape(weight_shape)
-    if cols is None:
+    if cols is None or isinstance(cols, tuple):
         cols, _ = im2col(x, weight_shape[2:], stride, pads, dilation)
     G = groups
     CK = cols.shape[1] // G
