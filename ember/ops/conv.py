@@ -312,10 +312,10 @@ class _ColumnPlan:
     def row_offsets(self):
         """(rows,) int64: the grid offset where each output row (an index over all but the last output dim)
         starts."""
-        step = self._steps()
+        if len(self.out) == 1:
+            return np.zeros(1, np.int64)                          # 1-d: one row
         idx = np.indices(self.out[:-1], dtype=np.int64).reshape(len(self.out) - 1, -1)
-        return (np.array(step[:-1], np.int64)[:, None] * idx).sum(axis=0) if len(self.out) > 1 else \
-            np.zeros(1, np.int64)
+        return (np.array(self._steps()[:-1], np.int64)[:, None] * idx).sum(axis=0)
 
     def channel_offsets(self, C):
         """(C*K,) int64: the flat offset of weight column c*K + k's run within a sample's C padded planes."""

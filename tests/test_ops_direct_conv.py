@@ -1,0 +1,126 @@
+"""The direct convolution kernels (ember/ops/direct_conv.py) against the NumPy route they replace, and torch.
+
+Each case runs a convolution's forward and backward twice: through the compiled kernels (forced on for any
+size, the batch split across threads) and with ``EMBER_JIT=0`` (im2col + BLAS). Values and all three
+gradients must agree to float32 rounding, and with torch.
+"""
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+
+pytest.importorskip("llvmlite")
+from ember import _jit                                   # noqa: E402
+from ember.ops import conv, direct_conv                  # noqa: E402
+
+RNG = np.random.default_rng(0)
+
+
+@pytest.fixture
+def forced(monkeypatch):
+    """The kernels at every size, several samples per thread split across the threads; returns a counter of
+    kernel calls, so a test can check that the route it means to test ran."""
+    monkeypatch.setattr(_jit.direct_conv, "min_size", 1)
+    monkeypatch.setattr(conv, "_SLAB_MIN_ELEMENTS", 1)
+    calls = {"forward": 0, "weight_grad": 0}
+    for name in calls:
+        real = getattr(direct_conv, name)
+
+        def counted(*a, _real=real, _name=name, **k):
+            calls[_name] += 1
+            return _real(*a, **k)
+        monkeypatch.setattr(direct_conv, name, counted)
+    return calls
+
+
+def _run(monkeypatch, f, x, w, b, g, jit):
+    if jit:
+        monkeypatch.delenv("EMBER_JIT", raising=False)
+    else:
+        monkeypatch.setenv("EMBER_JIT", "0")
+    xe, we = ember.tensor(x, requires_grad=True), ember.tensor(w, requires_grad=True)
+    be = None if b is None else ember.tensor(b, requires_grad=True)
+    y = f(xe, we, be)
+    y.backward(ember.tensor(g))
+    monkeypatch.delenv("EMBER_JIT", raising=False)
+    return [y.detach().numpy(), xe.grad.numpy(), we.grad.numpy()] + ([] if b is None else [be.grad.numpy()])
+
+
+def _close(a, b):
+    assert a.dtype == b.dtype == np.float32 and a.shape == b.shape
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * max(1.0, float(np.abs(b).max())))
+
+
+@pytest.mark.parametrize("xshape,wshape,kw", [
+    ((6, 1, 28, 28), (16, 1, 3, 3), dict(padding=1)),                   # rows longer than a vector, C*K = 9
+    ((5, 16, 14, 14), (32, 16, 3, 3), dict(padding=1)),                 # rows shorter than a vector
+    ((4, 3, 20, 33), (7, 3, 5, 3), dict(padding=2, dilation=(1, 2))),   # O, C*K not multiples of the blocks
+    ((3, 5, 17, 16), (6, 5, 3, 3), dict(padding=0)),                    # rows of exactly one vector
+    ((3, 2, 9, 10, 11), (5, 2, 3, 3, 3), dict(padding=1)),              # 3-d
+    ((4, 5, 130), (6, 5, 3), dict(padding=2, dilation=2)),              # 1-d: one long row
+    ((4, 2, 12, 12), (9, 2, 3, 3), dict(padding=(2, 0))),               # widening 4.5x: dx as a convolution
+])
+@pytest.mark.parametrize("bias", [True, False])
+def test_direct_kernels_match_the_numpy_route_and_torch(monkeypatch, forced, xshape, wshape, kw, bias):
+    nd = len(xshape) - 2
+    conv_nd = getattr(F, f"conv{nd}d")
+    x = RNG.standard_normal(xshape).astype(np.float32)
+    w = (RNG.standard_normal(wshape) * 0.3).astype(np.float32)
+    b = RNG.standard_normal(wshape[0]).astype(np.float32) if bias else None
+    y = conv_nd(ember.tensor(x), ember.tensor(w), **kw)
+    g = RNG.standard_normal(tuple(y.shape)).astype(np.float32)
+    fast = _run(monkeypatch, lambda a, c, d: conv_nd(a, c, d, **kw), x, w, b, g, jit=True)
+    assert forced["forward"] >= 2 and forced["weight_grad"] >= 1        # forward, dx and dW all went direct
+    ref = _run(monkeypatch, lambda a, c, d: conv_nd(a, c, d, **kw), x, w, b, g, jit=False)
+    for a, r in zip(fast, ref):
+        _close(a, r)
+    torch = pytest.importorskip("torch")
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    bt = None if b is None else torch.tensor(b, requires_grad=True)
+    yt = getattr(torch.nn.functional, f"conv{nd}d")(xt, wt, bt, **kw)
+    yt.backward(torch.tensor(g))
+    for a, t in zip(fast, [yt, xt.grad, wt.grad] + ([] if b is None else [bt.grad])):
+        _close(a, t.detach().numpy())
+
+
+def test_an_inf_the_weights_never_meet_stays_out_of_their_gradient(monkeypatch, forced):
+    """The weight-gradient kernel multiplies a zero gradient by the input under masked-off lanes; an inf
+    there must not turn dW into NaN (the route recomputes such a result): dW is finite, as in torch."""
+    x = RNG.standard_normal((4, 3, 14, 14)).astype(np.float32)
+    x[1, 2, 5, 13] = np.inf          # last column: with kernel column 0 no output reads it, junk lanes do
+    w = ember.tensor(RNG.standard_normal((8, 3, 3, 3)).astype(np.float32), requires_grad=True)
+    y = F.conv2d(ember.tensor(x), w, padding=1)
+    keep = ember.tensor(np.isfinite(y.detach().numpy()).astype(np.float32))
+    y.backward(keep)
+    assert forced["weight_grad"] >= 1
+    gw = w.grad.numpy()
+    torch = pytest.importorskip("torch")
+    wt = torch.tensor(w.detach().numpy(), requires_grad=True)
+    torch.nn.functional.conv2d(torch.tensor(x), wt, padding=1).backward(torch.tensor(keep.numpy()))
+    np.testing.assert_array_equal(np.isfinite(gw), np.isfinite(wt.grad.numpy()))
+    finite = np.isfinite(gw)
+    np.testing.assert_allclose(gw[finite], wt.grad.numpy()[finite], rtol=1e-4, atol=1e-4)
+
+
+def test_weight_gradient_is_the_same_every_run(forced):
+    """Threads finish in any order; their partial sums are added in batch order, so dW is bit-identical."""
+    x = ember.tensor(RNG.standard_normal((16, 3, 12, 12)).astype(np.float32))
+    w0 = RNG.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    grads = []
+    for _ in range(6):
+        w = ember.tensor(w0, requires_grad=True)
+        F.conv2d(x, w, padding=1).pow(2).sum().backward()
+        grads.append(w.grad.numpy())
+    assert forced["weight_grad"] >= 6
+    assert all(np.array_equal(grads[0], g) for g in grads[1:])
+
+
+def test_segment_table_cuts_rows_into_vectors():
+    V = direct_conv.lanes()
+    table = direct_conv.segments(np.array([0, 30, 60]), V + 3)       # 3 rows of V+3 positions
+    gpos, ypos, lanes = table
+    assert table.dtype == np.int64 and table.shape == (3, 6)
+    np.testing.assert_array_equal(gpos, [0, V, 30, 30 + V, 60, 60 + V])
+    np.testing.assert_array_equal(ypos, [0, V, V + 3, 2 * V + 3, 2 * V + 6, 3 * V + 6])
+    np.testing.assert_array_equal(lanes, [V, 3] * 3)
