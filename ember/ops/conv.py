@@ -25,6 +25,12 @@ padding) is separable: one small matrix per spatial axis (``AxisLinear``).
 
 The copies and strided adds loop over kernel offsets, never over samples or pixels; on the CPU they
 run on batch slabs in a thread pool (``for_batch_slabs``), since NumPy releases the GIL in its loops.
+
+Which route a float32 convolution takes on the CPU: at stride 1, the compiled direct kernels
+(``ops/direct_conv.py``: no columns at all) when llvmlite is installed; Winograd (``ops/winograd.py``)
+for 3x3 layers of 32+ channels whose rows would leave the direct kernels' vectors a quarter idle; else
+im2col + BLAS, per sample in cache-sized chunks (``_sample_columns``) or, for small outputs, as one
+batch-wide GEMM. Every route is tested against this im2col reference (``EMBER_JIT=0``).
 """
 import itertools
 import math

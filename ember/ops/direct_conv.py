@@ -279,6 +279,14 @@ def _ptr(a):
     return a.ctypes.data
 
 
+_FORWARD_ARGS = [_P, _N, _P, _P, _P, _N, _P, _N, _N, _N, _P, _P, _P, _N, _N]
+_WGRAD_ARGS = [_P, _N, _N, _P, _N, _P, _N, _P, _N, _P, _P, _P, _N, _N, _N]
+# Compiled at import (~0.1 s): an llvmlite too old for this IR fails here, where ``ember._jit`` catches it and
+# the convolutions keep their NumPy route, not in the middle of a training step.
+_compile("convf", _forward_ir, _FORWARD_ARGS)
+_compile("wgrad", _weight_grad_ir, _WGRAD_ARGS)
+
+
 def segments(row_offsets, width):
     """The segment table of an output laid out as rows of ``width`` positions, row r starting at grid
     offset ``row_offsets[r]``: one segment per V positions of a row (the last one partial). Returns the
@@ -295,7 +303,7 @@ def forward(x, x_sample, w, bias, offs, y, table, n):
     """The forward kernel on ``n`` samples: ``x`` the flat padded planes (sample stride ``x_sample``), ``w``
     (Op, K) and ``bias`` (Op,) float32 with Op a multiple of MR, ``offs`` (K,) int64 offsets of each weight
     column's run, ``y`` (n, O, positions) C-contiguous, ``table`` from :func:`segments`."""
-    f = _compile("convf", _forward_ir, [_P, _N, _P, _P, _P, _N, _P, _N, _N, _N, _P, _P, _P, _N, _N])
+    f = _compile("convf", _forward_ir, _FORWARD_ARGS)
     S = table.shape[1]
     f(_ptr(x), x_sample, _ptr(w), _ptr(bias), _ptr(offs), w.shape[1], _ptr(y), y.shape[1] * y.shape[2],
       y.shape[2], y.shape[1], _ptr(table), _ptr(table[1]), _ptr(table[2]), S, n)
@@ -305,7 +313,7 @@ def weight_grad(g, x, x_sample, offs, acc, table, n, chunk=4):
     """The weight-gradient kernel: ``acc`` (Op, K, V) += the products of ``g`` (n, O, positions),
     C-contiguous, and the runs of ``x`` at ``offs`` (K,), Op a multiple of MR and K of NK; ``acc.sum(-1)``
     is then dW (the first O rows)."""
-    f = _compile("wgrad", _weight_grad_ir, [_P, _N, _N, _P, _N, _P, _N, _P, _N, _P, _P, _P, _N, _N, _N])
+    f = _compile("wgrad", _weight_grad_ir, _WGRAD_ARGS)
     S = table.shape[1]
     f(_ptr(g), g.shape[1] * g.shape[2], g.shape[2], _ptr(x), x_sample, _ptr(offs), offs.shape[0], _ptr(acc),
       g.shape[1], _ptr(table), _ptr(table[1]), _ptr(table[2]), S, n, chunk)
