@@ -1,32 +1,37 @@
 """Direct convolution kernels: register-blocked loops, written as LLVM IR and compiled at run time (llvmlite).
 
 Why not im2col + BLAS here. At stride 1, ``ops/conv.py`` lays each padded input plane out flat (the
-*padded grid*, P = the product of the padded sizes) and counts output positions on that grid too; then
-the input under kernel offset k, for output position p, is ``plane[off_k + p]`` -- one contiguous run.
-im2col copies those runs into a column matrix and BLAS multiplies it. On a small CNN's shapes (16-64
+*padded grid*, P = the product of the padded sizes); then the input under kernel offset k for output
+position (r, c) -- row r, column c -- sits at ``plane[off_k + start_r + c]``: along a row, one contiguous
+run. im2col copies those runs into a column matrix and BLAS multiplies it. On a small CNN's shapes (16-64
 output channels, C*K = 9-576 rows) that GEMM reaches ~70% of a core's peak, and the copy is a pass of its
 own. The loops below read the runs in place:
 
     forward (and, with the kernel flipped, the input gradient):
-        y[n, o, p]   = sum_{c,k} w[o, c*K + k] * x[n, c*P + off_k + p]
-    weight gradient (g: the output gradient spread onto the grid, zero at its junk positions):
-        dW[o, c*K+k] = sum_{n,p} g[n, o, p] * x[n, c*P + off_k + p]
+        y[n, o, r, c]  = b[o] + sum_{c',k} w[o, c'*K + k] * x[n, c'*P + off_k + start_r + c]
+    weight gradient:
+        dW[o, c'*K+k] = sum_{n,r,c} g[n, o, r, c] * x[n, c'*P + off_k + start_r + c]
 
-**Register blocking** is what makes them fast. The forward computes an MR x NV block of vector
-accumulators (MR output channels times NV*V grid positions, V = floats per SIMD register) through the whole
-sum over (c, k): each step loads NV vectors of input and MR weights (broadcast) for MR*NV fused
-multiply-adds, and the block is stored once at the end. The weight gradient keeps MR x NK accumulators
-(channel o times row c*K+k), each a vector of partial sums over positions; each step loads MR + NK
-vectors for MR*NK multiply-adds, and the V lanes are summed by the caller at the end. A loop written for
-Numba was tried first: LLVM neither kept its accumulators in registers nor vectorised its short rows
-(4-27 GFLOP/s against ~100 here). Generating the IR states the blocking outright.
+Each output row is cut into *segments* of V positions (V = floats per SIMD register; the row's last
+segment is partial). A segment is one vector: loaded from the input run, stored to (or, for g, loaded
+from) the output row with its unused lanes masked off, so y and g are used in their own layout, no copy.
 
-The IR is built with ``llvmlite.ir`` (it comes with Numba: ``pip install ember[fast]``), optimised at -O3
-for the host CPU (AVX-512: V=16 and 32 registers; AVX2: V=8 and 16) and compiled once per process (~60 ms
-per kernel). The calls go through ctypes, which releases the GIL, so ``ops/conv.py`` runs slabs of the
-batch on every core. Reads may run past a plane's end into the next plane or a zero overhang that the
-caller allocates; those reads only feed junk positions, which are thrown away (forward) or multiplied by
-zero (weight gradient). float32 only; the NumPy route stays the reference the tests compare with.
+**Register blocking** is what makes the loops fast. The forward keeps an MR x NV block of vector
+accumulators (MR output channels times NV segments) through the whole sum over (c', k): each step loads NV
+input vectors and MR weights (broadcast) for MR*NV fused multiply-adds, and the block is stored once at
+the end. The weight gradient keeps MR x NK accumulators (channel o times weight row c'*K+k), each a vector
+of partial sums over positions; each step loads MR + NK vectors for MR*NK multiply-adds, and the caller
+sums the V lanes at the end. Loops written for Numba were tried first: LLVM neither kept their
+accumulators in registers nor vectorised the short rows (4-27 GFLOP/s on one core, against ~100 here).
+Generating the IR states the blocking outright.
+
+The IR is built with ``llvmlite.ir`` (``pip install ember[fast]``; Numba is built on it), optimised at -O3
+for the host CPU (AVX-512: V=16, 32 registers; else V=8, 16 registers) and compiled when this module is
+first imported (~0.1 s). The calls go through ctypes, which releases the GIL, so ``ops/conv.py`` runs slabs
+of the batch on every core. A masked-off lane still reads the input under it (past a row's end, into the
+next row, the next plane, or a zero overhang the caller allocates); the forward never stores it, and the
+weight gradient multiplies it by a zero. float32 only; im2col + BLAS stays the reference the tests
+compare with.
 """
 import ctypes
 import threading
@@ -45,14 +50,15 @@ _FEATURES = llvm.get_host_cpu_features()
 _AVX512 = _FEATURES.get("avx512f", False)
 _V = 16 if _AVX512 else 8                   # floats per vector register
 # (MR, NV) forward and (MR, NK) weight-gradient blocks: accumulators + loaded vectors fit the register file
-# (32 on AVX-512, 16 on AVX2). Measured on the small CNN's 16 -> 32 channel layer (one core, AVX-512):
-# forward 4x4 100 GFLOP/s, 6x4 88, 8x2 99.
+# (32 on AVX-512, 16 on AVX2). Measured on the small CNN's 16 -> 32 channel layer (one core, AVX-512, GFLOP/s):
+# forward 4x4 97, 6x3 83, 4x6 70, 8x3 38, 6x4 24 (the last two spill accumulators); weight gradient 4x4 88,
+# 4x6 83, 8x3 82, 6x4 75.
 _FWD = (4, 4) if _AVX512 else (4, 2)
 _WGRAD = (4, 4) if _AVX512 else (2, 4)
 
 
 def lanes():
-    """V, the floats in one vector register: grid rows are padded to a multiple of it."""
+    """V, the floats in one vector register: the positions in one segment of an output row."""
     return _V
 
 
