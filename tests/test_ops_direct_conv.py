@@ -124,3 +124,17 @@ def test_segment_table_cuts_rows_into_vectors():
     np.testing.assert_array_equal(gpos, [0, V, 30, 30 + V, 60, 60 + V])
     np.testing.assert_array_equal(ypos, [0, V, V + 3, 2 * V + 3, 2 * V + 6, 3 * V + 6])
     np.testing.assert_array_equal(lanes, [V, 3] * 3)
+
+
+def test_wide_layers_keep_their_weight_gradient_off_the_partial_sums(monkeypatch, forced):
+    """A layer whose per-thread partial sums would pass ``_DIRECT_ACC_BYTES`` takes the BLAS route for dW
+    (its forward still runs direct): same gradient, no kernel call."""
+    monkeypatch.setattr(conv, "_DIRECT_ACC_BYTES", 1024)
+    x = RNG.standard_normal((4, 6, 12, 12)).astype(np.float32)
+    w = RNG.standard_normal((8, 6, 3, 3)).astype(np.float32)
+    g = RNG.standard_normal((4, 8, 12, 12)).astype(np.float32)
+    f = lambda a, c, d: F.conv2d(a, c, d, padding=1)       # noqa: E731
+    fast = _run(monkeypatch, f, x, w, None, g, jit=True)
+    assert forced["forward"] >= 1 and forced["weight_grad"] == 0
+    for a, r in zip(fast, _run(monkeypatch, f, x, w, None, g, jit=False)):
+        _close(a, r)

@@ -469,15 +469,16 @@ def _direct_geometry_uncached(K, plan, C):
     return table, plan.channel_offsets(C), C * math.prod(plan.grid), run
 
 
-def _direct_over_winograd(x, w_shape, pads):
+def _direct_over_winograd(x, w_shape, pads, weight_grad=False):
     """Whether the direct kernels should run a convolution Winograd could (2-d, 3x3, stride 1). Winograd does
     2.25x fewer multiplies, yet loses where output rows fill whole vectors. Measured on ResNet-18 shapes,
     batch 32, two threads (forward, input gradient, weight gradient in ms): 64 channels at 32x32 direct
     13.2 / 13.6 / 15.7 against Winograd's 21.8 / 21.7 / 24.2; 128 at 16x16 12.6 / 12.8 / 17.6 against 13.5 /
     13.7 / 18.3; but 256 at 8x8, rows of 8 in 16-float vectors, 23.1 / 23.8 / 35.7 against 14.4 / 15.1 / 13.6.
-    So: direct where at least 3/4 of the lanes hold real outputs."""
+    So: direct where at least 3/4 of the lanes hold real outputs (and, for a weight gradient, where its
+    partial sums fit ``_DIRECT_ACC_BYTES``)."""
     K = _direct_kernels(x, np.float32, 1, (1, 1), pads)
-    if K is None:
+    if K is None or (weight_grad and not _direct_acc_fits(K, w_shape[0], math.prod(w_shape[1:]))):
         return False
     width = x.shape[-1] + pads[-1][0] + pads[-1][1] - w_shape[-1] + 1
     return 4 * width >= 3 * -(-width // K.lanes()) * K.lanes()
@@ -509,18 +510,30 @@ def _conv_direct(K, x, w, plan, bias):
     return y, ("grid", buf)
 
 
+_DIRECT_ACC_BYTES = 16 << 20   # a thread's V partial sums per weight: up to 128 x 128 x 3 x 3 weights (9.4 MiB)
+
+
+def _direct_acc_fits(K, O, CK):
+    _, (MR, NK) = K.blocking()
+    return -(-O // MR) * MR * -(-CK // NK) * NK * K.lanes() * 4 <= _DIRECT_ACC_BYTES
+
+
 def _weight_grad_direct(K, x, gy, weight_shape, plan, planes=None):
     """dW at stride 1 by the direct kernel: each thread copies its samples' inputs into padded planes and
     accumulates V partial sums per weight; the threads' sums are added in batch order, then the lanes.
     gy is read in place, its rows' last vectors masked. Masked-off lanes multiply a zero by whatever input
     lies under them, so an inf or NaN input the weight never meets could leak in: a non-finite result is
-    recomputed by the per-sample route (None returned). ``planes``: the forward's padded planes of x."""
+    recomputed by the per-sample route (None returned), as are layers whose V partial sums per weight would
+    take more than ``_DIRECT_ACC_BYTES`` (wide layers, whose big GEMMs BLAS runs well anyway).
+    ``planes``: the forward's padded planes of x."""
     N, C = x.shape[:2]
     O = gy.shape[1]
     _, (MR, NK) = K.blocking()
     Op = -(-O // MR) * MR
     table, offs, CP, run = _direct_geometry(K, plan, C)
     CK = offs.size
+    if not _direct_acc_fits(K, O, CK):
+        return None
     offs = np.concatenate([offs, np.zeros(-CK % NK, np.int64)])   # weight rows padded to the register block
     buf = planes if planes is not None else plan.flat_planes(N, C, run, np.float32)
     g = gy.reshape(N, O, -1)
@@ -661,7 +674,7 @@ def conv_weight_grad(x, gy, weight_shape, stride, pads, dilation, groups, cols=N
     gy = array_module(gy).ascontiguousarray(gy)
     N, O = gy.shape[:2]
     if winograd.usable(x, weight_shape, stride, dilation, groups, pads) and \
-            not _direct_over_winograd(x, weight_shape, pads):
+            not _direct_over_winograd(x, weight_shape, pads, weight_grad=True):
         return winograd.conv3x3_weight_grad(x, gy, pads)
     if _per_sample(x, groups, math.prod(gy.shape[2:])) and gy.dtype == x.dtype:
         K = _direct_kernels(x, gy.dtype, groups, stride, pads)
