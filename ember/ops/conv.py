@@ -567,9 +567,7 @@ def _input_grad_on_grid(gy, w, in_spatial, pads, dilation):
     C, nd = w.shape[1], len(in_spatial)
     plan = _ColumnPlan((N, C) + tuple(in_spatial), gy.itemsize, w.shape[2:], (1,) * nd, pads, dilation)
     sp, L, K = plan.grid, plan.L, math.prod(w.shape[2:])
-    step = [math.prod(sp[i + 1:]) for i in range(nd)]
-    offsets = [sum(k * d * st for k, d, st in zip(kidx, dilation, step))
-               for kidx in itertools.product(*[range(k) for k in w.shape[2:]])]
+    offsets = plan.offsets()
     P = math.prod(sp)
     plane = max(P, max(offsets) + L)
     gxp = np.zeros((N, C, plane), gy.dtype)

@@ -131,6 +131,20 @@ def _vector_ops(module):
     return Ops
 
 
+# each kernel's arguments: p a pointer, i an int64 (in the order of its docstring's signature)
+_SIGNATURES = {"convf": "pipppipiiipppii", "wgrad": "piipipipipppiii"}
+
+
+def _kernel(name):
+    """A module with an empty function ``name`` (arguments typed by ``_SIGNATURES``): the module, the vector
+    operations, the arguments and a builder at the function's entry."""
+    module = ir.Module(name=name)
+    ops = _vector_ops(module)
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [_PTR if t == "p" else _I64 for t in _SIGNATURES[name]]),
+                     name=name)
+    return module, ops, fn.args, ir.IRBuilder(fn.append_basic_block("entry"))
+
+
 def _accumulators(b, ops, inits):
     """Allocas holding vector accumulators (-O3 keeps them in registers), each set to its initial value."""
     accs = [[b.alloca(ops.vt) for _ in row] for row in inits]
@@ -154,12 +168,8 @@ def _forward_ir():
     y[n*ys + o*yrow + ypos[s] + l] = bias[o] + sum_{k<K} w[o*K + k] * x[n*xs + offs[k] + gpos[s] + l]
     for lanes l < lanes[s]. ``w`` and ``bias`` have their rows padded to a multiple of MR."""
     MR, NV = _FWD
-    module = ir.Module(name="direct_conv_forward")
-    ops = _vector_ops(module)
-    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [_PTR, _I64, _PTR, _PTR, _PTR, _I64, _PTR, _I64, _I64,
-                                                             _I64, _PTR, _PTR, _PTR, _I64, _I64]), name="convf")
-    x, xs, w, bias, offs, K, y, ys, yrow, O, gpos, ypos, lanes, S, N = fn.args
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    module, ops, args, b = _kernel("convf")
+    x, xs, w, bias, offs, K, y, ys, yrow, O, gpos, ypos, lanes, S, N = args
 
     def sample(b, n):
         xn, yn = _at(b, x, b.mul(n, xs)), _at(b, y, b.mul(n, ys))
@@ -208,12 +218,8 @@ def _weight_grad_ir():
     zero. Samples go ``chunk`` at a time through each block of accumulators, so the chunk's rows stay in
     cache while every block reads them. Rows o >= O read row O-1 (their sums are thrown away)."""
     MR, NK = _WGRAD
-    module = ir.Module(name="direct_conv_weight_grad")
-    ops = _vector_ops(module)
-    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [_PTR, _I64, _I64, _PTR, _I64, _PTR, _I64, _PTR, _I64,
-                                                             _PTR, _PTR, _PTR, _I64, _I64, _I64]), name="wgrad")
-    g, gs, grow, x, xs, offs, K, acc, O, gpos, ypos, lanes, S, N, chunk = fn.args
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    module, ops, args, b = _kernel("wgrad")
+    g, gs, grow, x, xs, offs, K, acc, O, gpos, ypos, lanes, S, N, chunk = args
 
     def chunks(b, n0):
         n1 = b.select(b.icmp_signed("<", b.add(n0, chunk), N), b.add(n0, chunk), N)
@@ -261,11 +267,10 @@ def _weight_grad_ir():
 _engines = []                # the execution engines own the machine code: kept for the process's lifetime
 _compiled = {}
 _lock = threading.Lock()
-_P, _N = ctypes.c_void_p, ctypes.c_int64
 
 
-def _compile(name, build, argtypes):
-    """The ctypes function for IR ``build()`` (compiled on first use, for this CPU, at -O3)."""
+def _compile(name, build):
+    """The ctypes function ``name`` of IR ``build()`` (compiled on first use, for this CPU, at -O3)."""
     with _lock:
         if name not in _compiled:
             tm = llvm.Target.from_default_triple().create_target_machine(
@@ -277,6 +282,7 @@ def _compile(name, build, argtypes):
             engine = llvm.create_mcjit_compiler(mod, tm)
             engine.finalize_object()
             _engines.append(engine)
+            argtypes = [ctypes.c_void_p if t == "p" else ctypes.c_int64 for t in _SIGNATURES[name]]
             _compiled[name] = ctypes.CFUNCTYPE(None, *argtypes)(engine.get_function_address(name))
         return _compiled[name]
 
@@ -285,12 +291,10 @@ def _ptr(a):
     return a.ctypes.data
 
 
-_FORWARD_ARGS = [_P, _N, _P, _P, _P, _N, _P, _N, _N, _N, _P, _P, _P, _N, _N]
-_WGRAD_ARGS = [_P, _N, _N, _P, _N, _P, _N, _P, _N, _P, _P, _P, _N, _N, _N]
 # Compiled at import (~0.1 s): an llvmlite too old for this IR fails here, where ``ember._jit`` catches it and
 # the convolutions keep their NumPy route, not in the middle of a training step.
-_compile("convf", _forward_ir, _FORWARD_ARGS)
-_compile("wgrad", _weight_grad_ir, _WGRAD_ARGS)
+_compile("convf", _forward_ir)
+_compile("wgrad", _weight_grad_ir)
 
 
 def segments(row_offsets, width):
@@ -309,7 +313,7 @@ def forward(x, x_sample, w, bias, offs, y, table, n):
     """The forward kernel on ``n`` samples: ``x`` the flat padded planes (sample stride ``x_sample``), ``w``
     (Op, K) and ``bias`` (Op,) float32 with Op a multiple of MR, ``offs`` (K,) int64 offsets of each weight
     column's run, ``y`` (n, O, positions) C-contiguous, ``table`` from :func:`segments`."""
-    f = _compile("convf", _forward_ir, _FORWARD_ARGS)
+    f = _compile("convf", _forward_ir)
     S = table.shape[1]
     f(_ptr(x), x_sample, _ptr(w), _ptr(bias), _ptr(offs), w.shape[1], _ptr(y), y.shape[1] * y.shape[2],
       y.shape[2], y.shape[1], _ptr(table), _ptr(table[1]), _ptr(table[2]), S, n)
@@ -319,7 +323,7 @@ def weight_grad(g, x, x_sample, offs, acc, table, n, chunk=4):
     """The weight-gradient kernel: ``acc`` (Op, K, V) += the products of ``g`` (n, O, positions),
     C-contiguous, and the runs of ``x`` at ``offs`` (K,), Op a multiple of MR and K of NK; ``acc.sum(-1)``
     is then dW (the first O rows)."""
-    f = _compile("wgrad", _weight_grad_ir, _WGRAD_ARGS)
+    f = _compile("wgrad", _weight_grad_ir)
     S = table.shape[1]
     f(_ptr(g), g.shape[1] * g.shape[2], g.shape[2], _ptr(x), x_sample, _ptr(offs), offs.shape[0], _ptr(acc),
       g.shape[1], _ptr(table), _ptr(table[1]), _ptr(table[2]), S, n, chunk)
