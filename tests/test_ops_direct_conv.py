@@ -23,7 +23,7 @@ def forced(monkeypatch):
     kernel calls, so a test can check that the route it means to test ran."""
     monkeypatch.setattr(_jit.direct_conv, "min_size", 1)
     monkeypatch.setattr(conv, "_SLAB_MIN_ELEMENTS", 1)
-    calls = {"forward": 0, "weight_grad": 0}
+    calls = {"forward": 0, "weight_grad": 0, "forward_channels": 0, "weight_grad_channels": 0}
     for name in calls:
         real = getattr(direct_conv, name)
 
@@ -62,7 +62,9 @@ def _close(a, b):
     ((4, 2, 12, 12), (9, 2, 3, 3), dict(padding=(2, 0))),               # widening 4.5x: dx as a convolution
 ])
 @pytest.mark.parametrize("bias", [True, False])
-def test_direct_kernels_match_the_numpy_route_and_torch(monkeypatch, forced, xshape, wshape, kw, bias):
+@pytest.mark.parametrize("route", ["rows", "channels"])
+def test_direct_kernels_match_the_numpy_route_and_torch(monkeypatch, forced, xshape, wshape, kw, bias, route):
+    monkeypatch.setattr(conv, "_ROUTE", route)
     nd = len(xshape) - 2
     conv_nd = getattr(F, f"conv{nd}d")
     x = RNG.standard_normal(xshape).astype(np.float32)
@@ -71,7 +73,8 @@ def test_direct_kernels_match_the_numpy_route_and_torch(monkeypatch, forced, xsh
     y = conv_nd(ember.tensor(x), ember.tensor(w), **kw)
     g = RNG.standard_normal(tuple(y.shape)).astype(np.float32)
     fast = _run(monkeypatch, lambda a, c, d: conv_nd(a, c, d, **kw), x, w, b, g, jit=True)
-    assert forced["forward"] >= 2 and forced["weight_grad"] >= 1        # forward, dx and dW all went direct
+    suffix = "" if route == "rows" else "_channels"                   # forward, dx and dW all went that way
+    assert forced["forward" + suffix] >= 2 and forced["weight_grad" + suffix] >= 1
     ref = _run(monkeypatch, lambda a, c, d: conv_nd(a, c, d, **kw), x, w, b, g, jit=False)
     for a, r in zip(fast, ref):
         _close(a, r)
@@ -85,6 +88,7 @@ def test_direct_kernels_match_the_numpy_route_and_torch(monkeypatch, forced, xsh
 
 
 def test_an_inf_the_weights_never_meet_stays_out_of_their_gradient(monkeypatch, forced):
+    monkeypatch.setattr(conv, "_ROUTE", "rows")
     """The weight-gradient kernel multiplies a zero gradient by the input under masked-off lanes; an inf
     there must not turn dW into NaN (the route recomputes such a result): dW is finite, as in torch."""
     x = RNG.standard_normal((4, 3, 14, 14)).astype(np.float32)
@@ -103,8 +107,11 @@ def test_an_inf_the_weights_never_meet_stays_out_of_their_gradient(monkeypatch, 
     np.testing.assert_allclose(gw[finite], wt.grad.numpy()[finite], rtol=1e-4, atol=1e-4)
 
 
-def test_weight_gradient_is_the_same_every_run(forced):
-    """Threads finish in any order; their partial sums are added in batch order, so dW is bit-identical."""
+@pytest.mark.parametrize("route", ["rows", "channels"])
+def test_weight_gradient_is_the_same_every_run(monkeypatch, forced, route):
+    """Threads finish in any order; their partial sums are added in batch order (rows), or each computes
+    whole sums (channels), so dW is bit-identical run to run."""
+    monkeypatch.setattr(conv, "_ROUTE", route)
     x = ember.tensor(RNG.standard_normal((16, 3, 12, 12)).astype(np.float32))
     w0 = RNG.standard_normal((4, 3, 3, 3)).astype(np.float32)
     grads = []
@@ -112,7 +119,7 @@ def test_weight_gradient_is_the_same_every_run(forced):
         w = ember.tensor(w0, requires_grad=True)
         F.conv2d(x, w, padding=1).pow(2).sum().backward()
         grads.append(w.grad.numpy())
-    assert forced["weight_grad"] >= 6
+    assert forced["weight_grad"] + forced["weight_grad_channels"] >= 6
     assert all(np.array_equal(grads[0], g) for g in grads[1:])
 
 
@@ -135,6 +142,24 @@ def test_wide_layers_keep_their_weight_gradient_off_the_partial_sums(monkeypatch
     g = RNG.standard_normal((4, 8, 12, 12)).astype(np.float32)
     f = lambda a, c, d: F.conv2d(a, c, d, padding=1)       # noqa: E731
     fast = _run(monkeypatch, f, x, w, None, g, jit=True)
-    assert forced["forward"] >= 1 and forced["weight_grad"] == 0
+    assert forced["forward"] >= 1 and forced["weight_grad"] == forced["weight_grad_channels"] == 0
     for a, r in zip(fast, _run(monkeypatch, f, x, w, None, g, jit=False)):
         _close(a, r)
+
+
+def test_routes_follow_the_shapes_they_were_measured_on():
+    """Rows where output rows fill their vectors, channels for small planes of many channels, neither for
+    1x1 convolutions without padding (a plain GEMM) or for weights too big to transpose cheaply."""
+    def route(shape, wshape, weight_grad=False):
+        x = np.zeros(shape, np.float32)
+        r = conv._direct_route(x, wshape, np.float32, (1, 1), [(1, 1)] * 2 if wshape[-1] == 3 else [(0, 0)] * 2,
+                               (1, 1), 1, weight_grad)
+        return r and r[0]
+    V = direct_conv.lanes()
+    assert route((32, 64, 2 * V, 2 * V), (64, 64, 3, 3)) == "rows"
+    assert route((32, 256, V // 2, V // 2), (256, 256, 3, 3)) == "channels"            # rows half empty
+    assert route((32, 128, V, V), (128, 128, 3, 3)) == "rows"
+    assert route((32, 128, V, V), (128, 128, 3, 3), weight_grad=True) == "channels"    # partial sums > 4 MiB
+    assert route((64, 16, 8, 8), (32, 16, 3, 3)) == "rows"                           # 32 channels: half a block
+    assert route((32, 512, 4, 4), (512, 512, 3, 3)) is None
+    assert route((32, 64, 16, 16), (64, 64, 1, 1)) is None

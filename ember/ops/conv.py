@@ -26,11 +26,11 @@ padding) is separable: one small matrix per spatial axis (``AxisLinear``).
 The copies and strided adds loop over kernel offsets, never over samples or pixels; on the CPU they
 run on batch slabs in a thread pool (``for_batch_slabs``), since NumPy releases the GIL in its loops.
 
-Which route a float32 convolution takes on the CPU: at stride 1, the compiled direct kernels
-(``ops/direct_conv.py``: no columns at all) when llvmlite is installed; Winograd (``ops/winograd.py``)
-for 3x3 layers of 32+ channels whose rows would leave the direct kernels' vectors a quarter idle; else
-im2col + BLAS, per sample in cache-sized chunks (``_sample_columns``) or, for small outputs, as one
-batch-wide GEMM. Every route is tested against this im2col reference (``EMBER_JIT=0``).
+Which route a float32 convolution takes on the CPU (``_direct_route``): at stride 1, the compiled direct
+kernels (``ops/direct_conv.py``: no columns at all) when llvmlite is installed, with vectors along output
+rows or, on small planes, across output channels; else Winograd (``ops/winograd.py``) for 3x3 layers of
+32+ channels; else im2col + BLAS, per sample in cache-sized chunks (``_sample_columns``) or, for small
+outputs, as one batch-wide GEMM. Every route is tested against this im2col reference (``EMBER_JIT=0``).
 """
 import itertools
 import math
@@ -388,9 +388,6 @@ def _conv_per_sample(x, w, stride, pads, dilation, bias=None):
     grid. The bias is added chunk by chunk, while the chunk's output is still in cache."""
     N, O = x.shape[0], w.shape[0]
     plan = _ColumnPlan(x.shape, x.itemsize, w.shape[2:], stride, pads, dilation)
-    K = None if plan.grid is None else _direct_kernels(x, w.dtype, 1, stride, pads)
-    if K is not None:
-        return _conv_direct(K, x, w, plan, bias)
     w2 = w.reshape(O, -1).astype(x.dtype, copy=False)
     y = np.empty((N, O) + plan.out, x.dtype)
     rows = y.reshape(N, O, -1)
@@ -447,41 +444,75 @@ def _direct_kernels(x, w_dtype, groups, stride, pads):
 _geometries = {}
 
 
+class _DirectGeometry:
+    """The direct kernels' view of a grid plan, for C input channels: ``table`` (the output rows cut into
+    vector segments), ``pos`` (every output position's grid offset), ``offs`` (each weight column's run
+    offset within a sample's planes), ``CP`` (the planes' sample stride) and ``run`` (how far past a plane's
+    start the row kernels read: the planes' buffer must allow for it)."""
+
+    def __init__(self, K, plan, C):
+        V, W = K.lanes(), plan.out[-1]
+        rows = plan.row_offsets()
+        self.table = K.segments(rows, W)
+        self.pos = (rows[:, None] + np.arange(W, dtype=np.int64)).reshape(-1)
+        self.offs = plan.channel_offsets(C)
+        self.CP = C * math.prod(plan.grid)
+        self.run = int(rows[-1]) + -(-W // V) * V
+
+
 def _direct_geometry(K, plan, C):
-    """The direct kernels' view of a grid plan: the segment table (output rows cut into vectors), each
-    weight column's run offset within a sample's planes, the planes' sample stride, and the run length the
-    planes' buffer must allow for (the last segment reads a whole vector). Cached per geometry: a training
-    loop asks for the same few every step."""
+    """The cached :class:`_DirectGeometry`: a training loop asks for the same few every step."""
     key = (C, plan.grid, plan.out, plan.kernel, plan.dilation, tuple(plan.pads))
     if key not in _geometries:
         if len(_geometries) > 64:
             _geometries.clear()
-        _geometries[key] = _direct_geometry_uncached(K, plan, C)
+        _geometries[key] = _DirectGeometry(K, plan, C)
     return _geometries[key]
 
 
-def _direct_geometry_uncached(K, plan, C):
-    V = K.lanes()
-    W = plan.out[-1]
-    rows = plan.row_offsets()
-    table = K.segments(rows, W)
-    run = int(rows[-1]) + -(-W // V) * V
-    return table, plan.channel_offsets(C), C * math.prod(plan.grid), run
+_ROUTE = None     # tests and measurements: "rows" or "channels" forces that direct kernel where either can run
+_DIRECT_ACC_BYTES = 4 << 20         # a thread's V partial sums per weight: up to 64 x 64 x 3 x 3 weights (2.4 MiB)
+_CHANNELS_WEIGHT_BYTES = 4 << 20    # weights the channel route transposes: up to 256 x 256 x 3 x 3 (2.4 MiB)
 
 
-def _direct_over_winograd(x, w_shape, pads, weight_grad=False):
-    """Whether the direct kernels should run a convolution Winograd could (2-d, 3x3, stride 1). Winograd does
-    2.25x fewer multiplies, yet loses where output rows fill whole vectors. Measured on ResNet-18 shapes,
-    batch 32, two threads (forward, input gradient, weight gradient in ms): 64 channels at 32x32 direct
-    13.2 / 13.6 / 15.7 against Winograd's 21.8 / 21.7 / 24.2; 128 at 16x16 12.6 / 12.8 / 17.6 against 13.5 /
-    13.7 / 18.3; but 256 at 8x8, rows of 8 in 16-float vectors, 23.1 / 23.8 / 35.7 against 14.4 / 15.1 / 13.6.
-    So: direct where at least 3/4 of the lanes hold real outputs (and, for a weight gradient, where its
-    partial sums fit ``_DIRECT_ACC_BYTES``)."""
-    K = _direct_kernels(x, np.float32, 1, (1, 1), pads)
-    if K is None or (weight_grad and not _direct_acc_fits(K, w_shape[0], math.prod(w_shape[1:]))):
-        return False
-    width = x.shape[-1] + pads[-1][0] + pads[-1][1] - w_shape[-1] + 1
-    return 4 * width >= 3 * -(-width // K.lanes()) * K.lanes()
+def _direct_route(x, w_shape, w_dtype, stride, pads, dilation, groups, weight_grad=False):
+    """(route, K, plan) when a direct kernel should run this convolution, else None (Winograd or im2col).
+
+    Two kernel families (``ops/direct_conv.py``): "rows" puts vectors along output rows, "channels" across
+    output channels. Measured on two threads (forward / input gradient / weight gradient, ms, batch 32):
+
+    ============================  ====================  ====================  ====================
+    layer                         rows                  channels              Winograd or BLAS
+    ============================  ====================  ====================  ====================
+    64 -> 64 at 32x32             11.3 / 11.3 / 12.9    12.0 / 12.2 / 14.5    15.3 / 15.3 / 15.8
+    128 -> 128 at 16x16           11.0 / 11.2 / 15.0    11.8 / 12.0 / 11.8    12.1 / 12.3 / 12.1
+    256 -> 256 at 8x8             21.5 / 22.1 / 34.9    12.0 / 12.3 / 13.4    14.2 / 14.2 / 12.8
+    64 -> 64 at 8x8               1.76 / 1.81 / 3.52    1.13 / 1.18 / 1.47    3.21 / 3.02 / 3.25
+    512 -> 512 at 4x4             (16 outputs)          18.0 / 19.9 / 27.7    14.1 / 16.0 / 14.5
+    ============================  ====================  ====================  ====================
+
+    So: rows where rows fill 3/4 of their vectors (and there are 64+ outputs per sample); their weight
+    gradient keeps V partial sums per weight, which must fit ``_DIRECT_ACC_BYTES``. Else channels, if the
+    output channels fill 3/4 of their vector blocks and the weights are small enough for the two transposes
+    the channel layout costs (``_CHANNELS_WEIGHT_BYTES``: 512 x 512 x 3 x 3 is not). Else rows still beat
+    im2col on half-filled vectors (16 -> 32 channels at 8x8, batch 64: 0.54 / 0.60 / 0.63 against 0.62 /
+    0.77 / 1.14)."""
+    K = _direct_kernels(x, w_dtype, groups, stride, pads)
+    if K is None:
+        return None
+    plan = _ColumnPlan(x.shape, x.itemsize, w_shape[2:], stride, pads, dilation)
+    if plan.grid is None:                                  # 1x1 without padding: a plain GEMM for BLAS
+        return None
+    if _ROUTE is not None:
+        return _ROUTE, K, plan
+    V, W, O, CK = K.lanes(), plan.out[-1], w_shape[0], math.prod(w_shape[1:])
+    rows_ok = math.prod(plan.out) >= _PER_SAMPLE_MIN_L and (not weight_grad or _direct_acc_fits(K, O, CK))
+    if rows_ok and 4 * W >= 3 * -(-W // V) * V:
+        return "rows", K, plan
+    (_, NV), _ = K.channel_blocking()
+    if 4 * O >= 3 * -(-O // (NV * V)) * NV * V and O * CK * 4 <= _CHANNELS_WEIGHT_BYTES:
+        return "channels", K, plan
+    return ("rows", K, plan) if rows_ok else None
 
 
 def _conv_direct(K, x, w, plan, bias):
@@ -492,8 +523,9 @@ def _conv_direct(K, x, w, plan, bias):
     O = w.shape[0]
     (MR, _), _ = K.blocking()
     Op = -(-O // MR) * MR
-    table, offs, CP, run = _direct_geometry(K, plan, C)
-    buf = plan.flat_planes(N, C, run, np.float32)
+    geo = _direct_geometry(K, plan, C)
+    table, offs, CP = geo.table, geo.offs, geo.CP
+    buf = plan.flat_planes(N, C, geo.run, np.float32)
     wp = np.zeros((Op, offs.size), np.float32)
     wp[:O] = w.reshape(O, -1)
     bp = np.zeros(Op, np.float32)
@@ -510,9 +542,6 @@ def _conv_direct(K, x, w, plan, bias):
     return y, ("grid", buf)
 
 
-_DIRECT_ACC_BYTES = 16 << 20   # a thread's V partial sums per weight: up to 128 x 128 x 3 x 3 weights (9.4 MiB)
-
-
 def _direct_acc_fits(K, O, CK):
     _, (MR, NK) = K.blocking()
     return -(-O // MR) * MR * -(-CK // NK) * NK * K.lanes() * 4 <= _DIRECT_ACC_BYTES
@@ -523,19 +552,16 @@ def _weight_grad_direct(K, x, gy, weight_shape, plan, planes=None):
     accumulates V partial sums per weight; the threads' sums are added in batch order, then the lanes.
     gy is read in place, its rows' last vectors masked. Masked-off lanes multiply a zero by whatever input
     lies under them, so an inf or NaN input the weight never meets could leak in: a non-finite result is
-    recomputed by the per-sample route (None returned), as are layers whose V partial sums per weight would
-    take more than ``_DIRECT_ACC_BYTES`` (wide layers, whose big GEMMs BLAS runs well anyway).
-    ``planes``: the forward's padded planes of x."""
+    recomputed by the per-sample route (None returned). ``planes``: the forward's padded planes of x."""
     N, C = x.shape[:2]
     O = gy.shape[1]
     _, (MR, NK) = K.blocking()
     Op = -(-O // MR) * MR
-    table, offs, CP, run = _direct_geometry(K, plan, C)
-    CK = offs.size
-    if not _direct_acc_fits(K, O, CK):
-        return None
-    offs = np.concatenate([offs, np.zeros(-CK % NK, np.int64)])   # weight rows padded to the register block
-    buf = planes if planes is not None else plan.flat_planes(N, C, run, np.float32)
+    geo = _direct_geometry(K, plan, C)
+    table, CP, CK = geo.table, geo.CP, geo.offs.size
+    offs = np.concatenate([geo.offs, np.zeros(-CK % NK, np.int64)])   # weight rows padded to the register block
+    planes = _planes_or_none(planes, N, C, plan, geo.run)
+    buf = planes if planes is not None else plan.flat_planes(N, C, geo.run, np.float32)
     g = gy.reshape(N, O, -1)
     accs = []
 
@@ -554,6 +580,75 @@ def _weight_grad_direct(K, x, gy, weight_shape, plan, planes=None):
     if not np.isfinite(dw).all():
         return None
     return np.ascontiguousarray(dw).reshape(weight_shape)
+
+
+def _planes_or_none(planes, N, C, plan, run):
+    """The forward's padded planes if they hold N*C planes of this grid and the overhang ``run`` needs."""
+    P = math.prod(plan.grid)
+    if planes is None or planes.size < N * C * P + max(max(plan.offsets()) + run - P, 0):
+        return None
+    return planes
+
+
+def _conv_channels(K, x, w, plan, bias):
+    """y = conv(x, W) (+ b) at stride 1 by the channel-vectorised kernel: output channels last, (n, P, Op)
+    with the channels padded to whole vector blocks, then transposed into y by each thread for its samples.
+    Every position computed is a real output, so small planes (4x4, 8x8) waste nothing on idle lanes."""
+    N, C = x.shape[:2]
+    O = w.shape[0]
+    (_, NV), _ = K.channel_blocking()
+    step = NV * K.lanes()
+    Op = -(-O // step) * step
+    geo = _direct_geometry(K, plan, C)
+    P = geo.pos.size
+    buf = plan.flat_planes(N, C, 1, np.float32)               # (every read is a real output's input)
+    wt = np.zeros((geo.offs.size, Op), np.float32)
+    wt[:, :O] = w.reshape(O, -1).T
+    bp = np.zeros(Op, np.float32)
+    if bias is not None:
+        bp[:O] = bias
+    y = np.empty((N, O) + plan.out, np.float32)
+    rows = y.reshape(N, O, P)
+    chunk = max(1, _CHUNK_BYTES // (P * Op * 4))
+
+    def work(lo, hi):
+        plan.fill_planes(buf, x, lo, hi)
+        yt = np.empty((min(chunk, hi - lo), P, Op), np.float32)
+        for s in range(lo, hi, chunk):
+            e = min(s + chunk, hi)
+            K.forward_channels(buf[s * geo.CP:], geo.CP, wt, bp, geo.offs, yt[:e - s], geo.pos, e - s)
+            rows[s:e] = yt[:e - s, :, :O].transpose(0, 2, 1)
+
+    for_batch_slabs(N, work, N * Op * P)
+    return y, ("grid", buf)
+
+
+def _weight_grad_channels(K, x, gy, weight_shape, plan, planes=None):
+    """dW at stride 1 by the channel-vectorised kernel: gy transposed to channels last (padded to whole
+    vector blocks), then each thread computes whole sums for its share of the weight rows -- no partial
+    sums to add up, so any layer width fits. ``planes``: the forward's padded planes of x."""
+    N, C = x.shape[:2]
+    O = gy.shape[1]
+    _, (MR, NV) = K.channel_blocking()
+    step = NV * K.lanes()
+    Op = -(-O // step) * step
+    geo = _direct_geometry(K, plan, C)
+    P, CK = geo.pos.size, geo.offs.size
+    offs = np.concatenate([geo.offs, np.zeros(-CK % MR, np.int64)])   # weight rows padded to the register block
+    buf = _planes_or_none(planes, N, C, plan, 1)
+    if buf is None:
+        buf = plan.flat_planes(N, C, 1, np.float32)
+        for_batch_slabs(N, lambda lo, hi: plan.fill_planes(buf, x, lo, hi), x.size)
+    gt = np.zeros((N, P, Op), np.float32) if Op != O else np.empty((N, P, O), np.float32)
+    src = gy.reshape(N, O, P)
+    for_batch_slabs(N, lambda lo, hi: np.copyto(gt[lo:hi, :, :O], src[lo:hi].transpose(0, 2, 1)), gt.size)
+    dwt = np.empty((offs.size, Op), np.float32)
+
+    def work(lo, hi):                    # blocks lo:hi of MR weight rows
+        K.weight_grad_channels(gt, buf, geo.CP, offs[lo * MR:hi * MR], dwt[lo * MR:hi * MR], geo.pos, N)
+
+    for_batch_slabs(offs.size // MR, work, gt.size * offs.size // MR)
+    return np.ascontiguousarray(dwt[:CK, :O].T).reshape(weight_shape)
 
 
 def _input_grad_on_grid(gy, w, in_spatial, pads, dilation):
@@ -602,8 +697,12 @@ def conv_forward(x, w, stride, pads, dilation, groups, bias=None):
     O = w.shape[0]
     L = math.prod(conv_output_size(x.shape[2 + i], w.shape[2 + i], stride[i], pads[i][0], pads[i][1], dilation[i])
                   for i in range(len(stride)))
+    direct = _direct_route(x, w.shape, w.dtype, stride, pads, dilation, groups)
+    if direct is not None:
+        route, K, plan = direct
+        return (_conv_direct if route == "rows" else _conv_channels)(K, x, w, plan, bias)
     wino = winograd.usable(x, w.shape, stride, dilation, groups, pads)
-    if _per_sample(x, groups, L) and w.dtype == x.dtype and (not wino or _direct_over_winograd(x, w.shape, pads)):
+    if _per_sample(x, groups, L) and w.dtype == x.dtype and not wino:
         return _conv_per_sample(x, w, stride, pads, dilation, bias)
     if wino:                                                          # 3x3, stride 1: 2.25x fewer multiplies
         y, cols = winograd.conv3x3(x, w, pads), None
@@ -632,7 +731,8 @@ def conv_input_grad(gy, w, in_spatial, stride, pads, dilation, groups):
     L = math.prod(out)
     nd = len(w.shape) - 2
     tpads = [((k - 1) * d - lo, (k - 1) * d - hi) for (lo, hi), k, d in zip(pads, w.shape[2:], dilation)]
-    direct = _per_sample(gy, G, math.prod(in_spatial)) and _direct_kernels(gy, w.dtype, G, stride, pads) is not None
+    direct = all(st == 1 for st in stride) and all(lo >= 0 and hi >= 0 for lo, hi in tpads) and \
+        _direct_route(gy, (C, O) + tuple(w.shape[2:]), w.dtype, stride, tpads, dilation, G) is not None
     if G == 1 and all(st == 1 for st in stride) and 2 * O >= 5 * C and _per_sample(gy, G, math.prod(in_spatial)) \
             and not direct \
             and w.dtype == gy.dtype and all(lo >= 0 and hi >= 0 for lo, hi in pads) and bool(np.isfinite(w).all()) \
@@ -671,17 +771,17 @@ def conv_weight_grad(x, gy, weight_shape, stride, pads, dilation, groups, cols=N
     """dW[o, c, k] = sum_{n, l} gy[n, o, l] * cols[n, c*K + k, l]  (per group)."""
     gy = array_module(gy).ascontiguousarray(gy)
     N, O = gy.shape[:2]
-    if winograd.usable(x, weight_shape, stride, dilation, groups, pads) and \
-            not _direct_over_winograd(x, weight_shape, pads, weight_grad=True):
+    direct = _direct_route(x, weight_shape, gy.dtype, stride, pads, dilation, groups, weight_grad=True) \
+        if gy.dtype == x.dtype else None
+    if direct is not None:
+        route, K, plan = direct
+        planes = cols[1] if isinstance(cols, tuple) and cols[0] == "grid" else None
+        dw = (_weight_grad_direct if route == "rows" else _weight_grad_channels)(K, x, gy, weight_shape, plan, planes)
+        if dw is not None:
+            return dw
+    if winograd.usable(x, weight_shape, stride, dilation, groups, pads):
         return winograd.conv3x3_weight_grad(x, gy, pads)
     if _per_sample(x, groups, math.prod(gy.shape[2:])) and gy.dtype == x.dtype:
-        K = _direct_kernels(x, gy.dtype, groups, stride, pads)
-        plan = None if K is None else _ColumnPlan(x.shape, x.itemsize, weight_shape[2:], stride, pads, dilation)
-        if plan is not None and plan.grid is not None:
-            planes = cols[1] if isinstance(cols, tuple) and cols[0] == "grid" else None
-            dw = _weight_grad_direct(K, x, gy, weight_shape, plan, planes)
-            if dw is not None:
-                return dw
         return _weight_grad_per_sample(x, gy, weight_shape, stride, pads, dilation)
     if groups == 1:                                              # (O, N*L) @ (N*L, C*K): one GEMM
         if not (isinstance(cols, tuple) and cols[0] == "t"):
