@@ -163,3 +163,22 @@ def test_routes_follow_the_shapes_they_were_measured_on():
     assert route((64, 16, 8, 8), (32, 16, 3, 3)) == "rows"                           # 32 channels: half a block
     assert route((32, 512, 4, 4), (512, 512, 3, 3)) is None
     assert route((32, 64, 16, 16), (64, 64, 1, 1)) is None
+
+
+@pytest.mark.parametrize("route", ["rows", "channels"])
+def test_double_backward_through_the_direct_kernels_matches_torch(monkeypatch, forced, route):
+    """The gradient's own gradient (a penalty on dL/dx) runs the kernels inside the backward's Functions."""
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(conv, "_ROUTE", route)
+    x = RNG.standard_normal((4, 5, 12, 12)).astype(np.float32)
+    w = (RNG.standard_normal((16, 5, 3, 3)) * 0.3).astype(np.float32)
+    grads = []
+    for lib in (ember, torch):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = lib.nn.functional.conv2d(xt, wt, padding=1)
+        (gx,) = lib.autograd.grad(y.pow(2).sum(), xt, create_graph=True)
+        gx.pow(2).sum().backward()
+        grads.append([xt.grad.detach().numpy(), wt.grad.detach().numpy()])
+    assert forced["forward" + ("" if route == "rows" else "_channels")] >= 3
+    for a, t in zip(*grads):
+        _close(a, t)
