@@ -182,3 +182,33 @@ def test_double_backward_through_the_direct_kernels_matches_torch(monkeypatch, f
     assert forced["forward" + ("" if route == "rows" else "_channels")] >= 3
     for a, t in zip(*grads):
         _close(a, t)
+
+
+def test_avx2_build_of_the_kernels_matches_the_numpy_route(monkeypatch, forced):
+    """A CPU without AVX-512 gets 8-float vectors and smaller blocks: build that variant here (this CPU runs
+    AVX2 code too) and put it behind the same routes."""
+    import importlib.util
+    import llvmlite.binding as llvm
+    features = llvm.get_host_cpu_features()
+    if not features.get("avx2", False):
+        pytest.skip("the CPU has no AVX2")
+    for name in list(features):
+        if name.startswith("avx512"):
+            features[name] = False
+    monkeypatch.setattr(llvm, "get_host_cpu_features", lambda: features)
+    spec = importlib.util.spec_from_file_location("direct_conv_avx2", direct_conv.__file__)
+    avx2 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(avx2)
+    assert avx2.lanes() == 8
+    monkeypatch.setattr(_jit.direct_conv, "_mod", avx2)
+    monkeypatch.setattr(_jit.direct_conv, "_tried", True)
+    x = RNG.standard_normal((5, 6, 13, 11)).astype(np.float32)
+    w = (RNG.standard_normal((20, 6, 3, 3)) * 0.3).astype(np.float32)
+    b = RNG.standard_normal(20).astype(np.float32)
+    g = RNG.standard_normal((5, 20, 13, 11)).astype(np.float32)
+    f = lambda a, c, d: F.conv2d(a, c, d, padding=1)       # noqa: E731
+    for route in ("rows", "channels"):
+        monkeypatch.setattr(conv, "_ROUTE", route)
+        fast = _run(monkeypatch, f, x, w, b, g, jit=True)
+        for a, r in zip(fast, _run(monkeypatch, f, x, w, b, g, jit=False)):
+            _close(a, r)

@@ -462,7 +462,7 @@ class _DirectGeometry:
 
 def _direct_geometry(K, plan, C):
     """The cached :class:`_DirectGeometry`: a training loop asks for the same few every step."""
-    key = (C, plan.grid, plan.out, plan.kernel, plan.dilation, tuple(plan.pads))
+    key = (K.lanes(), C, plan.grid, plan.out, plan.kernel, plan.dilation, tuple(plan.pads))
     if key not in _geometries:
         if len(_geometries) > 64:
             _geometries.clear()
