@@ -173,9 +173,9 @@ def _accumulators(b, ops, inits):
 
 
 def _segments(b, table, s, count):
-    """Grid offset, output offset and lane mask of segments s .. s+count-1 (the three int64 columns of
-    ``table``, each ``S`` long, stored one after the other)."""
-    gpos, ypos, lanes, S = table
+    """Grid offsets, output offsets and lane counts of segments s .. s+count-1 (``table``: the pointers to
+    the three int64 rows of :func:`segments`'s table)."""
+    gpos, ypos, lanes = table
     return ([b.load(_at(b, col, b.add(s, _const(j)), _I64), typ=_I64) for j in range(count)]
             for col in (gpos, ypos, lanes))
 
@@ -195,7 +195,7 @@ def _forward_ir():
         def channels(b, o0):
             def segments(nv):
                 def block(b, s0):
-                    g0, y0, l0 = _segments(b, (gpos, ypos, lanes, S), s0, nv)
+                    g0, y0, l0 = _segments(b, (gpos, ypos, lanes), s0, nv)
                     inits = [[ops.splat(b, b.load(_at(b, bias, b.add(o0, _const(i))), typ=_F32))] * nv
                              for i in range(MR)]
                     accs = _accumulators(b, ops, inits)
@@ -256,7 +256,7 @@ def _weight_grad_ir():
                     xrows = [_at(b, xn, b.load(_at(b, offs, b.add(k0, _const(j)), _I64), typ=_I64)) for j in range(NK)]
 
                     def step(b, s):
-                        (gp,), (yp,), (ln,) = _segments(b, (gpos, ypos, lanes, S), s, 1)
+                        (gp,), (yp,), (ln,) = _segments(b, (gpos, ypos, lanes), s, 1)
                         m = ops.mask(b, ln)
                         gv = [ops.masked_load(b, _at(b, r, yp), m) for r in grows]
                         xv = [ops.load(b, _at(b, r, gp)) for r in xrows]
